@@ -1,0 +1,179 @@
+"""Which fork a config belongs to, decided from its keys.
+
+Every fork reads the same-looking JSON differently (bf16_run is required in
+Bert-VITS2 2.3 and meaningless in vits; n_speakers: 1 crashes vits but not
+MeloTTS), so the dialect picks the schema and the severity of each rule.
+Fingerprints follow ../shared/reference/train_fields.md section 6; the most
+specific test comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+DIALECTS: tuple[str, ...] = (
+    "vits",
+    "vits2",
+    "mb-istft-vits",
+    "mb-istft-vits2",
+    "bert-vits2",
+    "style-bert-vits2",
+    "melotts",
+    "gpt-sovits",
+    "so-vits-svc",
+    "so-vits-svc-fork",
+    "rvc",
+    "piper-voice",
+    "vitscfg",
+)
+
+DIALECT_TITLES: dict[str, str] = {
+    "vits": "VITS (jaywalnut310/vits and plain forks)",
+    "vits2": "VITS2 (p0p4k/vits2_pytorch)",
+    "mb-istft-vits": "MB-iSTFT-VITS (MasayaKawamura)",
+    "mb-istft-vits2": "MB-iSTFT-VITS2 (FENRlR)",
+    "bert-vits2": "Bert-VITS2 (fishaudio)",
+    "style-bert-vits2": "Style-Bert-VITS2 (litagin02)",
+    "melotts": "MeloTTS (myshell-ai)",
+    "gpt-sovits": "GPT-SoVITS stage 2 (RVC-Boss)",
+    "so-vits-svc": "so-vits-svc 3.0-4.1 (svc-develop-team)",
+    "so-vits-svc-fork": "so-vits-svc-fork (voicepaw)",
+    "rvc": "RVC WebUI (RVC-Project)",
+    "piper-voice": "piper voice/inference config (rhasspy)",
+    "vitscfg": "vitscfg's bundled trainer",
+}
+
+# Keys only vitscfg's own trainer reads; one of them in `train` means our format.
+VITSCFG_TRAIN_KEYS = frozenset(
+    {"use_gpu", "grad_accum_steps", "nan_rollback_steps", "num_workers", "bf16_run", "keep_ckpts"}
+)
+
+
+@dataclass(frozen=True)
+class DialectGuess:
+    name: str
+    reason: str
+
+
+def _sections(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def section(key: str) -> dict[str, Any]:
+        value = cfg.get(key)
+        return value if isinstance(value, dict) else {}
+
+    return section("train"), section("data"), section("model")
+
+
+def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
+    """(dialect, test) pairs; a test returns the reason when it matches."""
+
+    def piper(cfg: dict[str, Any]) -> str | None:
+        if "train" not in cfg and ("phoneme_id_map" in cfg or "espeak" in cfg):
+            return "no train section; has phoneme_id_map/espeak (a piper voice config)"
+        return None
+
+    def vitscfg(cfg: dict[str, Any]) -> str | None:
+        train, _, _ = _sections(cfg)
+        if "use_gpu" in train:
+            return "train.use_gpu is read only by vitscfg's bundled trainer"
+        return None
+
+    def gpt_sovits(cfg: dict[str, Any]) -> str | None:
+        train, _, model = _sections(cfg)
+        if "text_low_lr_rate" in train or "semantic_frame_rate" in model or "s2_ckpt_dir" in cfg:
+            return "train.text_low_lr_rate / model.semantic_frame_rate"
+        return None
+
+    def svc_fork(cfg: dict[str, Any]) -> str | None:
+        train, _, model = _sections(cfg)
+        if "type_" in model or {"log_version", "ckpt_name_by_step"} & train.keys():
+            return "model.type_ / train.log_version (so-vits-svc-fork)"
+        return None
+
+    def svc(cfg: dict[str, Any]) -> str | None:
+        _, _, model = _sections(cfg)
+        if "spk" in cfg and "ssl_dim" in model:
+            return "top-level spk map and model.ssl_dim"
+        return None
+
+    def style_bert(cfg: dict[str, Any]) -> str | None:
+        train, data, _ = _sections(cfg)
+        if "model_name" in cfg or {"freeze_style", "freeze_decoder"} & train.keys() or (
+            {"style2id", "num_styles", "use_jp_extra"} & data.keys()
+        ):
+            return "model_name / train.freeze_style / data.style2id (Style-Bert-VITS2)"
+        return None
+
+    def bert(cfg: dict[str, Any]) -> str | None:
+        train, _, model = _sections(cfg)
+        if "slm" in model or any(k.startswith("freeze_") and k.endswith("_bert") for k in train):
+            return "model.slm / train.freeze_*_bert"
+        return None
+
+    def melo(cfg: dict[str, Any]) -> str | None:
+        train, data, model = _sections(cfg)
+        if "n_layers_trans_flow" in model and ("spk2id" in data or "skip_optimizer" in train):
+            return "model.n_layers_trans_flow with data.spk2id / train.skip_optimizer"
+        return None
+
+    def rvc(cfg: dict[str, Any]) -> str | None:
+        _, _, model = _sections(cfg)
+        if "spk_embed_dim" in model:
+            return "model.spk_embed_dim (RVC speaker table)"
+        return None
+
+    def mb_istft2(cfg: dict[str, Any]) -> str | None:
+        _, _, model = _sections(cfg)
+        istft = {"istft_vits", "mb_istft_vits", "ms_istft_vits"} & model.keys()
+        if istft and ("monotonic_align" in model or "use_transformer_flows" in model):
+            return "iSTFT switches with VITS2 flags"
+        return None
+
+    def mb_istft(cfg: dict[str, Any]) -> str | None:
+        train, _, model = _sections(cfg)
+        if {"istft_vits", "mb_istft_vits", "ms_istft_vits"} & model.keys() or "fft_sizes" in train:
+            return "model.istft_vits / mb_istft_vits / ms_istft_vits"
+        return None
+
+    def vits2(cfg: dict[str, Any]) -> str | None:
+        _, data, model = _sections(cfg)
+        flags = {"use_transformer_flows", "transformer_flow_type", "use_noise_scaled_mas",
+                 "use_duration_discriminator", "use_spk_conditioned_encoder"}
+        if flags & model.keys() or "use_mel_posterior_encoder" in data:
+            return "VITS2 model flags (use_transformer_flows, use_noise_scaled_mas, ...)"
+        return None
+
+    def vits(cfg: dict[str, Any]) -> str | None:
+        train, data, model = _sections(cfg)
+        if train and (data or model):
+            return "train/data/model sections with the original VITS keys"
+        return None
+
+    return [
+        ("piper-voice", piper),
+        ("vitscfg", vitscfg),
+        ("gpt-sovits", gpt_sovits),
+        ("so-vits-svc-fork", svc_fork),
+        ("so-vits-svc", svc),
+        ("style-bert-vits2", style_bert),
+        ("bert-vits2", bert),
+        ("melotts", melo),
+        ("rvc", rvc),
+        ("mb-istft-vits2", mb_istft2),
+        ("mb-istft-vits", mb_istft),
+        ("vits2", vits2),
+        ("vits", vits),
+    ]
+
+
+def detect_dialect(cfg: Any) -> DialectGuess | None:
+    """The dialect of a parsed config, or None when nothing matches (the checks
+    that apply to every VITS config still run, against the vits schema)."""
+    if not isinstance(cfg, dict):
+        return None
+    for name, test in _fingerprints():
+        reason = test(cfg)
+        if reason:
+            return DialectGuess(name, reason)
+    return None

@@ -1,0 +1,143 @@
+"""The rule registry: one small function per rule, registered with a stable code.
+
+A rule's docstring is its documentation (ruff style: `What it does`, `Why is
+this bad?`, `Example`, optional `Use instead` and `References`). `vitscfg
+explain`, `docs/rules.md` and the SARIF rule metadata are all generated from it,
+so there is one place to edit.
+
+Codes: VC0xx reading the file, VC1xx single fields (schema), VC2xx cross-field
+rules (../shared/reference/constraints.md C1-C16), VC3xx the data on disk.
+Codes are never reused; a renamed rule keeps its code.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vitscfg.lint.diagnostic import Fix, Severity
+
+if TYPE_CHECKING:
+    from vitscfg.config.load import Document
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule returns: the runner adds the code, position and default severity."""
+
+    pointer: str
+    message: str
+    hint: str | None = None
+    severity: Severity | None = None
+    fix: Fix | None = None
+
+
+@dataclass
+class Context:
+    """Everything a rule may look at. Rules never read files except data rules."""
+
+    doc: Document
+    dialect: str
+    check_data: bool = True
+    search_dirs: list[Path] = field(default_factory=list)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.doc.data if isinstance(self.doc.data, dict) else {}
+
+    def section(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name)
+        return value if isinstance(value, dict) else {}
+
+    def get(self, pointer: str, default: Any = None) -> Any:
+        return self.doc.get(pointer, default)
+
+    def number(self, pointer: str) -> int | float | None:
+        """The value at pointer if it is a real number (not a bool), else None.
+
+        Cross-field rules only fire on well-typed values; type errors are the
+        schema's job (VC1xx), so a rule never reports twice for one mistake."""
+        value = self.get(pointer)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return None
+        return value
+
+    def integer(self, pointer: str) -> int | None:
+        value = self.number(pointer)
+        return value if isinstance(value, int) else None
+
+    def int_list(self, pointer: str) -> list[int] | None:
+        value = self.get(pointer)
+        if isinstance(value, list) and value and all(
+            isinstance(v, int) and not isinstance(v, bool) for v in value
+        ):
+            return value
+        return None
+
+
+RuleFunc = Callable[[Context], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    func: RuleFunc
+    dialects: frozenset[str] | None  # None: applies to every dialect
+    needs_data: bool
+    constraint: str | None  # the C-number in constraints.md, if any
+
+    @property
+    def doc(self) -> str:
+        return inspect.cleandoc(self.func.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        """First paragraph of `What it does`, for SARIF shortDescription and tables."""
+        text = self.doc.split("## What it does", 1)[-1].strip()
+        return " ".join(text.split("\n\n", 1)[0].split())
+
+    def applies_to(self, dialect: str) -> bool:
+        return self.dialects is None or dialect in self.dialects
+
+
+_RULES: dict[str, Rule] = {}
+
+
+def rule(
+    code: str,
+    name: str,
+    severity: Severity,
+    *,
+    dialects: Iterable[str] | None = None,
+    needs_data: bool = False,
+    constraint: str | None = None,
+) -> Callable[[RuleFunc], RuleFunc]:
+    """Register a rule. `severity` is the default; a Finding may lower or raise it
+    where a fork behaves differently (e.g. crash in vits, silent in vfft)."""
+
+    def register(func: RuleFunc) -> RuleFunc:
+        if code in _RULES:
+            raise ValueError(f"rule code {code} registered twice")
+        _RULES[code] = Rule(
+            code, name, severity, func,
+            frozenset(dialects) if dialects is not None else None, needs_data, constraint,
+        )
+        return func
+
+    return register
+
+
+def all_rules() -> dict[str, Rule]:
+    """Every registered rule, by code. Importing the rule modules registers them."""
+    from vitscfg.lint import rules  # noqa: F401  (import for side effect: registration)
+
+    return dict(sorted(_RULES.items()))
+
+
+def iter_findings(rule_: Rule, ctx: Context) -> Iterator[Finding]:
+    yield from rule_.func(ctx)
