@@ -1,0 +1,309 @@
+"""Monotonic alignment search (MAS) without a Cython build step.
+
+VITS aligns text tokens with spectrogram frames by a Viterbi-like dynamic programme over the
+``(T_spec, T_text)`` log-likelihood matrix. The reference ships it as a Cython extension that
+users must compile by hand, which is the most common install failure. This module gives the
+same results (bit for bit, including tie-breaking and the ``-1e9`` sentinel) from three
+build-free implementations:
+
+* :func:`maximum_path_torch` — vectorised torch, used for CUDA (and any non-CPU) tensors. It
+  loops over the spectrogram axis with the whole batch and all text positions at once per step,
+  stores one "move to the previous token" bit per cell, and backtracks with ``gather`` on the
+  device, so no step waits on the host (no ``.item()``/``.cpu()``). The neg_cent matrix never
+  leaves the GPU, which removes the per-step device→host copy and sync of the reference.
+* :func:`maximum_path_numba` — a numba ``@njit(parallel=True, cache=True)`` kernel that runs the
+  items of the batch in parallel; the default for CPU tensors when numba is installed.
+* :func:`maximum_path_numpy` — numpy vectorised over batch and text axis per spectrogram frame;
+  the CPU fallback when numba is not installed.
+
+Semantics shared by all implementations (those of the reference algorithm): with
+``value = float32(neg_cent)``, for frame ``y`` and token ``x`` inside the feasible band
+``max(0, t_text + y - t_spec) <= x <= min(t_text - 1, y)``::
+
+    stay = value[y-1, x]    if x != y          else -1e9
+    move = value[y-1, x-1]  if x != 0          else (0 if y == 0 else -1e9)
+    value[y, x] += max(stay, move)             # float32 arithmetic
+
+The backtrack starts at the last token on the last frame and moves to the previous token when
+``x == y`` or ``value[y-1, x] < value[y-1, x-1]`` (strict: ties stay on the same token), never
+below token 0. Lengths come from the mask exactly as in the reference:
+``t_spec = mask.sum(1)[:, 0]`` and ``t_text = mask.sum(2)[:, 0]``. Items with
+``t_spec < t_text`` have no valid path; for them the reference reads out of bounds, and here the
+output is some in-bounds 0/1 pattern without meaning (no error is raised, so the GPU path never
+has to sync to check).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from torch.nn import functional as F
+
+__all__ = [
+    "MAX_NEG_VAL",
+    "maximum_path",
+    "maximum_path_numba",
+    "maximum_path_numpy",
+    "maximum_path_torch",
+    "numba_available",
+]
+
+#: Sentinel of the reference for "no predecessor"; kept (not -inf) so results stay identical.
+MAX_NEG_VAL: float = -1e9
+
+_NEG32 = np.float32(MAX_NEG_VAL)
+
+
+def _check_shapes(neg_cent: torch.Tensor, mask: torch.Tensor) -> None:
+    """Fail early on shape errors: the kernels index by shape and would fail obscurely."""
+    if neg_cent.dim() != 3:
+        raise ValueError(f"neg_cent must be (B, T_spec, T_text), got shape {tuple(neg_cent.shape)}")
+    if mask.shape != neg_cent.shape:
+        raise ValueError(
+            f"mask shape {tuple(mask.shape)} must equal neg_cent shape {tuple(neg_cent.shape)}"
+        )
+
+
+def _lengths(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-item (t_spec, t_text) as int64 on the mask's device, derived like the reference."""
+    m = mask.detach()
+    if m.dtype == torch.bool:
+        m = m.to(torch.int32)
+    spec_len = m.sum(1)[:, 0].to(torch.int64)
+    text_len = m.sum(2)[:, 0].to(torch.int64)
+    return spec_len, text_len
+
+
+# ----------------------------------------------------------------------------------------------
+# torch (CUDA) implementation
+# ----------------------------------------------------------------------------------------------
+
+
+def maximum_path_torch(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Vectorised torch MAS on neg_cent's device with no host synchronisation.
+
+    Why this shape of algorithm: the DP is sequential over spectrogram frames but independent
+    across batch items and text positions within a frame, so each of the ``T_spec`` steps is a
+    handful of ``(B, T_text)`` element-wise kernels. Instead of keeping the whole value matrix,
+    each step records the backtrack decision bit; the backtrack then only needs one ``gather``
+    per frame, and the path is materialised in a single comparison at the end.
+    """
+    _check_shapes(neg_cent, mask)
+    batch, t_spec, t_text = neg_cent.shape
+    device = neg_cent.device
+    out_dtype = neg_cent.dtype
+    if batch == 0 or t_spec == 0 or t_text == 0:
+        return torch.zeros_like(neg_cent)
+
+    ll = neg_cent.detach().to(torch.float32)
+    spec_len, text_len = _lengths(mask.to(device))
+
+    # move[b, y, x]: backtrack from (y, x) goes to token x-1. Filled row by row below.
+    move = torch.empty((batch, t_spec, t_text), dtype=torch.bool, device=device)
+    move[:, 0] = False
+    row = ll[:, 0].clone()  # value[0, 0] = ll[0, 0] + max(0, -1e9); cells x > 0 are unused
+    for y in range(1, t_spec):
+        # "move" candidate: previous row shifted right, sentinel at x == 0 (y > 0 here).
+        v_move = F.pad(row[:, :-1], (1, 0), value=MAX_NEG_VAL)
+        if y < t_text:
+            row[:, y] = MAX_NEG_VAL  # "stay" candidate is the sentinel on the diagonal
+        torch.lt(row, v_move, out=move[:, y])
+        torch.maximum(row, v_move, out=row)
+        row.add_(ll[:, y])
+    # The diagonal always moves, token 0 never does (the reference's explicit conditions).
+    diag = min(t_spec, t_text)
+    if diag > 1:
+        idx = torch.arange(1, diag, device=device)
+        move[:, idx, idx] = True
+    move[:, :, 0] = False
+
+    frames = torch.arange(t_spec, device=device)
+    active = (frames.unsqueeze(0) < spec_len.unsqueeze(1)) & (text_len > 0).unsqueeze(1)
+    move &= active.unsqueeze(2)  # frames past an item's end never move its index
+    index = (text_len - 1).clamp(min=0).unsqueeze(1)  # (B, 1)
+    tokens = torch.empty((batch, t_spec), dtype=torch.int64, device=device)
+    for y in range(t_spec - 1, -1, -1):
+        tokens[:, y] = index[:, 0]
+        index = index - move[:, y].gather(1, index).to(torch.int64)
+
+    positions = torch.arange(t_text, device=device)
+    path = (tokens.unsqueeze(2) == positions) & active.unsqueeze(2)
+    return path.to(out_dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# numpy implementation
+# ----------------------------------------------------------------------------------------------
+
+
+def _to_numpy_f32(neg_cent: torch.Tensor) -> npt.NDArray[np.float32]:
+    """C-contiguous float32 view/copy: the reference casts to float32 before the DP."""
+    t = neg_cent.detach().to(device="cpu", dtype=torch.float32).contiguous()
+    return t.numpy()
+
+
+def _mas_numpy_tokens(
+    ll: npt.NDArray[np.float32],
+    spec_len: npt.NDArray[np.int64],
+    text_len: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """Token index per (item, frame); vectorised over batch and text axis per frame."""
+    batch, t_spec, t_text = ll.shape
+    move = np.empty((batch, t_spec, t_text), dtype=np.bool_)
+    move[:, 0] = False
+    row = ll[:, 0].copy()
+    v_move = np.empty((batch, t_text), dtype=np.float32)
+    v_move[:, 0] = _NEG32
+    for y in range(1, t_spec):
+        v_move[:, 1:] = row[:, :-1]
+        if y < t_text:
+            row[:, y] = _NEG32
+        np.less(row, v_move, out=move[:, y])
+        np.maximum(row, v_move, out=row)
+        np.add(row, ll[:, y], out=row)
+    diag = np.arange(1, min(t_spec, t_text))
+    move[:, diag, diag] = True
+    move[:, :, 0] = False
+
+    active = (np.arange(t_spec)[None, :] < spec_len[:, None]) & (text_len > 0)[:, None]
+    move &= active[:, :, None]
+    items = np.arange(batch)
+    index = np.maximum(text_len - 1, 0)
+    tokens = np.empty((batch, t_spec), dtype=np.int64)
+    for y in range(t_spec - 1, -1, -1):
+        tokens[:, y] = index
+        index = index - move[items, y, index]
+    return tokens
+
+
+def maximum_path_numpy(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """numpy MAS (the CPU fallback without numba); returns on neg_cent's device and dtype."""
+    _check_shapes(neg_cent, mask)
+    batch, t_spec, t_text = neg_cent.shape
+    if batch == 0 or t_spec == 0 or t_text == 0:
+        return torch.zeros_like(neg_cent)
+    ll = _to_numpy_f32(neg_cent)
+    spec_len_t, text_len_t = _lengths(mask)
+    spec_len = spec_len_t.cpu().numpy()
+    text_len = text_len_t.cpu().numpy()
+    tokens = _mas_numpy_tokens(ll, spec_len, text_len)
+
+    path = np.zeros((batch, t_spec, t_text), dtype=np.float32)
+    active = (np.arange(t_spec)[None, :] < spec_len[:, None]) & (text_len > 0)[:, None]
+    b_idx, y_idx = np.nonzero(active)
+    path[b_idx, y_idx, tokens[b_idx, y_idx]] = 1.0
+    return torch.from_numpy(path).to(device=neg_cent.device, dtype=neg_cent.dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# numba implementation
+# ----------------------------------------------------------------------------------------------
+
+# Replaced by numba.prange when the kernel is compiled; plain range keeps the function importable
+# (and runnable, slowly) without numba.
+_prange: Callable[..., Any] = range
+
+
+def _mas_numba_py(
+    ll: npt.NDArray[np.float32],
+    spec_len: npt.NDArray[np.int64],
+    text_len: npt.NDArray[np.int64],
+    path: npt.NDArray[np.float32],
+) -> None:  # pragma: no cover - executed compiled by numba
+    """Per-item banded DP with one in-place row buffer; fills ``path`` (zeros on entry).
+
+    Why per item: numba runs the batch items on separate threads; within an item the band
+    restriction skips the cells the reference never visits, and iterating the text axis from
+    high to low lets one float32 row hold both the previous and the current frame.
+    """
+    neg = np.float32(-1e9)
+    zero = np.float32(0.0)
+    for i in _prange(ll.shape[0]):
+        t_y = spec_len[i]
+        t_x = text_len[i]
+        if t_y <= 0 or t_x <= 0:
+            continue
+        row = np.full(t_x, neg, dtype=np.float32)
+        move = np.zeros((t_y, t_x), dtype=np.uint8)
+        for y in range(t_y):
+            lo = max(0, t_x + y - t_y)
+            hi = min(t_x, y + 1)
+            for x in range(hi - 1, lo - 1, -1):
+                v_stay = neg if x == y else row[x]
+                if x == 0:
+                    v_move = zero if y == 0 else neg
+                else:
+                    v_move = row[x - 1]
+                    if x == y or v_stay < v_move:
+                        move[y, x] = 1
+                row[x] = ll[i, y, x] + (v_move if v_move > v_stay else v_stay)
+        index = t_x - 1
+        for y in range(t_y - 1, -1, -1):
+            path[i, y, index] = 1.0
+            if move[y, index]:
+                index -= 1
+
+
+_numba_kernel: Callable[..., None] | None = None
+
+
+def numba_available() -> bool:
+    """True when numba can be imported (checked without importing it, which is slow)."""
+    return importlib.util.find_spec("numba") is not None
+
+
+def _get_numba_kernel() -> Callable[..., None]:
+    """Compile (or load from numba's on-disk cache) the kernel on first use.
+
+    Lazy so that importing this module never pays numba's import/JIT time.
+    """
+    global _numba_kernel, _prange
+    if _numba_kernel is None:
+        import numba
+
+        _prange = numba.prange
+        _numba_kernel = numba.njit(parallel=True, cache=True, nogil=True)(_mas_numba_py)
+    return _numba_kernel
+
+
+def maximum_path_numba(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """numba MAS, parallel over the batch; raises ImportError when numba is not installed."""
+    _check_shapes(neg_cent, mask)
+    kernel = _get_numba_kernel()
+    batch, t_spec, t_text = neg_cent.shape
+    if batch == 0 or t_spec == 0 or t_text == 0:
+        return torch.zeros_like(neg_cent)
+    ll = _to_numpy_f32(neg_cent)
+    spec_len_t, text_len_t = _lengths(mask)
+    spec_len = np.ascontiguousarray(spec_len_t.cpu().numpy())
+    text_len = np.ascontiguousarray(text_len_t.cpu().numpy())
+    path_t = torch.zeros((batch, t_spec, t_text), dtype=torch.float32)
+    kernel(ll, spec_len, text_len, path_t.numpy())
+    return path_t.to(device=neg_cent.device, dtype=neg_cent.dtype)
+
+
+# ----------------------------------------------------------------------------------------------
+# dispatch
+# ----------------------------------------------------------------------------------------------
+
+
+def maximum_path(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Maximum-likelihood monotonic alignment path, drop-in for ``monotonic_align.maximum_path``.
+
+    neg_cent: (B, T_spec, T_text) log-likelihood of frame t given token s.
+    mask: (B, T_spec, T_text), 1 inside each item's valid rectangle.
+    Returns the 0/1 path, same shape, in neg_cent's dtype and on its device.
+
+    CPU tensors go to numba (or numpy without numba); any other device stays on that device
+    with the torch implementation, so a GPU training step never copies neg_cent to the host.
+    """
+    if neg_cent.device.type != "cpu":
+        return maximum_path_torch(neg_cent, mask)
+    if numba_available():
+        return maximum_path_numba(neg_cent, mask)
+    return maximum_path_numpy(neg_cent, mask)
