@@ -14,7 +14,7 @@ import pytest
 
 from vitscfg.config.load import load_bytes
 from vitscfg.lint.diagnostic import Severity
-from vitscfg.lint.registry import Context, Finding, _RULES
+from vitscfg.lint.registry import _RULES, Context, Finding
 from vitscfg.lint.rules import data as rules
 
 RATE = 22050

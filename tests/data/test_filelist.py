@@ -1,0 +1,97 @@
+"""parse_filelist: exact column counts per dialect, 1-based lines, problems as
+values; read_filelist: missing/undecodable files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vitscfg.data.filelist import (
+    FilelistEntry,
+    FilelistError,
+    FilelistFormat,
+    ParsedFilelist,
+    format_for,
+    parse_filelist,
+    read_filelist,
+)
+
+
+@pytest.mark.parametrize(
+    ("dialect", "n_speakers", "fmt"),
+    [
+        ("vits", 0, FilelistFormat.PATH_TEXT),
+        ("vits", 109, FilelistFormat.PATH_SID_TEXT),
+        ("vitscfg", None, FilelistFormat.PATH_TEXT),
+        ("vits2", 4, FilelistFormat.PATH_SID_TEXT),
+        ("mb-istft-vits", 0, FilelistFormat.PATH_TEXT),
+        ("bert-vits2", 850, FilelistFormat.BERT_VITS2),
+        ("melotts", 1, FilelistFormat.BERT_VITS2),
+        ("so-vits-svc", 200, FilelistFormat.PATH),
+        ("rvc", 109, None),
+        ("gpt-sovits", 0, None),
+        ("piper-voice", 0, None),
+    ],
+)
+def test_format_for(dialect: str, n_speakers: int | None, fmt: FilelistFormat | None) -> None:
+    assert format_for(dialect, n_speakers) is fmt
+
+
+def test_path_text() -> None:
+    parsed = parse_filelist("a.wav|Hello.\r\nb.wav|World\n", FilelistFormat.PATH_TEXT)
+    assert parsed.entries == [
+        FilelistEntry(1, "a.wav", "Hello."),
+        FilelistEntry(2, "b.wav", "World"),
+    ]
+    assert parsed.problems == []
+
+
+def test_sid_and_problems() -> None:
+    text = "a.wav|3|hi\nb.wav|x|hi\n\nc.wav|hi\n|1|t\nd.wav|1|a|b"
+    parsed = parse_filelist(text, FilelistFormat.PATH_SID_TEXT)
+    assert parsed.entries == [FilelistEntry(1, "a.wav", "hi", sid=3)]
+    assert [(p.line, p.columns) for p in parsed.problems] == [
+        (2, 3),
+        (3, 0),
+        (4, 2),
+        (5, 3),
+        (6, 4),
+    ]
+    assert "not an integer" in parsed.problems[0].message
+    assert parsed.problems[2].message == "2 columns, expected 3 (path|sid|text)"
+
+
+def test_bert_vits2() -> None:
+    parsed = parse_filelist("w/a.wav|amy|EN|hi|_ h i _|0 1 1 0|1 2 1\n", FilelistFormat.BERT_VITS2)
+    (e,) = parsed.entries
+    assert (e.speaker, e.language, e.text) == ("amy", "EN", "hi")
+    assert e.phones == ("_", "h", "i", "_") and e.tones == ("0", "1", "1", "0")
+    assert e.word2ph == ("1", "2", "1")
+
+
+def test_path_only_and_empty() -> None:
+    assert parse_filelist("", FilelistFormat.PATH).entries == []
+    parsed = parse_filelist("spk/a.wav\nspk/b.wav|x\n", FilelistFormat.PATH)
+    assert [e.path for e in parsed.entries] == ["spk/a.wav"] and parsed.problems[0].line == 2
+
+
+def test_read_filelist(tmp_path: Path) -> None:
+    assert read_filelist(tmp_path / "nope", FilelistFormat.PATH) == FilelistError("no such file")
+    assert isinstance(read_filelist(tmp_path, FilelistFormat.PATH), FilelistError)
+    p = tmp_path / "l.txt"
+    p.write_bytes(b"a.wav|\xff\n")
+    got = read_filelist(p, FilelistFormat.PATH_TEXT)
+    assert isinstance(got, FilelistError) and "UTF-8" in got.message
+    p.write_text("a.wav|é\n", encoding="utf-8")
+    got = read_filelist(p, FilelistFormat.PATH_TEXT)
+    assert isinstance(got, ParsedFilelist) and got.entries[0].text == "é"
+
+
+@given(st.text(), st.sampled_from(list(FilelistFormat)))
+def test_never_raises(text: str, fmt: FilelistFormat) -> None:
+    parsed = parse_filelist(text, fmt)
+    lines = {e.line for e in parsed.entries} | {p.line for p in parsed.problems}
+    assert len(lines) == len(parsed.entries) + len(parsed.problems)
