@@ -1,0 +1,192 @@
+"""Waveform decoders. The VITS decoder is the HiFi-GAN V1 generator: latent (B, C, T) ->
+audio (B, 1, T * prod(upsample_rates)).
+
+``DECODERS`` maps a config's decoder name to a builder, so a VITS2 or (MB-)iSTFT decoder can be
+added later as one more entry without touching the synthesizer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vitscfg.model.norms import LRELU_SLOPE, get_padding, remove_weight_norm, weight_norm
+
+if TYPE_CHECKING:
+    from vitscfg.model.hparams import ModelHParams
+
+
+class ResBlock1(nn.Module):
+    """HiFi-GAN resblock type "1": three (dilated conv, conv) pairs with residual adds."""
+
+    def __init__(self, channels: int, kernel_size: int, dilation: Sequence[int]) -> None:
+        super().__init__()
+        self.convs1 = nn.ModuleList(
+            weight_norm(
+                nn.Conv1d(
+                    channels, channels, kernel_size, dilation=d, padding=get_padding(kernel_size, d)
+                )
+            )
+            for d in dilation
+        )
+        self.convs2 = nn.ModuleList(
+            weight_norm(
+                nn.Conv1d(channels, channels, kernel_size, padding=get_padding(kernel_size, 1))
+            )
+            for _ in dilation
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, T) -> (B, C, T)."""
+        for conv1, conv2 in zip(self.convs1, self.convs2, strict=True):
+            xt = conv1(F.leaky_relu(x, LRELU_SLOPE))
+            xt = conv2(F.leaky_relu(xt, LRELU_SLOPE))
+            x = x + xt
+        return x
+
+    def remove_weight_norm(self) -> None:
+        for layer in [*self.convs1, *self.convs2]:
+            remove_weight_norm(layer)
+
+
+class ResBlock2(nn.Module):
+    """HiFi-GAN resblock type "2": one dilated conv per dilation with residual adds (lighter)."""
+
+    def __init__(self, channels: int, kernel_size: int, dilation: Sequence[int]) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            weight_norm(
+                nn.Conv1d(
+                    channels, channels, kernel_size, dilation=d, padding=get_padding(kernel_size, d)
+                )
+            )
+            for d in dilation
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, T) -> (B, C, T)."""
+        for conv in self.convs:
+            x = x + conv(F.leaky_relu(x, LRELU_SLOPE))
+        return x
+
+    def remove_weight_norm(self) -> None:
+        for layer in self.convs:
+            remove_weight_norm(layer)
+
+
+RESBLOCKS: dict[str, type[ResBlock1] | type[ResBlock2]] = {"1": ResBlock1, "2": ResBlock2}
+
+
+class Generator(nn.Module):
+    """HiFi-GAN generator: conv_pre -> [leaky ReLU, transposed conv upsample, mean of
+    multi-receptive-field resblocks] per rate -> conv_post -> tanh.
+
+    Each transposed conv halves the channels. Its padding ``(k - u) // 2`` gives exactly
+    ``u`` times more frames when ``k - u`` is even (the linter checks this).
+    """
+
+    def __init__(
+        self,
+        initial_channel: int,
+        resblock: str,
+        resblock_kernel_sizes: Sequence[int],
+        resblock_dilation_sizes: Sequence[Sequence[int]],
+        upsample_rates: Sequence[int],
+        upsample_initial_channel: int,
+        upsample_kernel_sizes: Sequence[int],
+        gin_channels: int = 0,
+    ) -> None:
+        super().__init__()
+        if resblock not in RESBLOCKS:
+            raise ValueError(f"resblock must be one of {sorted(RESBLOCKS)}, got {resblock!r}")
+        self.num_kernels = len(resblock_kernel_sizes)
+        self.num_upsamples = len(upsample_rates)
+        self.conv_pre = nn.Conv1d(initial_channel, upsample_initial_channel, 7, 1, padding=3)
+        block_type = RESBLOCKS[resblock]
+
+        self.ups = nn.ModuleList()
+        for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
+            self.ups.append(
+                weight_norm(
+                    nn.ConvTranspose1d(
+                        upsample_initial_channel // (2**i),
+                        upsample_initial_channel // (2 ** (i + 1)),
+                        kernel,
+                        rate,
+                        padding=(kernel - rate) // 2,
+                    )
+                )
+            )
+
+        self.resblocks = nn.ModuleList()
+        channels = upsample_initial_channel
+        for i in range(self.num_upsamples):
+            channels = upsample_initial_channel // (2 ** (i + 1))
+            for kernel, dilation in zip(
+                resblock_kernel_sizes, resblock_dilation_sizes, strict=True
+            ):
+                self.resblocks.append(block_type(channels, kernel, dilation))
+
+        self.conv_post = nn.Conv1d(channels, 1, 7, 1, padding=3, bias=False)
+        if gin_channels > 0:
+            self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1)
+
+    def forward(self, x: torch.Tensor, g: torch.Tensor | None = None) -> torch.Tensor:
+        """x: (B, C_inter, T); g: (B, G, 1). Returns audio (B, 1, T * prod(rates)) in [-1, 1]."""
+        x = self.conv_pre(x)  # (B, U, T)
+        if g is not None:
+            x = x + self.cond(g)
+        for i, up in enumerate(self.ups):
+            x = up(F.leaky_relu(x, LRELU_SLOPE))  # (B, U / 2^(i+1), T * rates[:i+1])
+            blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
+            # Mean of the multi-receptive-field blocks, accumulated to avoid a stacked copy.
+            total = blocks[0](x)
+            for block in blocks[1:]:
+                total = total + block(x)
+            x = total / self.num_kernels
+        # Default slope (0.01) here, not LRELU_SLOPE: kept identical to the reference.
+        x = self.conv_post(F.leaky_relu(x))  # (B, 1, T_audio)
+        return torch.tanh(x)
+
+    def remove_weight_norm(self) -> None:
+        """Fold weight norm into plain weights (inference/export only)."""
+        for layer in self.ups:
+            remove_weight_norm(layer)
+        for block in self.resblocks:
+            block.remove_weight_norm()
+
+
+DecoderBuilder = Callable[["ModelHParams"], nn.Module]
+
+
+def _build_hifigan(hp: ModelHParams) -> nn.Module:
+    return Generator(
+        hp.inter_channels,
+        hp.resblock,
+        hp.resblock_kernel_sizes,
+        hp.resblock_dilation_sizes,
+        hp.upsample_rates,
+        hp.upsample_initial_channel,
+        hp.upsample_kernel_sizes,
+        gin_channels=hp.gin_channels,
+    )
+
+
+# Decoder name (``ModelHParams.decoder``) -> builder. Every builder returns a module mapping
+# (B, inter_channels, T) and an optional g (B, gin, 1) to audio (B, 1, T * hop_length).
+DECODERS: dict[str, DecoderBuilder] = {"hifigan": _build_hifigan}
+
+
+def build_decoder(hp: ModelHParams) -> nn.Module:
+    """Instantiate the decoder named by ``hp.decoder``."""
+    try:
+        builder = DECODERS[hp.decoder]
+    except KeyError:
+        raise ValueError(
+            f"unknown decoder {hp.decoder!r}; available: {', '.join(sorted(DECODERS))}"
+        ) from None
+    return builder(hp)

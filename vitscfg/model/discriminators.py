@@ -1,0 +1,125 @@
+"""VITS discriminator: one scale discriminator on raw audio plus period discriminators for
+periods 2, 3, 5, 7, 11 (HiFi-GAN's MPD; the reference keeps a single MSD scale, no pooling).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vitscfg.model.norms import LRELU_SLOPE, get_padding, weight_or_spectral_norm
+
+PERIODS: tuple[int, ...] = (2, 3, 5, 7, 11)
+
+# (B,) logits of one discriminator, and its per-layer feature maps for feature matching.
+DiscriminatorOutput = tuple[torch.Tensor, list[torch.Tensor]]
+
+
+class DiscriminatorP(nn.Module):
+    """Period discriminator: folds audio (B, 1, T) into (B, 1, T/p, p) and runs 2-D convs
+    with kernels (k, 1), so each column sees samples spaced ``period`` apart."""
+
+    def __init__(
+        self, period: int, kernel_size: int = 5, stride: int = 3, use_spectral_norm: bool = False
+    ) -> None:
+        super().__init__()
+        self.period = period
+        pad = (get_padding(kernel_size, 1), 0)
+        widths = [1, 32, 128, 512, 1024, 1024]
+        strides = [stride, stride, stride, stride, 1]
+        self.convs = nn.ModuleList(
+            weight_or_spectral_norm(
+                nn.Conv2d(c_in, c_out, (kernel_size, 1), (s, 1), padding=pad), use_spectral_norm
+            )
+            for c_in, c_out, s in zip(widths[:-1], widths[1:], strides, strict=True)
+        )
+        self.conv_post = weight_or_spectral_norm(
+            nn.Conv2d(1024, 1, (3, 1), 1, padding=(1, 0)), use_spectral_norm
+        )
+
+    def forward(self, x: torch.Tensor) -> DiscriminatorOutput:
+        """x: (B, 1, T) audio."""
+        batch, channels, length = x.shape
+        if length % self.period != 0:
+            # Reflect-pad to a whole number of periods before folding.
+            n_pad = self.period - length % self.period
+            x = F.pad(x, (0, n_pad), "reflect")
+            length += n_pad
+        x = x.view(batch, channels, length // self.period, self.period)  # (B, 1, T/p, p)
+
+        fmap: list[torch.Tensor] = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), LRELU_SLOPE)
+            fmap.append(x)
+        x = self.conv_post(x)
+        fmap.append(x)
+        return torch.flatten(x, 1, -1), fmap
+
+
+class DiscriminatorS(nn.Module):
+    """Scale discriminator on raw audio: grouped strided 1-D convs (MelGAN style)."""
+
+    def __init__(self, use_spectral_norm: bool = False) -> None:
+        super().__init__()
+        # (in, out, kernel, stride, groups, padding)
+        layers = [
+            (1, 16, 15, 1, 1, 7),
+            (16, 64, 41, 4, 4, 20),
+            (64, 256, 41, 4, 16, 20),
+            (256, 1024, 41, 4, 64, 20),
+            (1024, 1024, 41, 4, 256, 20),
+            (1024, 1024, 5, 1, 1, 2),
+        ]
+        self.convs = nn.ModuleList(
+            weight_or_spectral_norm(
+                nn.Conv1d(c_in, c_out, k, s, groups=groups, padding=pad), use_spectral_norm
+            )
+            for c_in, c_out, k, s, groups, pad in layers
+        )
+        self.conv_post = weight_or_spectral_norm(
+            nn.Conv1d(1024, 1, 3, 1, padding=1), use_spectral_norm
+        )
+
+    def forward(self, x: torch.Tensor) -> DiscriminatorOutput:
+        """x: (B, 1, T) audio."""
+        fmap: list[torch.Tensor] = []
+        for conv in self.convs:
+            x = F.leaky_relu(conv(x), LRELU_SLOPE)
+            fmap.append(x)
+        x = self.conv_post(x)
+        fmap.append(x)
+        return torch.flatten(x, 1, -1), fmap
+
+
+class MultiPeriodDiscriminator(nn.Module):
+    """All six discriminators; ``discriminators.0`` is the scale one, as in the checkpoints."""
+
+    def __init__(self, use_spectral_norm: bool = False) -> None:
+        super().__init__()
+        discs: list[nn.Module] = [DiscriminatorS(use_spectral_norm=use_spectral_norm)]
+        discs += [DiscriminatorP(p, use_spectral_norm=use_spectral_norm) for p in PERIODS]
+        self.discriminators = nn.ModuleList(discs)
+
+    def forward(
+        self, y: torch.Tensor, y_hat: torch.Tensor
+    ) -> tuple[
+        list[torch.Tensor], list[torch.Tensor], list[list[torch.Tensor]], list[list[torch.Tensor]]
+    ]:
+        """y, y_hat: (B, 1, T) real and generated audio.
+
+        Returns ``(real_logits, fake_logits, real_fmaps, fake_fmaps)``, one entry per
+        discriminator. Real and fake go through each discriminator as one batch (B -> 2B),
+        halving the number of conv launches; the results are identical to two calls.
+        """
+        batch = y.size(0)
+        both = torch.cat([y, y_hat], dim=0)  # (2B, 1, T)
+        real_logits, fake_logits = [], []
+        real_fmaps, fake_fmaps = [], []
+        for disc in self.discriminators:
+            logits, fmap = disc(both)
+            real_logits.append(logits[:batch])
+            fake_logits.append(logits[batch:])
+            real_fmaps.append([f[:batch] for f in fmap])
+            fake_fmaps.append([f[batch:] for f in fmap])
+        return real_logits, fake_logits, real_fmaps, fake_fmaps
