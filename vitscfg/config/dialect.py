@@ -99,8 +99,10 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
 
     def style_bert(cfg: dict[str, Any]) -> str | None:
         train, data, _ = _sections(cfg)
-        if "model_name" in cfg or {"freeze_style", "freeze_decoder"} & train.keys() or (
-            {"style2id", "num_styles", "use_jp_extra"} & data.keys()
+        if (
+            "model_name" in cfg
+            or {"freeze_style", "freeze_decoder"} & train.keys()
+            or ({"style2id", "num_styles", "use_jp_extra"} & data.keys())
         ):
             return "model_name / train.freeze_style / data.style2id (Style-Bert-VITS2)"
         return None
@@ -138,8 +140,13 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
 
     def vits2(cfg: dict[str, Any]) -> str | None:
         _, data, model = _sections(cfg)
-        flags = {"use_transformer_flows", "transformer_flow_type", "use_noise_scaled_mas",
-                 "use_duration_discriminator", "use_spk_conditioned_encoder"}
+        flags = {
+            "use_transformer_flows",
+            "transformer_flow_type",
+            "use_noise_scaled_mas",
+            "use_duration_discriminator",
+            "use_spk_conditioned_encoder",
+        }
         if flags & model.keys() or "use_mel_posterior_encoder" in data:
             return "VITS2 model flags (use_transformer_flows, use_noise_scaled_mas, ...)"
         return None

@@ -85,7 +85,7 @@ def parse_json(text: str) -> tuple[Any, dict[str, Span], list[Diagnostic]]:
     pos = _skip(state, pos, "")
     if pos < len(text):
         raise JsonSyntaxError(
-            f"unexpected text after the end of the JSON document: {text[pos:pos + 20]!r}",
+            f"unexpected text after the end of the JSON document: {text[pos : pos + 20]!r}",
             pos,
             "a config is exactly one JSON object; remove what follows its closing brace",
         )
@@ -113,7 +113,7 @@ def _skip(state: _State, pos: int, pointer: str) -> int:
             pos,
             "comments are not JSON: the trainer's json.loads stops here with a JSONDecodeError",
             pointer,
-            "delete the comment, or move the note into a key such as \"_comment\"",
+            'delete the comment, or move the note into a key such as "_comment"',
         )
         pos = end
 
@@ -199,7 +199,7 @@ def _object(state: _State, pos: int, pointer: str) -> tuple[dict[str, Any], int]
             raise JsonSyntaxError(
                 f"expected a double-quoted key, found {text[pos]!r}",
                 pos,
-                "JSON keys are written \"key\": value",
+                'JSON keys are written "key": value',
             )
         key_pos = pos
         key, pos = _string(state, pos)

@@ -85,37 +85,68 @@ def load(path: str | os.PathLike[str]) -> Document:
 def load_bytes(raw: bytes, path: str = "<config>") -> Document:
     fmt = "yaml" if path.lower().endswith(YAML_SUFFIXES) else "json"
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return _fail(path, "", fmt, "VC001", "the file is UTF-16 encoded; trainers read UTF-8",
-                     "re-save the file as UTF-8 (without BOM)")
+        return _fail(
+            path,
+            "",
+            fmt,
+            "VC001",
+            "the file is UTF-16 encoded; trainers read UTF-8",
+            "re-save the file as UTF-8 (without BOM)",
+        )
     bom = raw.startswith(b"\xef\xbb\xbf")
     try:
         text = raw.decode("utf-8-sig" if bom else "utf-8")
     except UnicodeDecodeError as exc:
-        return _fail(path, "", fmt, "VC001",
-                     f"the file is not valid UTF-8 (byte {exc.start}): trainers open configs as UTF-8",
-                     "re-save the file as UTF-8")
+        return _fail(
+            path,
+            "",
+            fmt,
+            "VC001",
+            f"the file is not valid UTF-8 (byte {exc.start}): trainers open configs as UTF-8",
+            "re-save the file as UTF-8",
+        )
     doc = Document(path, text, fmt, bom=bom)
     if bom:
-        doc.problems.append(Diagnostic(
-            "VC006", Severity.ERROR,
-            "the file starts with a UTF-8 byte-order mark: json.loads in the reference "
-            "trainers rejects it ('Unexpected UTF-8 BOM')",
-            "", "re-save without BOM (vitscfg check --fix removes it)", 1, 1,
-            Fix("remove the byte-order mark", strip_bom=True),
-        ))
+        doc.problems.append(
+            Diagnostic(
+                "VC006",
+                Severity.ERROR,
+                "the file starts with a UTF-8 byte-order mark: json.loads in the reference "
+                "trainers rejects it ('Unexpected UTF-8 BOM')",
+                "",
+                "re-save without BOM (vitscfg check --fix removes it)",
+                1,
+                1,
+                Fix("remove the byte-order mark", strip_bom=True),
+            )
+        )
     if not text.strip():
-        doc.problems.append(Diagnostic(
-            "VC007", Severity.ERROR, "the file is empty: there is no config to train from",
-            "", "start from examples/ljs_base.json or your fork's configs/ folder", 1, 1))
+        doc.problems.append(
+            Diagnostic(
+                "VC007",
+                Severity.ERROR,
+                "the file is empty: there is no config to train from",
+                "",
+                "start from examples/ljs_base.json or your fork's configs/ folder",
+                1,
+                1,
+            )
+        )
         return doc
     placeholder = _placeholder(text)
     if placeholder:
-        doc.problems.append(Diagnostic(
-            "VC008", Severity.ERROR,
-            f"the file holds only the line {placeholder!r}, not a config: it looks like a "
-            "path left where the JSON should be (a git symlink checked out as text, or a template slot)",
-            "", f"replace the file by the config it names ({placeholder}), or copy your fork's config here",
-            1, 1))
+        doc.problems.append(
+            Diagnostic(
+                "VC008",
+                Severity.ERROR,
+                f"the file holds only the line {placeholder!r}, not a config: it looks like a "
+                "path left where the JSON should be (a git symlink checked out as text, or a template slot)",
+                "",
+                f"replace the file by the config it names ({placeholder}), or copy your fork's config here",
+                1,
+                1,
+            )
+        )
         return doc
     if fmt == "yaml":
         from vitscfg.config.yamlpos import parse_yaml
@@ -124,8 +155,17 @@ def load_bytes(raw: bytes, path: str = "<config>") -> Document:
             doc.data, doc.spans, problems = parse_yaml(text)
         except ValueError as exc:
             line, column = exc.args[1] if len(exc.args) > 1 else (1, 1)
-            doc.problems.append(Diagnostic("VC001", Severity.ERROR, f"invalid YAML: {exc.args[0]}",
-                                           "", "fix the YAML syntax at this position", line, column))
+            doc.problems.append(
+                Diagnostic(
+                    "VC001",
+                    Severity.ERROR,
+                    f"invalid YAML: {exc.args[0]}",
+                    "",
+                    "fix the YAML syntax at this position",
+                    line,
+                    column,
+                )
+            )
             return doc
         doc.problems.extend(problems)
     else:
@@ -134,18 +174,32 @@ def load_bytes(raw: bytes, path: str = "<config>") -> Document:
         except JsonSyntaxError as exc:
             starts = line_starts(text)
             line = max(i for i, s in enumerate(starts) if s <= exc.offset) + 1
-            doc.problems.append(Diagnostic(
-                "VC001", Severity.ERROR, f"invalid JSON: {exc.message}", "",
-                exc.hint or "fix the JSON syntax at this position",
-                line, exc.offset - starts[line - 1] + 1))
+            doc.problems.append(
+                Diagnostic(
+                    "VC001",
+                    Severity.ERROR,
+                    f"invalid JSON: {exc.message}",
+                    "",
+                    exc.hint or "fix the JSON syntax at this position",
+                    line,
+                    exc.offset - starts[line - 1] + 1,
+                )
+            )
             return doc
         doc.problems.extend(problems)
     if not isinstance(doc.data, dict):
         kind = type(doc.data).__name__ if doc.data is not None else "null"
-        doc.problems.append(Diagnostic(
-            "VC009", Severity.ERROR,
-            f"the top level is a {kind}, but a VITS config is an object with train/data/model sections",
-            "", "wrap the settings in {\"train\": {...}, \"data\": {...}, \"model\": {...}}", 1, 1))
+        doc.problems.append(
+            Diagnostic(
+                "VC009",
+                Severity.ERROR,
+                f"the top level is a {kind}, but a VITS config is an object with train/data/model sections",
+                "",
+                'wrap the settings in {"train": {...}, "data": {...}, "model": {...}}',
+                1,
+                1,
+            )
+        )
         doc.data = None
     return doc
 
@@ -155,9 +209,11 @@ _PATHLIKE = re.compile(r"^[\w.~\-/\\:@+ ]+$")
 
 def _placeholder(text: str) -> str | None:
     stripped = text.strip()
-    if "\n" in stripped or stripped[:1] in "{[\"" or len(stripped) > 300:
+    if "\n" in stripped or stripped[:1] in '{["' or len(stripped) > 300:
         return None
-    looks_like_path = ("/" in stripped or "\\" in stripped or stripped.endswith((".json", ".yaml", ".yml")))
+    looks_like_path = (
+        "/" in stripped or "\\" in stripped or stripped.endswith((".json", ".yaml", ".yml"))
+    )
     return stripped if looks_like_path and _PATHLIKE.match(stripped) else None
 
 

@@ -37,27 +37,42 @@ def parse_yaml(text: str) -> tuple[Any, dict[str, Span], list[Diagnostic]]:
     return value, spans, problems
 
 
-def _build(loader: Any, node: Any, pointer: str, key_node: Any,
-           spans: dict[str, Span], problems: list[Diagnostic]) -> Any:
+def _build(
+    loader: Any,
+    node: Any,
+    pointer: str,
+    key_node: Any,
+    spans: dict[str, Span],
+    problems: list[Diagnostic],
+) -> Any:
     start, end = node.start_mark, node.end_mark
     key_line = key_node.start_mark.line + 1 if key_node is not None else None
     key_column = key_node.start_mark.column + 1 if key_node is not None else None
-    spans[pointer] = Span(start.index, end.index, start.line + 1, start.column + 1,
-                          key_line, key_column)
+    spans[pointer] = Span(
+        start.index, end.index, start.line + 1, start.column + 1, key_line, key_column
+    )
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_child, value_child in node.value:
             key = loader.construct_object(key_child, deep=True)
             child = pointer + "/" + escape_pointer_token(str(key))
             if key in result:
-                problems.append(Diagnostic(
-                    "VC002", Severity.WARNING,
-                    f"duplicate key {key!r}: the YAML loader silently keeps only this last value",
-                    child, "delete one of the two entries",
-                    key_child.start_mark.line + 1, key_child.start_mark.column + 1))
+                problems.append(
+                    Diagnostic(
+                        "VC002",
+                        Severity.WARNING,
+                        f"duplicate key {key!r}: the YAML loader silently keeps only this last value",
+                        child,
+                        "delete one of the two entries",
+                        key_child.start_mark.line + 1,
+                        key_child.start_mark.column + 1,
+                    )
+                )
             result[key] = _build(loader, value_child, child, key_child, spans, problems)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(loader, item, f"{pointer}/{i}", None, spans, problems)
-                for i, item in enumerate(node.value)]
+        return [
+            _build(loader, item, f"{pointer}/{i}", None, spans, problems)
+            for i, item in enumerate(node.value)
+        ]
     return loader.construct_object(node, deep=True)

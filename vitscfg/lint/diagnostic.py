@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass, field
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How bad a finding is, judged by what the fork's trainer really does.
 
     error: the trainer crashes (at start, in a step, or at random) or the file

@@ -43,6 +43,8 @@ class Context:
     dialect: str
     check_data: bool = True
     search_dirs: list[Path] = field(default_factory=list)
+    # Work shared by several rules of one run (e.g. schema validation), by name.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -71,8 +73,10 @@ class Context:
 
     def int_list(self, pointer: str) -> list[int] | None:
         value = self.get(pointer)
-        if isinstance(value, list) and value and all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
         ):
             return value
         return None
@@ -124,8 +128,13 @@ def rule(
         if code in _RULES:
             raise ValueError(f"rule code {code} registered twice")
         _RULES[code] = Rule(
-            code, name, severity, func,
-            frozenset(dialects) if dialects is not None else None, needs_data, constraint,
+            code,
+            name,
+            severity,
+            func,
+            frozenset(dialects) if dialects is not None else None,
+            needs_data,
+            constraint,
         )
         return func
 

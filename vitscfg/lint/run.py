@@ -1,0 +1,80 @@
+"""`vitscfg check` as a function: paths in, CheckResult out (no printing, no exit)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vitscfg.config.dialect import DIALECTS, detect_dialect
+from vitscfg.config.load import Document, load
+from vitscfg.lint.diagnostic import Diagnostic
+from vitscfg.lint.registry import Context, all_rules
+from vitscfg.lint.result import CheckResult, FileResult
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    dialect: str | None = None  # force a dialect instead of detecting it
+    select: tuple[str, ...] = ()  # code prefixes; empty = all
+    ignore: tuple[str, ...] = ()
+    check_data: bool = True
+    search_dirs: tuple[Path, ...] = field(default_factory=tuple)
+
+    def wants(self, code: str) -> bool:
+        if self.select and not any(code.startswith(p) for p in self.select):
+            return False
+        return not any(code.startswith(p) for p in self.ignore)
+
+
+def check_document(doc: Document, options: CheckOptions) -> FileResult:
+    """Run every applicable rule on a loaded document."""
+    guess = detect_dialect(doc.data) if doc.parsed else None
+    dialect = options.dialect or (guess.name if guess else None)
+    reason = "set with --dialect" if options.dialect else (guess.reason if guess else "")
+    diagnostics = [d for d in doc.problems if options.wants(d.code)]
+    if doc.parsed:
+        dirs = [Path(doc.path).resolve().parent, *options.search_dirs, Path(os.getcwd())]
+        ctx = Context(doc, dialect or "vits", options.check_data, dirs)
+        for code, rule_ in all_rules().items():
+            if not options.wants(code) or not rule_.applies_to(ctx.dialect):
+                continue
+            if rule_.needs_data and not options.check_data:
+                continue
+            for finding in rule_.func(ctx):
+                line, column = doc.locate(finding.pointer)
+                diagnostics.append(
+                    Diagnostic(
+                        code,
+                        finding.severity or rule_.severity,
+                        finding.message,
+                        finding.pointer,
+                        finding.hint,
+                        line,
+                        column,
+                        finding.fix,
+                    )
+                )
+    diagnostics.sort(key=Diagnostic.sort_key)
+    return FileResult(doc.path, dialect if doc.parsed else None, diagnostics, doc.text, reason)
+
+
+def check_paths(paths: Iterable[str | os.PathLike[str]], options: CheckOptions) -> CheckResult:
+    """Check each file; UnreadableInput propagates (the CLI maps it to exit 2)."""
+    result = CheckResult()
+    for path in paths:
+        result.files.append(check_document(load(path), options))
+    return result
+
+
+def parse_codes(values: Sequence[str] | None) -> tuple[str, ...]:
+    """`--select VC1,VC201 --select VC3` -> ("VC1", "VC201", "VC3")."""
+    codes: list[str] = []
+    for value in values or ():
+        codes.extend(c.strip().upper() for c in value.split(",") if c.strip())
+    return tuple(codes)
+
+
+def known_dialect(name: str) -> bool:
+    return name in DIALECTS
