@@ -150,9 +150,27 @@ def test_vc301_missing_and_empty(tmp_path: Path) -> None:
     assert "empty string" in f.message
 
 
-def test_vc301_reports_each_list(tmp_path: Path) -> None:
+def test_vc301_dataset_elsewhere_is_info(tmp_path: Path) -> None:
     found = run(tmp_path, rules.filelist_not_found)
-    assert [f.pointer for f in found] == ["/data/training_files", "/data/validation_files"]
+    assert [(f.pointer, f.severity) for f in found] == [
+        ("/data/training_files", Severity.INFO),
+        ("/data/validation_files", Severity.INFO),
+    ]
+    assert "skipped" in found[0].message
+
+
+def test_vc301_empty_is_error_even_without_data(tmp_path: Path) -> None:
+    found = run(tmp_path, rules.filelist_not_found, config(training_files="", validation_files=""))
+    assert [(f.pointer, f.severity) for f in found] == [
+        ("/data/training_files", None),
+        ("/data/validation_files", None),
+    ]
+
+
+def test_vc301_not_utf8(good: Path) -> None:
+    (good / "val.txt").write_bytes(b"wavs/v.wav|\xe9\n")
+    f = only(run(good, rules.filelist_not_found), Severity.ERROR, "/data/validation_files")
+    assert "UTF-8" in f.message
 
 
 def test_vc302_wrong_columns(good: Path) -> None:

@@ -50,10 +50,14 @@ class _Data:
 _CACHE: list[tuple[object, str, tuple[Path, ...], _Data | None]] = []
 
 
+def _dirs(ctx: Context) -> tuple[Path, ...]:
+    dirs = tuple(ctx.search_dirs) or (Path(ctx.doc.path).parent, Path.cwd())
+    return tuple(dict.fromkeys(p.resolve() for p in dirs))
+
+
 def _data(ctx: Context) -> _Data | None:
     """The scan for this config, computed on first use and shared by every rule."""
-    dirs = tuple(ctx.search_dirs) or (Path(ctx.doc.path).parent, Path.cwd())
-    dirs = tuple(dict.fromkeys(p.resolve() for p in dirs))
+    dirs = _dirs(ctx)
     for doc, dialect, cached_dirs, cached in _CACHE:
         if doc is ctx.doc and dialect == ctx.dialect and cached_dirs == dirs:
             return cached
@@ -114,25 +118,39 @@ def filelist_not_found(ctx: Context) -> Iterator[Finding]:
     ```
     with only `filelists/train.txt` on disk.
 
+    When neither list exists the dataset is simply not on this machine (a config
+    checked in CI or by the pre-commit hook): that is reported once per list as
+    info and the other data rules have nothing to check. An empty path is always
+    an error: no trainer can open it.
+
     ## References
     constraints.md C13
     """
     data = _data(ctx)
     if data is None:
         return
+    absent = [s for _, s in data.each() if s.error == "no such file"]
+    elsewhere = len(absent) == len(data.lists)  # nothing of the dataset is here
+    dirs = ", ".join(str(d) for d in _dirs(ctx))
     for pointer, scan in data.each():
         if scan.error is None:
             continue
-        hint = (
-            "run your fork's preprocessing to write the filelist, or set "
-            f"{_key(pointer)} to its path (relative to the config's folder or the "
-            "working directory)"
-        )
+        if elsewhere and scan.error == "no such file":
+            yield Finding(
+                pointer,
+                f"{_key(pointer)} {scan.value!r} was not found (searched {dirs}), so the data "
+                "checks were skipped for it",
+                "run vitscfg check from the folder the trainer runs in to check the "
+                "filelists and audio",
+                severity=Severity.INFO,
+            )
+            continue
         yield Finding(
             pointer,
             f"{_key(pointer)} {scan.value!r} {scan.error}: the trainer opens it "
             "while building its data loaders and stops before the first step",
-            hint,
+            "run your fork's preprocessing to write the filelist, or set "
+            f"{_key(pointer)} to its path (relative to the folder the trainer runs in)",
         )
 
 
