@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 
-class FilelistFormat(str, enum.Enum):
+class FilelistFormat(enum.Enum):
     """The column layouts seen in VITS-family filelists (value: the layout as text)."""
 
     PATH_TEXT = "path|text"
