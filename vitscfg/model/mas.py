@@ -215,33 +215,43 @@ def _mas_numba_py(
     text_len: npt.NDArray[np.int64],
     path: npt.NDArray[np.float32],
 ) -> None:  # pragma: no cover - executed compiled by numba
-    """Per-item banded DP with one in-place row buffer; fills ``path`` (zeros on entry).
+    """Per-item banded DP over two float32 row buffers; fills ``path`` (zeros on entry).
 
-    Why per item: numba runs the batch items on separate threads; within an item the band
-    restriction skips the cells the reference never visits, and iterating the text axis from
-    high to low lets one float32 row hold both the previous and the current frame.
+    Why this layout: numba runs the batch items on separate threads; within an item only the
+    band the reference visits is computed, and the two special cells of a row (the diagonal,
+    whose "stay" candidate is the sentinel, and token 0, which cannot "move") are peeled off so
+    the inner loop is branch-free and SIMD-vectorisable. Instead of the value matrix, one
+    backtrack bit per cell is kept (``move[y, x]``: go to token x-1 before frame y-1).
     """
     neg = np.float32(-1e9)
-    zero = np.float32(0.0)
     for i in _prange(ll.shape[0]):
         t_y = spec_len[i]
         t_x = text_len[i]
         if t_y <= 0 or t_x <= 0:
             continue
-        row = np.full(t_x, neg, dtype=np.float32)
-        move = np.zeros((t_y, t_x), dtype=np.uint8)
-        for y in range(t_y):
-            lo = max(0, t_x + y - t_y)
-            hi = min(t_x, y + 1)
-            for x in range(hi - 1, lo - 1, -1):
-                v_stay = neg if x == y else row[x]
-                if x == 0:
-                    v_move = zero if y == 0 else neg
-                else:
-                    v_move = row[x - 1]
-                    if x == y or v_stay < v_move:
-                        move[y, x] = 1
-                row[x] = ll[i, y, x] + (v_move if v_move > v_stay else v_stay)
+        prev = np.full(t_x, neg, dtype=np.float32)
+        cur = np.full(t_x, neg, dtype=np.float32)
+        move = np.zeros((t_y, t_x), dtype=np.bool_)
+        cur[0] = ll[i, 0, 0]  # + max(0, sentinel) == + 0
+        for y in range(1, t_y):
+            prev, cur = cur, prev
+            lo = max(1, t_x + y - t_y)
+            top = min(t_x - 1, y)
+            if top == y and y >= lo:  # diagonal: stay is the sentinel, the backtrack must move
+                v = prev[y - 1]
+                cur[y] = ll[i, y, y] + (v if v > neg else neg)
+                move[y, y] = True
+                top -= 1
+            ll_row = ll[i, y]
+            move_row = move[y]
+            for x in range(lo, top + 1):
+                stay = prev[x]
+                step = prev[x - 1]
+                move_row[x] = stay < step  # strict: ties stay on the token
+                cur[x] = ll_row[x] + (step if step > stay else stay)
+            if t_x + y - t_y <= 0:  # token 0 is in the band: its move candidate is the sentinel
+                stay = prev[0]
+                cur[0] = ll[i, y, 0] + (stay if stay > neg else neg)
         index = t_x - 1
         for y in range(t_y - 1, -1, -1):
             path[i, y, index] = 1.0
@@ -250,6 +260,7 @@ def _mas_numba_py(
 
 
 _numba_kernel: Callable[..., None] | None = None
+_numba_chunksize: Callable[[int], Any] | None = None
 
 
 def numba_available() -> bool:
@@ -262,12 +273,16 @@ def _get_numba_kernel() -> Callable[..., None]:
 
     Lazy so that importing this module never pays numba's import/JIT time.
     """
-    global _numba_kernel, _prange
+    global _numba_kernel, _numba_chunksize, _prange
     if _numba_kernel is None:
         import numba
 
         _prange = numba.prange
-        _numba_kernel = numba.njit(parallel=True, cache=True, nogil=True)(_mas_numba_py)
+        _numba_chunksize = numba.parallel_chunksize
+        try:
+            _numba_kernel = numba.njit(parallel=True, cache=True, nogil=True)(_mas_numba_py)
+        except RuntimeError:  # no writable cache location: compile per process instead
+            _numba_kernel = numba.njit(parallel=True, nogil=True)(_mas_numba_py)
     return _numba_kernel
 
 
@@ -282,9 +297,15 @@ def maximum_path_numba(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     spec_len_t, text_len_t = _lengths(mask)
     spec_len = np.ascontiguousarray(spec_len_t.cpu().numpy())
     text_len = np.ascontiguousarray(text_len_t.cpu().numpy())
-    path_t = torch.zeros((batch, t_spec, t_text), dtype=torch.float32)
-    kernel(ll, spec_len, text_len, path_t.numpy())
-    return path_t.to(device=neg_cent.device, dtype=neg_cent.dtype)
+    # np.zeros (calloc: the OS hands out zeroed pages lazily) is much cheaper than a memset
+    # for the large output; the kernel then touches the pages from all threads.
+    path = np.zeros((batch, t_spec, t_text), dtype=np.float32)
+    assert _numba_chunksize is not None
+    # Items differ in size (ragged batch) and cores may be shared: hand out one item at a time
+    # instead of numba's default static split, so no thread idles behind a slow one.
+    with _numba_chunksize(1):
+        kernel(ll, spec_len, text_len, path)
+    return torch.from_numpy(path).to(device=neg_cent.device, dtype=neg_cent.dtype)
 
 
 # ----------------------------------------------------------------------------------------------
