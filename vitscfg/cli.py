@@ -7,7 +7,6 @@ Exit codes: 0 ok, 1 findings or failure, 2 usage error or unreadable input.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -28,78 +27,15 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-@app.command()
-def check(
-    files: Annotated[
-        list[Path], typer.Argument(help="Config files (JSON or YAML).", show_default=False)
-    ],
-    output_format: Annotated[
-        str, typer.Option("--format", help="text, json, sarif or github.")
-    ] = "text",
-    dialect: Annotated[
-        str | None,
-        typer.Option(help="Force a dialect instead of detecting it (see `vitscfg dialects`)."),
-    ] = None,
-    select: Annotated[
-        list[str] | None, typer.Option(help="Only these codes or prefixes (VC2, VC201,VC203).")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option(help="Skip these codes or prefixes.")
-    ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Warnings fail the run too.")] = False,
-    no_data: Annotated[
-        bool, typer.Option("--no-data", help="Do not read filelists or audio.")
-    ] = False,
-    fix: Annotated[
-        bool, typer.Option("--fix", help="Apply the safe fixes in place (atomic).")
-    ] = False,
-    diff: Annotated[
-        bool, typer.Option("--diff", help="Show the safe fixes as a diff; change nothing.")
-    ] = False,
-    color: Annotated[
-        bool | None,
-        typer.Option("--color/--no-color", help="Colour text output (default: on a terminal)."),
-    ] = None,
-) -> None:
-    """Validate configs: every field of the fork's schema, the cross-field rules that
-    make trainers crash or misbehave, and (when found) the data on disk."""
-    from vitscfg.config.dialect import DIALECTS
-    from vitscfg.config.load import UnreadableInput
-    from vitscfg.lint.report import REPORTERS
-    from vitscfg.lint.run import CheckOptions, check_paths, parse_codes
-    from vitscfg.settings import SettingsError, load_settings
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def check(ctx: typer.Context) -> None:
+    """Validate configs: schema, cross-field rules and data (`vitscfg check --help`)."""
+    from vitscfg.lint.command import run
 
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise _fail(str(exc)) from None
-    if output_format not in REPORTERS:
-        raise _fail(f"unknown --format {output_format!r}; choose from {', '.join(REPORTERS)}")
-    chosen = dialect or settings.dialect
-    if chosen is not None and chosen not in DIALECTS:
-        raise _fail(f"unknown dialect {chosen!r}; choose from {', '.join(DIALECTS)}")
-    options = CheckOptions(
-        dialect=chosen,
-        select=parse_codes(select) or settings.select,
-        ignore=parse_codes(ignore) or settings.ignore,
-        check_data=settings.data and not no_data,
-    )
-    try:
-        result = check_paths(files, options)
-    except UnreadableInput as exc:
-        raise _fail(str(exc)) from None
-    if fix or diff:
-        from vitscfg.lint.fixcmd import apply_fixes
-
-        result = apply_fixes(result, options, write=fix)
-    use_color = (
-        color
-        if color is not None
-        else (output_format == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ)
-    )
-    text = REPORTERS[output_format](result, color=use_color)
-    sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
-    raise typer.Exit(result.exit_code(strict or settings.strict))
+    raise typer.Exit(run(ctx.args))
 
 
 @app.command()
@@ -170,8 +106,10 @@ def schema(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point (see vitscfg/__main__.py for the fast `check` path)."""
+    from vitscfg.__main__ import main as entry
+
+    entry()
 
 
 if __name__ == "__main__":

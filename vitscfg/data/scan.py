@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +85,10 @@ def scan_filelist(
     scan.parsed = parsed
     if read_audio and parsed.entries:
         dirs = list(search_dirs)
+        # Imported here: concurrent.futures pulls in logging, and `check --no-data`
+        # (the pre-commit path) should not pay for it.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(_WORKERS) as pool:
             scan.audio = list(pool.map(lambda e: _probe(e, dirs, spec_cache), parsed.entries))
     return scan

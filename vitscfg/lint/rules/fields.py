@@ -1,4 +1,5 @@
-"""VC1xx: one field at a time, against the dialect's pydantic schema.
+"""VC1xx: one field at a time, against the dialect's pydantic schema (compiled:
+see config/compiled.py).
 
 Validation runs once per file (`_validate`, cached on the Context); each rule
 returns its share of the findings so that codes stay stable and selectable.
@@ -7,13 +8,13 @@ returns its share of the findings so that codes stay stable and selectable.
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from vitscfg.config.schema import SCHEMAS, SECTIONS, schema_for
+from vitscfg.config.compiled import CompiledSection, load_compiled
+from vitscfg.config.dialect import DIALECTS
 from vitscfg.lint.diagnostic import Fix, Severity, pointer_of
 from vitscfg.lint.registry import Context, Finding, rule
 
@@ -28,10 +29,7 @@ _TYPE_NAMES = {
 }
 
 
-def _reference_value(model: type[BaseModel], name: str) -> Any:
-    info = model.model_fields.get(name)
-    extra = info.json_schema_extra if info is not None else None
-    return extra.get("x-reference-value") if isinstance(extra, dict) else None
+SECTIONS = ("train", "data", "model")
 
 
 def _coerce(value: Any, expected: str) -> tuple[bool, Any]:
@@ -54,12 +52,13 @@ def _coerce(value: Any, expected: str) -> tuple[bool, Any]:
     return False, None
 
 
+@functools.cache
 def _known_keys(section: str) -> dict[str, list[str]]:
     """key -> dialects whose schema declares it, for 'belongs to another fork' hints."""
     owners: dict[str, list[str]] = {}
-    for name, schema in SCHEMAS.items():
-        model = schema.section(section) if schema.whole is None else None
-        for key in model.model_fields if model is not None else ():
+    for name in DIALECTS:
+        compiled = load_compiled(name).sections.get(section)
+        for key in compiled.fields if compiled is not None else ():
             owners.setdefault(key, []).append(name)
     return owners
 
@@ -69,13 +68,13 @@ def _validate(ctx: Context) -> dict[str, list[Finding]]:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     out: dict[str, list[Finding]] = {c: [] for c in ("VC101", "VC102", "VC103", "VC104", "VC105")}
-    schema = schema_for(ctx.dialect)
-    if schema.whole is not None:
-        _validate_model(ctx, schema.whole, ctx.data, "", out)
+    schema = load_compiled(ctx.dialect if ctx.dialect in DIALECTS else "vits")
+    if "whole" in schema.sections:
+        _validate_model(ctx, schema.sections["whole"], ctx.data, "", out)
         ctx.cache["fields"] = out
         return out
     for name in SECTIONS:
-        model = schema.section(name)
+        model = schema.sections.get(name)
         if model is None:
             continue
         value = ctx.data.get(name)
@@ -123,13 +122,15 @@ def _validate(ctx: Context) -> dict[str, list[Finding]]:
 
 def _validate_model(
     ctx: Context,
-    model: type[BaseModel],
+    model: CompiledSection,
     value: dict[str, Any],
     base: str,
     out: dict[str, list[Finding]],
 ) -> None:
+    from pydantic_core import ValidationError
+
     try:
-        model.model_validate(value)
+        model.validator.validate_python(value, strict=True)
         return
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
@@ -155,7 +156,7 @@ def _validate_model(
 
 def _field_error(
     ctx: Context,
-    model: type[BaseModel],
+    model: CompiledSection,
     error: Any,
     key: str,
     pointer: str,
@@ -166,7 +167,7 @@ def _field_error(
     given = error.get("input")
     name = str(tokens[0]) if tokens else ""
     if kind == "missing":
-        ref = _reference_value(model, name)
+        ref = model.reference.get(name)
         example = f" (reference value: {json.dumps(ref)})" if ref is not None else ""
         out["VC103"].append(
             Finding(
@@ -198,7 +199,7 @@ def _field_error(
     shown = json.dumps(given) if _jsonable(given) else repr(given)
     message = f"`{key}` = {shown} is out of range: {error['msg'].lower()}"
     hint = None
-    ref = _reference_value(model, name)
+    ref = model.reference.get(name)
     if ref is not None:
         hint = f"the reference config uses {json.dumps(ref)}"
     elif limit is not None:
@@ -216,13 +217,13 @@ def _jsonable(value: Any) -> bool:
 
 def _unknown_keys(
     ctx: Context,
-    model: type[Any],
+    model: CompiledSection,
     value: dict[str, Any],
     section: str,
     out: dict[str, list[Finding]],
 ) -> None:
-    fields = model.model_fields
-    noop: dict[str, str] = model.NOOP
+    fields = model.fields
+    noop = model.noop
     owners = _known_keys(section)
     for key in value:
         pointer = pointer_of(section, key)
@@ -237,13 +238,13 @@ def _unknown_keys(
             continue
         if key in fields:
             continue
-        close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.75)
+        close = difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.75)
         if close and close[0] not in value:
             out["VC104"].append(
                 Finding(
                     pointer,
                     f"unknown key `{section}.{key}`: did you mean `{close[0]}`? The trainer "
-                    f"ignores `{key}` and {'crashes because' if fields[close[0]].is_required() else 'silently uses the default since'} "
+                    f"ignores `{key}` and {'crashes because' if close[0] in model.required else 'silently uses the default since'} "
                     f"`{close[0]}` is not set",
                     f"rename `{key}` to `{close[0]}`",
                     Severity.ERROR,
