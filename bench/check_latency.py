@@ -30,7 +30,7 @@ DEFAULT_CONFIG = (
 )
 SCHEMA = REPO_ROOT / "schemas" / "vits.schema.json"
 BAR = 0.5
-HEAVY = ("torch", "numpy", "rich", "pydantic", "yaml", "typer")
+HEAVY = ("torch", "numpy", "rich", "pydantic", "pydantic_core", "yaml", "typer", "click")
 
 # Runs the real CLI in-process, then says which heavy modules it pulled in.
 _PROBE = """
