@@ -250,7 +250,13 @@ def test_cuda_equals_oracle(kind: str) -> None:
         neg_cent = torch.randn(shape, generator=gen) * 10
     expected = oracle(neg_cent, mask)
     for dtype in (torch.float32, torch.float16):
-        got = mas.maximum_path(neg_cent.to("cuda", dtype), mask.cuda())
+        neg_gpu, mask_gpu = neg_cent.to("cuda", dtype), mask.cuda()
+        torch.cuda.synchronize()
+        torch.cuda.set_sync_debug_mode("error")  # any host sync inside raises
+        try:
+            got = mas.maximum_path(neg_gpu, mask_gpu)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
         assert got.is_cuda and got.dtype == dtype
         exp = expected if dtype == torch.float32 else oracle(neg_cent.half().float(), mask)
         assert torch.equal(got.float().cpu(), exp)

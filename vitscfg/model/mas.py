@@ -35,6 +35,7 @@ has to sync to check).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +43,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
-from torch.nn import functional as F
 
 __all__ = [
     "MAX_NEG_VAL",
@@ -88,52 +88,52 @@ def maximum_path_torch(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     """Vectorised torch MAS on neg_cent's device with no host synchronisation.
 
     Why this shape of algorithm: the DP is sequential over spectrogram frames but independent
-    across batch items and text positions within a frame, so each of the ``T_spec`` steps is a
-    handful of ``(B, T_text)`` element-wise kernels. Instead of keeping the whole value matrix,
-    each step records the backtrack decision bit; the backtrack then only needs one ``gather``
-    per frame, and the path is materialised in a single comparison at the end.
+    across batch items and text positions within a frame, so each frame is two element-wise
+    kernels over ``(B, min(y+1, T_text))`` — on a GPU the cost is dominated by kernel launches,
+    so the per-frame kernel count is what matters. Two layout tricks remove all other per-frame
+    work: the value buffer has an extra leading column fixed at the sentinel (the "move"
+    candidate of token 0), and it is pre-filled with the sentinel so that the never-written cell
+    right of the diagonal provides the diagonal's "stay" sentinel. The backtrack bits are then
+    derived for all cells in one comparison, and the backtrack is one ``gather`` + one
+    subtraction per frame, entirely on the device.
     """
     _check_shapes(neg_cent, mask)
     batch, t_spec, t_text = neg_cent.shape
     device = neg_cent.device
-    out_dtype = neg_cent.dtype
     if batch == 0 or t_spec == 0 or t_text == 0:
         return torch.zeros_like(neg_cent)
 
     ll = neg_cent.detach().to(torch.float32)
     spec_len, text_len = _lengths(mask.to(device))
 
-    # move[b, y, x]: backtrack from (y, x) goes to token x-1. Filled row by row below.
-    move = torch.empty((batch, t_spec, t_text), dtype=torch.bool, device=device)
-    move[:, 0] = False
-    row = ll[:, 0].clone()  # value[0, 0] = ll[0, 0] + max(0, -1e9); cells x > 0 are unused
+    # value[:, y, x + 1] is the DP value of cell (y, x); column 0 is a sentinel "token -1".
+    value = torch.full((batch, t_spec, t_text + 1), MAX_NEG_VAL, dtype=torch.float32, device=device)
+    value[:, 0, 1] = ll[:, 0, 0]  # + max(0, sentinel) == + 0
     for y in range(1, t_spec):
-        # "move" candidate: previous row shifted right, sentinel at x == 0 (y > 0 here).
-        v_move = F.pad(row[:, :-1], (1, 0), value=MAX_NEG_VAL)
-        if y < t_text:
-            row[:, y] = MAX_NEG_VAL  # "stay" candidate is the sentinel on the diagonal
-        torch.lt(row, v_move, out=move[:, y])
-        torch.maximum(row, v_move, out=row)
-        row.add_(ll[:, y])
-    # The diagonal always moves, token 0 never does (the reference's explicit conditions).
-    diag = min(t_spec, t_text)
-    if diag > 1:
-        idx = torch.arange(1, diag, device=device)
-        move[:, idx, idx] = True
-    move[:, :, 0] = False
+        width = min(y + 1, t_text)  # cells x <= y; those right of the diagonal stay sentinel
+        prev = value[:, y - 1]
+        cur = value[:, y, 1 : width + 1]
+        torch.maximum(prev[:, 1 : width + 1], prev[:, :width], out=cur)
+        cur.add_(ll[:, y, :width])
 
+    # moves[:, y, x]: the backtrack goes from (y, x) to token x-1 (strict: ties stay).
+    moves = torch.zeros((batch, t_spec, t_text), dtype=torch.bool, device=device)
+    torch.lt(value[:, :-1, 2:], value[:, :-1, 1:-1], out=moves[:, 1:, 1:])
+    # The diagonal always moves (token 0, column 0 above, never does); a view, no indexing.
+    moves.diagonal(dim1=1, dim2=2)[:, 1:].fill_(True)
     frames = torch.arange(t_spec, device=device)
     active = (frames.unsqueeze(0) < spec_len.unsqueeze(1)) & (text_len > 0).unsqueeze(1)
-    move &= active.unsqueeze(2)  # frames past an item's end never move its index
-    index = (text_len - 1).clamp(min=0).unsqueeze(1)  # (B, 1)
+    steps = (moves & active.unsqueeze(2)).to(torch.uint8)  # padding frames never move
+
     tokens = torch.empty((batch, t_spec), dtype=torch.int64, device=device)
-    for y in range(t_spec - 1, -1, -1):
-        tokens[:, y] = index[:, 0]
-        index = index - move[:, y].gather(1, index).to(torch.int64)
+    tokens[:, -1] = (text_len - 1).clamp(min=0)
+    for y in range(t_spec - 1, 0, -1):
+        here = tokens[:, y : y + 1]
+        torch.sub(here, steps[:, y].gather(1, here), out=tokens[:, y - 1 : y])
 
     positions = torch.arange(t_text, device=device)
     path = (tokens.unsqueeze(2) == positions) & active.unsqueeze(2)
-    return path.to(out_dtype)
+    return path.to(neg_cent.dtype)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -152,32 +152,31 @@ def _mas_numpy_tokens(
     spec_len: npt.NDArray[np.int64],
     text_len: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
-    """Token index per (item, frame); vectorised over batch and text axis per frame."""
+    """Token index per (item, frame); same layout tricks as :func:`maximum_path_torch`."""
     batch, t_spec, t_text = ll.shape
-    move = np.empty((batch, t_spec, t_text), dtype=np.bool_)
-    move[:, 0] = False
-    row = ll[:, 0].copy()
-    v_move = np.empty((batch, t_text), dtype=np.float32)
-    v_move[:, 0] = _NEG32
+    value = np.full((batch, t_spec, t_text + 1), _NEG32, dtype=np.float32)
+    value[:, 0, 1] = ll[:, 0, 0]
     for y in range(1, t_spec):
-        v_move[:, 1:] = row[:, :-1]
-        if y < t_text:
-            row[:, y] = _NEG32
-        np.less(row, v_move, out=move[:, y])
-        np.maximum(row, v_move, out=row)
-        np.add(row, ll[:, y], out=row)
-    diag = np.arange(1, min(t_spec, t_text))
-    move[:, diag, diag] = True
-    move[:, :, 0] = False
+        width = min(y + 1, t_text)
+        prev = value[:, y - 1]
+        cur = value[:, y, 1 : width + 1]
+        np.maximum(prev[:, 1 : width + 1], prev[:, :width], out=cur)
+        np.add(cur, ll[:, y, :width], out=cur)
 
+    moves = np.zeros((batch, t_spec, t_text), dtype=np.bool_)
+    np.less(value[:, :-1, 2:], value[:, :-1, 1:-1], out=moves[:, 1:, 1:])
+    diag = np.arange(1, min(t_spec, t_text))
+    moves[:, diag, diag] = True
     active = (np.arange(t_spec)[None, :] < spec_len[:, None]) & (text_len > 0)[:, None]
-    move &= active[:, :, None]
+    moves &= active[:, :, None]
+
     items = np.arange(batch)
-    index = np.maximum(text_len - 1, 0)
     tokens = np.empty((batch, t_spec), dtype=np.int64)
-    for y in range(t_spec - 1, -1, -1):
-        tokens[:, y] = index
-        index = index - move[items, y, index]
+    index = np.maximum(text_len - 1, 0)
+    tokens[:, -1] = index
+    for y in range(t_spec - 1, 0, -1):
+        index = index - moves[items, y, index]
+        tokens[:, y - 1] = index
     return tokens
 
 
@@ -263,8 +262,9 @@ _numba_kernel: Callable[..., None] | None = None
 _numba_chunksize: Callable[[int], Any] | None = None
 
 
+@functools.cache
 def numba_available() -> bool:
-    """True when numba can be imported (checked without importing it, which is slow)."""
+    """True when numba can be imported (checked once, without importing it, which is slow)."""
     return importlib.util.find_spec("numba") is not None
 
 
