@@ -126,7 +126,7 @@ def _warm_numba() -> None:
 
 @pytest.mark.parametrize("name", list(IMPLS))
 @settings(
-    max_examples=150,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -261,3 +261,28 @@ def test_cuda_equals_oracle(kind: str) -> None:
         exp = expected if dtype == torch.float32 else oracle(neg_cent.half().float(), mask)
         assert torch.equal(got.float().cpu(), exp)
     check_path_properties(got.float().cpu(), spec_len, text_len)
+
+
+def test_dispatch_cpu_falls_back_to_numpy_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without numba the CPU dispatcher must use the numpy implementation, not fail."""
+    calls: list[str] = []
+    numpy_impl = mas.maximum_path_numpy
+
+    def spy(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        calls.append("numpy")
+        return numpy_impl(neg_cent, mask)
+
+    monkeypatch.setattr(mas, "numba_available", lambda: False)
+    monkeypatch.setattr(mas, "maximum_path_numpy", spy)
+    neg_cent, mask = torch.randn(2, 9, 4), make_mask([9, 5], [4, 2], 9, 4)
+    assert torch.equal(mas.maximum_path(neg_cent, mask), oracle(neg_cent, mask))
+    assert calls == ["numpy"]
+
+
+def test_import_does_not_load_numba() -> None:
+    """The model imports this module; numba (slow to import, optional) loads only on first use."""
+    import subprocess
+    import sys
+
+    code = "import sys, vitscfg.model.mas; assert 'numba' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
