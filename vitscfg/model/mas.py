@@ -152,21 +152,28 @@ def _mas_numpy_tokens(
     spec_len: npt.NDArray[np.int64],
     text_len: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.int64]:
-    """Token index per (item, frame); same layout tricks as :func:`maximum_path_torch`."""
-    batch, t_spec, t_text = ll.shape
-    value = np.full((batch, t_spec, t_text + 1), _NEG32, dtype=np.float32)
-    value[:, 0, 1] = ll[:, 0, 0]
-    for y in range(1, t_spec):
-        width = min(y + 1, t_text)
-        prev = value[:, y - 1]
-        cur = value[:, y, 1 : width + 1]
-        np.maximum(prev[:, 1 : width + 1], prev[:, :width], out=cur)
-        np.add(cur, ll[:, y, :width], out=cur)
+    """Token index per (item, frame); vectorised over batch and text axis per frame.
 
-    moves = np.zeros((batch, t_spec, t_text), dtype=np.bool_)
-    np.less(value[:, :-1, 2:], value[:, :-1, 1:-1], out=moves[:, 1:, 1:])
+    Unlike the torch version this keeps only one value row and records the backtrack bit per
+    step: on a CPU, memory traffic (not the number of operations) is what costs, and a
+    ``(B, T_spec, T_text)`` float32 buffer is 4x the bytes of the bit array.
+    """
+    batch, t_spec, t_text = ll.shape
+    moves = np.empty((batch, t_spec, t_text), dtype=np.bool_)
+    moves[:, 0] = False
+    row = ll[:, 0].copy()  # value[0, 0] = ll[0, 0] + max(0, sentinel); x > 0 is unused
+    step = np.empty((batch, t_text), dtype=np.float32)
+    step[:, 0] = _NEG32  # token 0 has no "move" predecessor
+    for y in range(1, t_spec):
+        step[:, 1:] = row[:, :-1]
+        if y < t_text:
+            row[:, y] = _NEG32  # the diagonal's "stay" candidate is the sentinel
+        np.less(row, step, out=moves[:, y])
+        np.maximum(row, step, out=row)
+        np.add(row, ll[:, y], out=row)
     diag = np.arange(1, min(t_spec, t_text))
-    moves[:, diag, diag] = True
+    moves[:, diag, diag] = True  # the diagonal always moves, token 0 never does
+    moves[:, :, 0] = False
     active = (np.arange(t_spec)[None, :] < spec_len[:, None]) & (text_len > 0)[:, None]
     moves &= active[:, :, None]
 
