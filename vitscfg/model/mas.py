@@ -94,8 +94,8 @@ def maximum_path_torch(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     work: the value buffer has an extra leading column fixed at the sentinel (the "move"
     candidate of token 0), and it is pre-filled with the sentinel so that the never-written cell
     right of the diagonal provides the diagonal's "stay" sentinel. The backtrack bits are then
-    derived for all cells in one comparison, and the backtrack is one ``gather`` + one
-    subtraction per frame, entirely on the device.
+    derived for all cells in one comparison, and the backtrack is one ``gather`` per frame,
+    entirely on the device.
     """
     _check_shapes(neg_cent, mask)
     batch, t_spec, t_text = neg_cent.shape
@@ -121,17 +121,21 @@ def maximum_path_torch(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     torch.lt(value[:, :-1, 2:], value[:, :-1, 1:-1], out=moves[:, 1:, 1:])
     # The diagonal always moves (token 0, column 0 above, never does); a view, no indexing.
     moves.diagonal(dim1=1, dim2=2)[:, 1:].fill_(True)
+    del value
     frames = torch.arange(t_spec, device=device)
     active = (frames.unsqueeze(0) < spec_len.unsqueeze(1)) & (text_len > 0).unsqueeze(1)
-    steps = (moves & active.unsqueeze(2)).to(torch.uint8)  # padding frames never move
+    moves &= active.unsqueeze(2)  # padding frames never move
+    # Token reached at frame y-1 from each cell of frame y, as gather's int64 index type, so
+    # each backtrack step is a single gather (no dtype conversion or subtraction kernel).
+    positions = torch.arange(t_text, device=device)
+    prev_token = positions - moves.to(torch.int64)
+    del moves
 
     tokens = torch.empty((batch, t_spec), dtype=torch.int64, device=device)
     tokens[:, -1] = (text_len - 1).clamp(min=0)
     for y in range(t_spec - 1, 0, -1):
-        here = tokens[:, y : y + 1]
-        torch.sub(here, steps[:, y].gather(1, here), out=tokens[:, y - 1 : y])
+        torch.gather(prev_token[:, y], 1, tokens[:, y : y + 1], out=tokens[:, y - 1 : y])
 
-    positions = torch.arange(t_text, device=device)
     path = (tokens.unsqueeze(2) == positions) & active.unsqueeze(2)
     return path.to(neg_cent.dtype)
 
