@@ -1,0 +1,445 @@
+"""The bundled trainer's dataset: filelist lines -> (text ids, spectrogram, wave, speaker).
+
+Differences from the reference `TextAudioLoader` (trainer.md 1.8, constraints.md
+C6, C8, C10), each one a bug report there:
+
+* Everything that can be checked without decoding audio is checked when the
+  dataset is built, in the main process, with one message per problem kind
+  naming file and line: missing audio, wrong sample rate (or `resample=True`),
+  non-mono audio, `max_wav_value` that does not fit the sample format, speaker ids
+  out of range, unknown text symbols. A DataLoader worker never meets them.
+* Lengths for bucketing come from the audio headers, not from the file size, so
+  24-bit, float or non-WAV files are bucketed right.
+* Lines dropped by `min_text_len`/`max_text_len` are counted in `skip_report`.
+* The spectrogram cache name carries a hash of the STFT parameters
+  (`<name>.<key>.spec.pt`), so a cache from other settings is never reused
+  (C6); it is written atomically, so a kill cannot leave a truncated file, and a
+  cache whose frame count does not fit the audio is recomputed.
+* Relative paths (filelists and audio) resolve against the config's folder first,
+  then the working directory, the order `vitscfg check` uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+from torch.utils.data import Dataset
+
+from vitscfg.atomic import atomic_write_bytes
+from vitscfg.data.audio_header import AudioHeader, read_header
+from vitscfg.data.filelist import FilelistEntry, FilelistFormat, ParsedFilelist, read_filelist
+from vitscfg.data.sampler import SkipGroup, SkipReport
+from vitscfg.data.scan import candidates
+from vitscfg.data.symbols import VITS_SYMBOLS
+from vitscfg.data.text import clean_texts, intersperse, symbols_to_ids
+
+SpecFn = Callable[[torch.Tensor], torch.Tensor]  # wave (1, T) -> spectrogram (C, F)
+
+# The divisor each sample format needs (what scipy returns, C8); soundfile reads
+# PCM_16 as int16, PCM_24/32 left-aligned in int32, float as float.
+_READ_AS = {"PCM_16": ("int16", 32768.0), "PCM_24": ("int32", 2147483648.0)}
+_READ_AS |= {"PCM_32": ("int32", 2147483648.0), "FLOAT": ("float32", 1.0)}
+_READ_AS |= {"DOUBLE": ("float32", 1.0)}
+_EXAMPLES = 3
+
+
+class DataError(Exception):
+    """The data does not fit the config; the message says what and where."""
+
+
+@dataclass(frozen=True)
+class AudioParams:
+    sampling_rate: int
+    max_wav_value: float
+    filter_length: int
+    hop_length: int
+    win_length: int
+
+    @property
+    def seconds_per_frame(self) -> float:
+        return self.hop_length / self.sampling_rate
+
+    def cache_key(self, tag: str = "linear") -> str:
+        """Short hash of everything the cached spectrogram depends on besides the audio."""
+        text = (
+            f"{self.filter_length},{self.hop_length},{self.win_length},{self.sampling_rate},{tag}"
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """The `data` keys the dataset reads (vits / vitscfg dialect)."""
+
+    audio: AudioParams
+    text_cleaners: tuple[str, ...] = ()
+    cleaned_text: bool = False
+    add_blank: bool = True
+    n_speakers: int = 0
+    min_text_len: int = 1
+    max_text_len: int = 190
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> DataConfig:
+        audio = AudioParams(
+            int(data["sampling_rate"]),
+            float(data["max_wav_value"]),
+            int(data["filter_length"]),
+            int(data["hop_length"]),
+            int(data["win_length"]),
+        )
+        return cls(
+            audio,
+            tuple(data.get("text_cleaners") or ()),
+            bool(data.get("cleaned_text", False)),
+            bool(data.get("add_blank", True)),
+            int(data.get("n_speakers", 0) or 0),
+            int(data.get("min_text_len", 1)),
+            int(data.get("max_text_len", 190)),
+        )
+
+    @property
+    def filelist_format(self) -> FilelistFormat:
+        return FilelistFormat.PATH_SID_TEXT if self.n_speakers > 0 else FilelistFormat.PATH_TEXT
+
+
+@dataclass(frozen=True)
+class LinearSpectrogram:
+    """The default spec_fn: `vitscfg.model.mel.spectrogram` for one clip (picklable,
+    so DataLoader workers can be spawned as well as forked)."""
+
+    filter_length: int
+    hop_length: int
+    win_length: int
+
+    @classmethod
+    def of(cls, audio: AudioParams) -> LinearSpectrogram:
+        return cls(audio.filter_length, audio.hop_length, audio.win_length)
+
+    def __call__(self, wave: torch.Tensor) -> torch.Tensor:
+        from vitscfg.model.mel import spectrogram
+
+        return spectrogram(wave, self.filter_length, self.hop_length, self.win_length).squeeze(0)
+
+
+def search_dirs(config_path: str | os.PathLike[str] | None) -> list[Path]:
+    """Where relative paths are looked up: the config's folder, then the cwd."""
+    dirs = [Path(config_path).resolve().parent] if config_path is not None else []
+    return list(dict.fromkeys([*dirs, Path.cwd()]))
+
+
+def resolve(name: str, dirs: Sequence[Path]) -> Path | None:
+    return next((c for c in candidates(name, dirs) if c.exists()), None)
+
+
+def cache_path(audio: Path, key: str, cache_dir: Path | None = None) -> Path:
+    """`<dir>/<stem>.<key>.spec.pt` next to the audio; in a shared cache_dir the
+    stem also gets a hash of the absolute audio path (two folders may hold `1.wav`)."""
+    if cache_dir is None:
+        return audio.with_name(f"{audio.stem}.{key}.spec.pt")
+    where = hashlib.sha256(str(audio.resolve()).encode()).hexdigest()[:8]
+    return cache_dir / f"{audio.stem}.{where}.{key}.spec.pt"
+
+
+def load_wave(
+    path: Path, audio: AudioParams, header: AudioHeader, resample: bool = False
+) -> torch.Tensor:
+    """(1, T) float32: raw samples / max_wav_value, resampled to the config's rate
+    when allowed. The header has been validated by the dataset."""
+    import soundfile
+
+    dtype, _ = _READ_AS.get(header.subtype, ("float32", 1.0))
+    data, rate = soundfile.read(str(path), dtype=dtype, always_2d=True)
+    wave = torch.from_numpy(data.T.copy()).float()
+    if dtype != "float32" or audio.max_wav_value != 1.0:
+        wave = wave / audio.max_wav_value
+    if rate != audio.sampling_rate:
+        if not resample:
+            raise DataError(f"{path}: {rate} Hz, but data.sampling_rate is {audio.sampling_rate}")
+        import torchaudio.functional as AF
+
+        wave = AF.resample(wave, rate, audio.sampling_rate)
+    return wave[:1]
+
+
+def save_tensor(path: Path, tensor: torch.Tensor) -> bool:
+    """torch.save into memory, then an atomic write. False when the folder is not
+    writable (read-only datasets train without a cache)."""
+    buffer = io.BytesIO()
+    torch.save(tensor.detach().cpu().contiguous(), buffer)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError:
+        return False
+    return True
+
+
+def load_cached(path: Path, frames: int) -> torch.Tensor | None:
+    """A cached spectrogram with `frames` frames, or None (missing, unreadable, or
+    from other audio)."""
+    if not path.is_file():
+        return None
+    try:
+        spec = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # truncated or foreign file: rebuild it
+        return None
+    if isinstance(spec, torch.Tensor) and spec.dim() == 2 and spec.shape[1] == frames:
+        return spec.float()
+    return None
+
+
+class Utterance(NamedTuple):
+    text: torch.Tensor  # (L,) int64 symbol ids (blank-interspersed with add_blank)
+    spec: torch.Tensor  # (C, F) float32
+    wave: torch.Tensor  # (1, T) float32 in [-1, 1]
+    sid: torch.Tensor  # () int64; 0 for single-speaker data
+    index: int  # position in the dataset: `dataset.describe(index)` names file and line
+
+
+class Batch(NamedTuple):
+    """The reference collate's order (text, spec, wave with lengths; + speaker id),
+    plus the utterance indices for NaN-loss reporting."""
+
+    text: torch.Tensor  # (B, L) int64, zero-padded
+    text_lengths: torch.Tensor  # (B,)
+    spec: torch.Tensor  # (B, C, F)
+    spec_lengths: torch.Tensor  # (B,)
+    wave: torch.Tensor  # (B, 1, T)
+    wave_lengths: torch.Tensor  # (B,)
+    sid: torch.Tensor  # (B,)
+    ids: torch.Tensor  # (B,) dataset indices
+
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
+        return Batch(*(t.to(device, non_blocking=non_blocking) for t in self))
+
+
+def collate(items: Sequence[Utterance]) -> Batch:
+    """Zero-pad to the batch maximum, sorted by spectrogram length, longest first."""
+    order = sorted(items, key=lambda u: -u.spec.shape[1])
+    b = len(order)
+    text_len = torch.tensor([u.text.numel() for u in order], dtype=torch.long)
+    spec_len = torch.tensor([u.spec.shape[1] for u in order], dtype=torch.long)
+    wave_len = torch.tensor([u.wave.shape[1] for u in order], dtype=torch.long)
+    text = torch.zeros(b, int(text_len.max()), dtype=torch.long)
+    spec = torch.zeros(b, order[0].spec.shape[0], int(spec_len.max()))
+    wave = torch.zeros(b, 1, int(wave_len.max()))
+    for i, u in enumerate(order):
+        text[i, : u.text.numel()] = u.text
+        spec[i, :, : u.spec.shape[1]] = u.spec
+        wave[i, :, : u.wave.shape[1]] = u.wave
+    sid = torch.stack([u.sid for u in order]).long()
+    ids = torch.tensor([u.index for u in order], dtype=torch.long)
+    return Batch(text, text_len, spec, spec_len, wave, wave_len, sid, ids)
+
+
+@dataclass(frozen=True)
+class _Item:
+    entry: FilelistEntry
+    path: Path
+    header: AudioHeader
+    ids: tuple[int, ...]
+
+
+class TextAudioDataset(Dataset[Utterance]):
+    """Utterances of one filelist; see the module docstring for what is checked."""
+
+    def __init__(
+        self,
+        entries: Sequence[FilelistEntry],
+        config: DataConfig,
+        spec_fn: SpecFn | None = None,
+        *,
+        source: str = "<filelist>",
+        dirs: Sequence[Path] = (),
+        symbols: Sequence[str] = VITS_SYMBOLS,
+        cache_dir: Path | None = None,
+        resample: bool = False,
+        spec_tag: str = "linear",
+    ) -> None:
+        self.config = config
+        self.audio = config.audio
+        self.spec_fn = spec_fn if spec_fn is not None else LinearSpectrogram.of(config.audio)
+        self.source = source
+        self.cache_dir = cache_dir
+        self.resample = resample
+        self.cache_key = self.audio.cache_key(spec_tag)
+        dirs = list(dirs) or [Path.cwd()]
+        self.items, self.skip_report = self._build(entries, dirs, symbols)
+
+    @classmethod
+    def from_filelist(
+        cls, filelist: str | os.PathLike[str], config: DataConfig, **kwargs: Any
+    ) -> TextAudioDataset:
+        """Read and check a filelist; `dirs` (keyword) also resolves the filelist."""
+        dirs = list(kwargs.get("dirs") or [Path.cwd()])
+        found = resolve(str(filelist), dirs)
+        if found is None:
+            raise DataError(
+                f"filelist {filelist}: no such file (looked in {', '.join(map(str, dirs))})"
+            )
+        parsed = read_filelist(found, config.filelist_format)
+        if not isinstance(parsed, ParsedFilelist):
+            raise DataError(f"filelist {found}: {parsed.message}")
+        if parsed.problems:
+            shown = "; ".join(f"line {p.line}: {p.message}" for p in parsed.problems[:_EXAMPLES])
+            more = len(parsed.problems) - _EXAMPLES
+            raise DataError(
+                f"filelist {found}: {shown}" + (f" (and {more} more)" if more > 0 else "")
+            )
+        kwargs.setdefault("source", str(found))
+        return cls(parsed.entries, config, **kwargs)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Mapping[str, Any],
+        split: str,
+        config_path: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> TextAudioDataset:
+        """The `train` or `val` set of a loaded config (the whole file as a dict)."""
+        key = {"train": "training_files", "val": "validation_files"}[split]
+        data = config["data"]
+        kwargs.setdefault("dirs", search_dirs(config_path))
+        return cls.from_filelist(data[key], DataConfig.from_mapping(data), **kwargs)
+
+    # -- checks ----------------------------------------------------------------
+    def _build(
+        self, entries: Sequence[FilelistEntry], dirs: list[Path], symbols: Sequence[str]
+    ) -> tuple[list[_Item], SkipReport]:
+        cfg, audio = self.config, self.audio
+        problems: dict[str, list[str]] = {}
+
+        def problem(kind: str, e: FilelistEntry, detail: str = "") -> None:
+            problems.setdefault(kind, []).append(f"line {e.line} ({e.path}{detail})")
+
+        found: list[tuple[FilelistEntry, Path, AudioHeader]] = []
+        short: list[tuple[FilelistEntry, AudioHeader]] = []
+        for e in entries:
+            path = resolve(e.path, dirs)
+            header = read_header(path) if path is not None else None
+            if path is None:
+                problem("audio file not found", e)
+            elif not isinstance(header, AudioHeader):
+                problem("audio file unreadable", e, f": {header.message}")  # type: ignore[union-attr]
+            elif header.sample_rate != audio.sampling_rate and not self.resample:
+                problem(
+                    f"sample rate is not data.sampling_rate {audio.sampling_rate} Hz "
+                    "(resample the files, or preprocess with --resample)",
+                    e,
+                    f": {header.sample_rate} Hz",
+                )
+            elif header.channels != 1:
+                problem(
+                    "audio is not mono (convert it to one channel)",
+                    e,
+                    f": {header.channels} channels",
+                )
+            elif not _scale_fits(header.subtype, audio.max_wav_value):
+                want = _READ_AS.get(header.subtype, ("", 1.0))[1]
+                problem(
+                    f"data.max_wav_value {audio.max_wav_value:g} does not fit the sample format",
+                    e,
+                    f": {header.subtype} needs {want:g}",
+                )
+            elif cfg.n_speakers > 0 and not 0 <= (e.sid or 0) < cfg.n_speakers:
+                problem(
+                    f"speaker id outside [0, data.n_speakers={cfg.n_speakers})", e, f": {e.sid}"
+                )
+            elif not cfg.min_text_len <= len(e.text or "") <= cfg.max_text_len:
+                short.append((e, header))
+            else:
+                found.append((e, path, header))
+        if problems:
+            raise DataError(_problems_message(self.source, problems))
+
+        texts = [e.text or "" for e, _, _ in found]
+        if not cfg.cleaned_text:
+            texts = clean_texts(texts, cfg.text_cleaners)
+        items = []
+        for (e, path, header), text in zip(found, texts, strict=True):
+            ids = symbols_to_ids(
+                text,
+                symbols,
+                source=self.source,
+                line=e.line,
+                cleaners=None if cfg.cleaned_text else cfg.text_cleaners,
+            )
+            if cfg.add_blank:
+                ids = intersperse(ids, 0)
+            items.append(_Item(e, path, header, tuple(ids)))
+        groups = ()
+        if short:
+            groups = (
+                SkipGroup(
+                    f"text length outside data.min_text_len..max_text_len "
+                    f"({cfg.min_text_len}..{cfg.max_text_len} characters)",
+                    len(short),
+                    sum(h.seconds for _, h in short),
+                    tuple(e.line for e, _ in short[:5]),
+                ),
+            )
+        return items, SkipReport(groups, len(entries))
+
+    # -- access ------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def lengths(self) -> list[int]:
+        """Spectrogram frames per utterance (after resampling), for the bucket sampler."""
+        sr = self.audio.sampling_rate
+        return [
+            (it.header.frames * sr // it.header.sample_rate) // self.audio.hop_length
+            for it in self.items
+        ]
+
+    def describe(self, index: int) -> str:
+        """`file:line path` of an utterance, for messages about a batch (NaN loss)."""
+        it = self.items[index]
+        return f"{self.source}:{it.entry.line} {it.entry.path}"
+
+    def cache_file(self, index: int) -> Path:
+        return cache_path(self.items[index].path, self.cache_key, self.cache_dir)
+
+    def spectrogram(self, index: int, wave: torch.Tensor) -> tuple[torch.Tensor, bool]:
+        """(spec, computed): from the cache when it fits, else computed and stored."""
+        path = self.cache_file(index)
+        frames = wave.shape[1] // self.audio.hop_length
+        spec = load_cached(path, frames)
+        if spec is not None:
+            return spec, False
+        with torch.no_grad():
+            spec = self.spec_fn(wave).float()
+        save_tensor(path, spec)
+        return spec, True
+
+    def __getitem__(self, index: int) -> Utterance:
+        it = self.items[index]
+        wave = load_wave(it.path, self.audio, it.header, self.resample)
+        spec, _ = self.spectrogram(index, wave)
+        text = torch.tensor(it.ids, dtype=torch.long)
+        sid = torch.tensor(it.entry.sid or 0, dtype=torch.long)
+        return Utterance(text, spec, wave, sid, index)
+
+
+def _scale_fits(subtype: str, max_wav_value: float) -> bool:
+    want = _READ_AS.get(subtype)
+    return want is None or abs(max_wav_value / want[1] - 1.0) < 0.01
+
+
+def _problems_message(source: str, problems: dict[str, list[str]]) -> str:
+    parts = []
+    for kind, where in problems.items():
+        shown = ", ".join(where[:_EXAMPLES])
+        more = f" and {len(where) - _EXAMPLES} more" if len(where) > _EXAMPLES else ""
+        parts.append(f"{len(where)} utterance(s): {kind}: {shown}{more}")
+    return f"{source}: " + "; ".join(parts)
