@@ -19,6 +19,7 @@ missing the script says how to install it and exits 0.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import platform
 import statistics
@@ -118,7 +119,7 @@ def main() -> int:
     if mas.numba_available():
         import numba
 
-        threads = str(numba.config.NUMBA_NUM_THREADS)
+        threads = str(numba.get_num_threads())
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
         f"python {platform.python_version()}, torch {torch.__version__}; "
@@ -139,10 +140,10 @@ def main() -> int:
             if not torch.equal(fn(neg_cent, mask), reference):
                 raise AssertionError(f"{name} differs from Cython at {batch}x{t_text}x{t_spec}")
         calls: dict[str, Callable[[], object]] = {
-            "cython": lambda v=value_t, m=mask_t: theirs(v, m)
+            "cython": functools.partial(theirs, value_t, mask_t)
         }
         for name, fn in cpu_impls.items():
-            calls[name] = lambda f=fn, n=neg_cent, m=mask: f(n, m)
+            calls[name] = functools.partial(fn, neg_cent, mask)
         res = time_interleaved(calls, args.repeats, no_sync)
         cells = " | ".join(f"{res[name][0]:9.1f}" for name in ["cython", *cpu_impls])
         ratio = res["ours"][0] / res["cython"][0]
@@ -166,8 +167,8 @@ def main() -> int:
                 raise AssertionError(f"CUDA path differs from Cython at {batch}x{t_text}x{t_spec}")
             res = time_interleaved(
                 {
-                    "cython": lambda v=value_t, m=mask_t: theirs(v, m),
-                    "ours": lambda n=neg_gpu, m=mask_gpu: mas.maximum_path(n, m),
+                    "cython": functools.partial(theirs, value_t, mask_t),
+                    "ours": functools.partial(mas.maximum_path, neg_gpu, mask_gpu),
                 },
                 args.repeats,
                 torch.cuda.synchronize,
