@@ -7,10 +7,11 @@ same results (bit for bit, including tie-breaking and the ``-1e9`` sentinel) fro
 build-free implementations:
 
 * :func:`maximum_path_torch` — vectorised torch, used for CUDA (and any non-CPU) tensors. It
-  loops over the spectrogram axis with the whole batch and all text positions at once per step,
-  stores one "move to the previous token" bit per cell, and backtracks with ``gather`` on the
-  device, so no step waits on the host (no ``.item()``/``.cpu()``). The neg_cent matrix never
-  leaves the GPU, which removes the per-step device→host copy and sync of the reference.
+  loops over the spectrogram axis with the whole batch and all text positions at once per frame
+  (two kernels per frame), derives the backtrack decisions for all cells at once, and backtracks
+  with one ``gather`` per frame on the device, so nothing waits on the host (no
+  ``.item()``/``.cpu()``). neg_cent never leaves the GPU, which removes the reference's
+  device→host copy and sync on every training step.
 * :func:`maximum_path_numba` — a numba ``@njit(parallel=True, cache=True)`` kernel that runs the
   items of the batch in parallel; the default for CPU tensors when numba is installed.
 * :func:`maximum_path_numpy` — numpy vectorised over batch and text axis per spectrogram frame;
