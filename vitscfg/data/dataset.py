@@ -40,7 +40,9 @@ from vitscfg.data.scan import candidates
 from vitscfg.data.symbols import VITS_SYMBOLS
 from vitscfg.data.text import clean_texts, intersperse, symbols_to_ids
 
-SpecFn = Callable[[torch.Tensor], torch.Tensor]  # wave (1, T) -> spectrogram (C, F)
+# wave (1, T) -> spectrogram (C, T // hop_length): the reference framing (reflect
+# padding of (n_fft - hop) / 2, center=False), which the trainer's crops rely on.
+SpecFn = Callable[[torch.Tensor], torch.Tensor]
 
 # The divisor each sample format needs (what scipy returns, C8); soundfile reads
 # PCM_16 as int16, PCM_24/32 left-aligned in int32, float as float.
@@ -419,6 +421,12 @@ class TextAudioDataset(Dataset[Utterance]):
             return spec, False
         with torch.no_grad():
             spec = self.spec_fn(wave).float()
+        if spec.dim() != 2 or spec.shape[1] != frames:
+            # The trainer crops audio at frame * hop_length: frames must line up.
+            raise DataError(
+                f"spec_fn returned shape {tuple(spec.shape)} for {wave.shape[1]} samples; "
+                f"expected (channels, samples // hop_length = {frames})"
+            )
         save_tensor(path, spec)
         return spec, True
 
