@@ -47,7 +47,7 @@ def _coerce(value: Any, expected: str) -> tuple[bool, Any]:
             return True, int(number) if number.is_integer() and "." not in value else number
     if expected == "int" and isinstance(value, float) and value.is_integer():
         return True, int(value)
-    if expected == "str" and isinstance(value, int) and not isinstance(value, bool):
+    if expected in ("str", "string") and isinstance(value, int) and not isinstance(value, bool):
         return True, str(value)
     return False, None
 

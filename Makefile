@@ -1,0 +1,50 @@
+# vitscfg — the two commands of the README do all set-up themselves:
+#   make demo   runs the main job on the bundled examples
+#   make test   runs the test suite
+# Both create or refresh .venv (python3 -m venv) and install vitscfg with the
+# [train,dev] extras (torch 2.9.1 + torchaudio 2.9.1, a tested pair).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test test-all generate lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[train,dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@echo "== vitscfg check on the bundled examples"
+	$(BIN)/vitscfg check examples/ljs_base.json examples/tiny/config.json
+	@echo "== vitscfg explain: a rule and a field (English and French)"
+	$(BIN)/vitscfg explain VC201
+	$(BIN)/vitscfg explain segment_size
+	$(BIN)/vitscfg explain fp16_run --lang fr
+	@echo "== a broken config: what the linter says (exit 1 is expected)"
+	-$(BIN)/vitscfg check --no-data tests/fixtures/configs/broken_segment.json
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+# Regenerate what is derived from the schemas and rule docstrings
+# (tests/test_generated.py fails when these are stale).
+generate: $(STAMP)
+	$(BIN)/python -m vitscfg.config.compiled
+	$(BIN)/vitscfg schema --write schemas
+	$(BIN)/python -m vitscfg.docsgen
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check vitscfg tests bench scripts
+	$(BIN)/ruff check vitscfg tests bench scripts
+	$(BIN)/mypy vitscfg/config vitscfg/lint vitscfg/__main__.py vitscfg/cli.py
+
+bench: $(STAMP)
+	$(BIN)/python bench/check_latency.py
+	$(BIN)/python bench/data_check.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
