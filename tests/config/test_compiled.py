@@ -15,7 +15,6 @@ from vitscfg.config.compiled import load_compiled
 from vitscfg.config.dialect import DIALECTS, detect_dialect
 from vitscfg.config.schema import SECTIONS, schema_for
 
-
 # A nested model (piper's `audio`) is a typed dict once compiled: same check, and
 # both names map to VC101 (wrong type).
 _SAME = {"model_type": "dict_type", "model_attributes_type": "dict_type"}
@@ -72,7 +71,7 @@ scalars = (
 @settings(max_examples=200, deadline=None)
 @given(st.sampled_from(DIALECTS), st.data())
 def test_same_errors_on_mutated_sections(dialect, data):
-    for name, model, section in _pairs(dialect):
+    for _name, model, section in _pairs(dialect):
         fields = sorted(model.model_fields)
         value = {
             key: data.draw(scalars)
