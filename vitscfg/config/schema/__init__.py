@@ -107,7 +107,7 @@ def whole_config_model(dialect: str) -> type[BaseModel]:
         if section is not None:
             fields[name] = (section, Field(..., description=f"The {name} section."))
     title = "".join(part.capitalize() for part in dialect.replace("-", " ").split()) + "Config"
-    return create_model(  # type: ignore[call-overload, no-any-return]
+    return create_model(
         title, __config__=ConfigDict(extra="allow", title=f"vitscfg {dialect} config"), **fields
     )
 

@@ -139,7 +139,7 @@ class GptSovitsData(AudioData):
 class VitscfgData(VitsData):
     """vitscfg's trainer: the vits keys; text_cleaners may be empty for phonemized lists."""
 
-    text_cleaners: list[str] = field(  # type: ignore[assignment]
+    text_cleaners: list[str] = field(
         default_factory=list,
         en="Cleaners applied when cleaned_text is false: basic_cleaners, "
         "transliteration_cleaners, english_cleaners (no external program) or english_cleaners2 "

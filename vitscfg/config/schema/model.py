@@ -133,7 +133,7 @@ class SoVitsSvcModel(VitsModel):
         gt=0,
     )
     n_speakers: int = field(
-        en="Speaker-table rows (set by preprocessing).",  # type: ignore[assignment]
+        en="Speaker-table rows (set by preprocessing).",
         reference=200,
         gt=0,
     )

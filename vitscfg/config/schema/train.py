@@ -217,7 +217,9 @@ class BertVits2Train(VitsTrain):
         "fp16_run": "Bert-VITS2 2.3 reads bf16_run; fp16_run does nothing",
         "freeze_emo": "not read by Bert-VITS2 master (only the Japanese-Extra branch)",
     }
-    fp16_run: bool | None = field(None, en="Ignored by Bert-VITS2 2.3 (it reads bf16_run).")
+    fp16_run: bool | None = field(  # type: ignore[assignment]
+        None, en="Ignored by Bert-VITS2 2.3 (it reads bf16_run)."
+    )
     bf16_run: bool = field(
         en="bfloat16 autocast (Bert-VITS2 >= 2.3 reads it as a required attribute).",
         reference=False,
@@ -285,7 +287,9 @@ class SvcForkTrain(SoVitsSvcTrain):
         '"auto-<init>-<trials>" (Lightning batch-size finder).',
         reference=16,
     )
-    port: str | int | None = field(None, en="Carried but unused (Lightning launches DDP).")
+    port: str | int | None = field(  # type: ignore[assignment]
+        None, en="Carried but unused (Lightning launches DDP)."
+    )
     bf16_run: bool = field(False, en="Lightning bf16-mixed unless fp16_run is true.")
     num_workers: int = field(8, en="DataLoader workers, capped at the CPU count.", ge=0)
     log_version: int = field(0, en="TensorBoardLogger version subfolder.", ge=0)
