@@ -130,7 +130,7 @@ def _warm_numba() -> None:
 
 @pytest.mark.parametrize("name", list(IMPLS))
 @settings(
-    max_examples=100,
+    max_examples=60,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
