@@ -14,10 +14,11 @@ cleaning at every start, which matters for the phonemizing `english_cleaners2`.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,8 @@ def _build_specs(dataset: TextAudioDataset, split: SplitSummary, progress: bool)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     columns = ("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, TimeRemainingColumn(), disable=not progress, transient=True) as bar:
+    progress_bar = Progress(*columns, TimeRemainingColumn(), disable=not progress, transient=True)
+    with _one_torch_thread(), progress_bar as bar:
         task = bar.add_task(f"{split.key}: spectrograms", total=len(dataset))
         for index, item in enumerate(dataset.items):
             wave = load_wave(item.path, dataset.audio, item.header, dataset.resample)
@@ -213,6 +215,21 @@ def _build_specs(dataset: TextAudioDataset, split: SplitSummary, progress: bool)
             else:
                 split.specs_reused += 1
             bar.advance(task)
+
+
+@contextlib.contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """One clip's STFT is far too small to split across threads: on a busy 2-core
+    machine intra-op threads made it ~30x slower (measured: 4.1 s vs 0.12 s for 32
+    clips). DataLoader workers run single-threaded for the same reason."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def run_preprocess(config_path: str, resample: bool) -> int:
