@@ -75,7 +75,7 @@ def test_items_shapes_and_text(corpus: Path):
     assert u.wave.dtype == torch.float32 and u.wave.shape[0] == 1
     assert 0.01 < float(u.wave.abs().max()) <= 1.0
     assert u.spec.shape == (257, u.wave.shape[1] // 128)  # 512 // 2 + 1 channels
-    assert u.sid.item() == 0 and u.index == 0
+    assert u.sid.item() == 0 and u.uid == 0
     # add_blank: blanks at even positions; english_cleaners text of line 1
     assert u.text[0::2].eq(0).all()
     assert "".join(VITS_SYMBOLS[i] for i in u.text[1::2]) == "the cat sat on the warm mat."
@@ -90,7 +90,7 @@ def test_collate_sorts_pads_and_keeps_ids(corpus: Path):
     assert isinstance(batch, Batch)
     text, text_len, spec, spec_len, wave, wave_len, sid, ids = batch  # reference order
     assert spec_len.tolist() == sorted(spec_len.tolist(), reverse=True)
-    by_index = {u.index: u for u in items}
+    by_index = {u.uid: u for u in items}
     for row, index in enumerate(ids.tolist()):
         u = by_index[index]
         assert text_len[row] == u.text.numel() and torch.equal(text[row, : text_len[row]], u.text)

@@ -144,3 +144,24 @@ def test_preprocess_raises_values_not_tracebacks(corpus: Path):
     cfg["data"]["training_files"] = 3
     with pytest.raises(DataError, match="not a filelist path"):
         preprocess(cfg, config_path=corpus / "config.json", progress=False)
+
+
+@pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("sox") is None,
+    reason="espeak-ng and sox are needed to regenerate the tiny corpus",
+)
+def test_tiny_corpus_script_is_deterministic(tmp_path: Path):
+    import subprocess
+
+    script = TINY.parents[1] / "scripts" / "make_tiny_corpus.py"
+    outputs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        done = subprocess.run(
+            [sys.executable, str(script), "--out", str(out)], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        outputs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert outputs[0] == outputs[1]
+    assert len([p for p in outputs[0] if p.suffix == ".wav"]) == 32
+    assert sum(len(b) for b in outputs[0].values()) < 2_500_000

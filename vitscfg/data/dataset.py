@@ -203,7 +203,7 @@ class Utterance(NamedTuple):
     spec: torch.Tensor  # (C, F) float32
     wave: torch.Tensor  # (1, T) float32 in [-1, 1]
     sid: torch.Tensor  # () int64; 0 for single-speaker data
-    index: int  # position in the dataset: `dataset.describe(index)` names file and line
+    uid: int  # position in the dataset: `dataset.describe(uid)` names file and line
 
 
 class Batch(NamedTuple):
@@ -238,7 +238,7 @@ def collate(items: Sequence[Utterance]) -> Batch:
         spec[i, :, : u.spec.shape[1]] = u.spec
         wave[i, :, : u.wave.shape[1]] = u.wave
     sid = torch.stack([u.sid for u in order]).long()
-    ids = torch.tensor([u.index for u in order], dtype=torch.long)
+    ids = torch.tensor([u.uid for u in order], dtype=torch.long)
     return Batch(text, text_len, spec, spec_len, wave, wave_len, sid, ids)
 
 
@@ -378,7 +378,7 @@ class TextAudioDataset(Dataset[Utterance]):
             if cfg.add_blank:
                 ids = intersperse(ids, 0)
             items.append(_Item(e, path, header, tuple(ids)))
-        groups = ()
+        groups: tuple[SkipGroup, ...] = ()
         if short:
             groups = (
                 SkipGroup(
