@@ -51,15 +51,17 @@ def rational_quadratic_spline(
     """Apply the spline (or its inverse) element-wise.
 
     inputs: (...); widths/heights: (..., K); derivatives: (..., K-1) at the inner knots.
-    Returns ``(outputs (...), log|d outputs / d inputs| (...))``, computed in float32.
+    Returns ``(outputs (...), log|d outputs / d inputs| (...))``, computed in at least float32.
     """
     out_dtype = inputs.dtype
-    x = inputs.float()
-    uw, uh = unnormalized_widths.float(), unnormalized_heights.float()
+    # At least float32 (fp16/bf16 softmax/cumsum knots are too coarse); float64 stays float64.
+    dtype = torch.promote_types(inputs.dtype, torch.float32)
+    x = inputs.to(dtype)
+    uw, uh = unnormalized_widths.to(dtype), unnormalized_heights.to(dtype)
     # Pin the outer derivatives to exactly 1 so the identity tails join smoothly:
     # min_derivative + softplus(c) == 1  <=>  c = log(exp(1 - min_derivative) - 1).
     edge = math.log(math.expm1(1 - MIN_DERIVATIVE))
-    ud = F.pad(unnormalized_derivatives.float(), (1, 1), value=edge)  # (..., K+1)
+    ud = F.pad(unnormalized_derivatives.to(dtype), (1, 1), value=edge)  # (..., K+1)
 
     low, high = -tail_bound, tail_bound
     inside = (x >= low) & (x <= high)

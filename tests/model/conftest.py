@@ -1,0 +1,63 @@
+"""Shared tiny VITS configs for the model tests: small widths so a full G+D step takes well
+under a second on two CPU cores, while every component (SDP, speaker conditioning, ...) exists.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+TINY_CONFIG: dict[str, Any] = {
+    "train": {"segment_size": 128, "c_mel": 45, "c_kl": 1.0},
+    "data": {
+        "sampling_rate": 8000,
+        "filter_length": 64,
+        "hop_length": 16,
+        "win_length": 64,
+        "n_mel_channels": 20,
+        "mel_fmin": 0.0,
+        "mel_fmax": None,
+        "n_speakers": 0,
+    },
+    "model": {
+        "inter_channels": 8,
+        "hidden_channels": 16,
+        "filter_channels": 32,
+        "n_heads": 2,
+        "n_layers": 2,
+        "kernel_size": 3,
+        "p_dropout": 0.1,
+        "resblock": "1",
+        "resblock_kernel_sizes": [3, 5],
+        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
+        "upsample_rates": [4, 4],
+        "upsample_initial_channel": 16,
+        "upsample_kernel_sizes": [8, 8],
+        "n_layers_q": 3,
+        "use_spectral_norm": False,
+    },
+}
+
+
+def _tiny_config(**overrides: Any) -> dict[str, Any]:
+    """A deep copy of TINY_CONFIG; ``section__key=value`` keyword overrides."""
+    config = copy.deepcopy(TINY_CONFIG)
+    for name, value in overrides.items():
+        section, key = name.split("__", 1)
+        config[section][key] = value
+    return config
+
+
+@pytest.fixture
+def tiny_config() -> Any:
+    """Factory fixture: ``tiny_config(model__use_sdp=False, data__n_speakers=3, ...)``."""
+    return _tiny_config
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
