@@ -85,6 +85,24 @@ def dialects() -> None:
 
 
 @app.command()
+def preprocess(
+    config: Annotated[
+        Path, typer.Argument(help="Config whose filelists to prepare.", show_default=False)
+    ],
+    resample: Annotated[
+        bool,
+        typer.Option(
+            help="Resample audio whose rate differs from data.sampling_rate (torchaudio)."
+        ),
+    ] = False,
+) -> None:
+    """Clean the filelists' text and build the spectrogram caches (with a progress bar)."""
+    from vitscfg.data.preprocess import run_preprocess
+
+    raise typer.Exit(run_preprocess(str(config), resample))
+
+
+@app.command()
 def schema(
     dialect: Annotated[str, typer.Option(help="Dialect whose JSON Schema to print.")] = "vitscfg",
     write: Annotated[

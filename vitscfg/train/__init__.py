@@ -1,0 +1,1 @@
+"""The bundled trainer (`vitscfg train`): imports torch; never imported by `check`."""

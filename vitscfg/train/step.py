@@ -1,0 +1,208 @@
+"""ONE training step of VITS: discriminator update, then generator update.
+
+This function is what `vitscfg train` runs and what `vitscfg estimate` measures
+(on a GPU) or traces with fake tensors (without one): a prediction is only worth
+something if it is about exactly this code.
+
+Order and losses follow the reference loop (../shared/reference/trainer.md 1.4):
+forward G; cut the real waveform and mel at the same random segment; D on
+(real, fake.detach()) with the LSGAN loss; step D; D on (real, fake) for the
+adversarial + feature-matching losses; mel L1 x c_mel + KL x c_kl + duration;
+step G. STFT/mel and every loss run in float32 outside autocast.
+
+Two deliberate differences, both numerically neutral for one micro-batch:
+- D's parameters do not collect gradients from G's loss (the reference computes
+  them and throws them away at the next zero_grad): less memory and time.
+- Gradient accumulation (`micro_batches > 1`): every micro-batch back-propagates
+  both losses; D and G step once after the last one, G's adversarial pass seeing
+  the D of the previous update.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from vitscfg.model import losses as L
+from vitscfg.model.commons import slice_segments
+from vitscfg.model.hparams import ModelHParams
+from vitscfg.model.mel import mel_spectrogram, spec_to_mel
+
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass
+class Batch:
+    """A padded batch as the collate function returns it; tensors on the step's device."""
+
+    text: torch.Tensor  # (B, T_text) long
+    text_lengths: torch.Tensor  # (B,)
+    spec: torch.Tensor  # (B, F, T_spec) linear magnitude
+    spec_lengths: torch.Tensor  # (B,)
+    wav: torch.Tensor  # (B, 1, T_wav) in [-1, 1]
+    wav_lengths: torch.Tensor  # (B,)
+    sid: torch.Tensor | None = None  # (B,) speaker ids, multi-speaker only
+    ids: list[int] = field(default_factory=list)  # utterance indices, for NaN reports
+
+    def to(self, device: torch.device) -> Batch:
+        def move(t: torch.Tensor | None) -> torch.Tensor | None:
+            return None if t is None else t.to(device, non_blocking=True)
+
+        return Batch(
+            self.text.to(device, non_blocking=True),
+            self.text_lengths.to(device, non_blocking=True),
+            self.spec.to(device, non_blocking=True),
+            self.spec_lengths.to(device, non_blocking=True),
+            self.wav.to(device, non_blocking=True),
+            self.wav_lengths.to(device, non_blocking=True),
+            move(self.sid),
+            self.ids,
+        )
+
+
+@dataclass
+class StepState:
+    """Everything one step touches. Built once by the trainer (or the estimator)."""
+
+    net_g: nn.Module
+    net_d: nn.Module
+    optim_g: torch.optim.Optimizer
+    optim_d: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    hp: ModelHParams
+    c_mel: float
+    c_kl: float
+    precision: str = "fp32"
+    micro_batches: int = 1  # gradient accumulation factor (train.grad_accum_steps)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net_g.parameters()).device
+
+    def autocast(self) -> contextlib.AbstractContextManager[None]:
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
+        return torch.autocast(device_type=self.device.type, dtype=dtype)
+
+
+@dataclass
+class StepResult:
+    """Losses as 0-d tensors (no host sync until someone reads them)."""
+
+    losses: dict[str, torch.Tensor]
+    grad_norm_g: torch.Tensor | None  # None until the optimisers step
+    grad_norm_d: torch.Tensor | None
+    stepped: bool  # the optimisers were stepped (last micro-batch)
+
+    def finite(self) -> bool:
+        """One host sync: were all losses finite? (NaN/Inf handling in the trainer.)"""
+        total = torch.stack([v.detach().float() for v in self.losses.values()]).sum()
+        return bool(torch.isfinite(total).item())
+
+
+def make_optimizers(
+    net_g: nn.Module, net_d: nn.Module, lr: float, betas: tuple[float, float], eps: float
+) -> tuple[torch.optim.AdamW, torch.optim.AdamW]:
+    """AdamW for G and D with the config's learning_rate, betas, eps (torch's default
+    weight decay 0.01, as the reference)."""
+    return (
+        torch.optim.AdamW(net_g.parameters(), lr, betas=betas, eps=eps),
+        torch.optim.AdamW(net_d.parameters(), lr, betas=betas, eps=eps),
+    )
+
+
+@contextlib.contextmanager
+def _frozen(module: nn.Module) -> Iterator[None]:
+    flags = [p.requires_grad for p in module.parameters()]
+    for p in module.parameters():
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(module.parameters(), flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def _grad_norm(module: nn.Module) -> torch.Tensor:
+    grads = [p.grad.detach().float().norm(2) for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros((), device=next(module.parameters()).device)
+    return torch.linalg.vector_norm(torch.stack(grads), 2)
+
+
+def train_step(state: StepState, batch: Batch, *, micro_index: int = 0) -> StepResult:
+    """Run one micro-batch; step both optimisers on the last of `state.micro_batches`."""
+    scale = state.micro_batches
+    first, last = micro_index == 0, micro_index == scale - 1
+    if first:
+        state.optim_d.zero_grad(set_to_none=True)
+        state.optim_g.zero_grad(set_to_none=True)
+    h = state.hp
+    segment_samples = h.segment_frames * h.hop_length
+
+    with state.autocast():
+        out = state.net_g(batch.text, batch.text_lengths, batch.spec, batch.spec_lengths, batch.sid)
+    # Targets: the same random segment of the real mel and waveform (float32).
+    mel = spec_to_mel(
+        batch.spec, h.filter_length, h.n_mel_channels, h.sampling_rate, h.mel_fmin, h.mel_fmax
+    )
+    y_mel = slice_segments(mel, out.ids_slice, h.segment_frames)
+    y_hat_mel = mel_spectrogram(
+        out.audio.squeeze(1),
+        h.filter_length,
+        h.n_mel_channels,
+        h.sampling_rate,
+        h.hop_length,
+        h.win_length,
+        h.mel_fmin,
+        h.mel_fmax,
+    )
+    y = slice_segments(batch.wav, out.ids_slice * h.hop_length, segment_samples)
+
+    # Discriminator.
+    with state.autocast():
+        d_real, d_fake, _, _ = state.net_d(y, out.audio.detach())
+    loss_disc, _, _ = L.discriminator_loss(d_real, d_fake)
+    state.scaler.scale(loss_disc / scale).backward()
+    grad_norm_d = None
+    if last:
+        state.scaler.unscale_(state.optim_d)
+        grad_norm_d = _grad_norm(state.net_d)
+        state.scaler.step(state.optim_d)
+
+    # Generator (D frozen: its gradients from this loss would be discarded anyway).
+    with _frozen(state.net_d):
+        with state.autocast():
+            _, d_fake, fmap_real, fmap_fake = state.net_d(y, out.audio)
+        loss_dur = L.duration_loss(out.dur_loss)
+        loss_mel = L.mel_loss(y_mel, y_hat_mel) * state.c_mel
+        loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * state.c_kl
+        loss_fm = L.feature_loss(fmap_real, fmap_fake)
+        loss_gen, _ = L.generator_loss(d_fake)
+        loss_g = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl
+        state.scaler.scale(loss_g / scale).backward()
+    grad_norm_g = None
+    if last:
+        state.scaler.unscale_(state.optim_g)
+        grad_norm_g = _grad_norm(state.net_g)
+        state.scaler.step(state.optim_g)
+        state.scaler.update()
+    return StepResult(
+        {
+            "d/total": loss_disc.detach(),
+            "g/total": loss_g.detach(),
+            "g/gen": loss_gen.detach(),
+            "g/fm": loss_fm.detach(),
+            "g/mel": loss_mel.detach(),
+            "g/dur": loss_dur.detach(),
+            "g/kl": loss_kl.detach(),
+        },
+        grad_norm_g,
+        grad_norm_d,
+        last,
+    )
