@@ -37,3 +37,13 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
     atomic_write_bytes(path, text.encode(encoding))
+
+
+def write_files(folder: Path, files: dict[str, str]) -> list[Path]:
+    """Write generated files (name -> text) into `folder`, each atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        atomic_write_text(folder / name, text)
+        written.append(folder / name)
+    return written

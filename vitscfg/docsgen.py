@@ -121,14 +121,9 @@ def expected_files() -> dict[str, str]:
 
 
 def write_all(folder: Path = DOCS) -> list[Path]:
-    from vitscfg.atomic import atomic_write_text
+    from vitscfg.atomic import write_files
 
-    folder.mkdir(exist_ok=True)
-    written = []
-    for name, text in expected_files().items():
-        atomic_write_text(folder / name, text)
-        written.append(folder / name)
-    return written
+    return write_files(folder, expected_files())
 
 
 if __name__ == "__main__":

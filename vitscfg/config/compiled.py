@@ -124,14 +124,9 @@ def expected_files() -> dict[str, str]:
 
 
 def write_all() -> list[Path]:
-    from vitscfg.atomic import atomic_write_text
+    from vitscfg.atomic import write_files
 
-    FOLDER.mkdir(exist_ok=True)
-    written = []
-    for name, text in expected_files().items():
-        atomic_write_text(FOLDER / name, text)
-        written.append(FOLDER / name)
-    return written
+    return write_files(FOLDER, expected_files())
 
 
 # -- loading (the check path: json + pydantic_core only) -------------------------
