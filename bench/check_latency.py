@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,9 +47,15 @@ print("\\n@@MODULES@@" + json.dumps([m for m in heavy if m in sys.modules]))
 """
 
 
+# An installed package has its .pyc files (pip compiles them); a shell with
+# PYTHONDONTWRITEBYTECODE=1 would make the editable checkout recompile every
+# module on every run while check-jsonschema's site-packages stay compiled.
+_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def _time(command: list[str]) -> tuple[float, int]:
     start = time.perf_counter()
-    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_ENV)
     return time.perf_counter() - start, proc.returncode
 
 
@@ -95,7 +102,7 @@ def main() -> int:
         theirs = [str(theirs_exe), "--schemafile", str(schema), str(config)]
         # One untimed warm-up each (page cache, .pyc files), which also shows
         # whether ours really ran: exit 1 means findings *or* a crash.
-        warm = subprocess.run(ours, capture_output=True, text=True)
+        warm = subprocess.run(ours, capture_output=True, text=True, env=_ENV)
         if "Traceback (most recent call last)" in warm.stderr:
             print("WARNING: `vitscfg check` crashed; its timings below mean nothing:")
             print(warm.stderr.strip().splitlines()[-1])

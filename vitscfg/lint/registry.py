@@ -12,7 +12,6 @@ Codes are never reused; a renamed rule keeps its code.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +96,8 @@ class Rule:
 
     @property
     def doc(self) -> str:
+        import inspect  # only explain/docs/SARIF need it, not the check path
+
         return inspect.cleandoc(self.func.__doc__ or "")
 
     @property
