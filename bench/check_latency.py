@@ -37,7 +37,7 @@ HEAVY = ("torch", "numpy", "rich", "pydantic", "pydantic_core", "yaml", "typer",
 _PROBE = """
 import json, sys
 sys.argv = ["vitscfg", "check", sys.argv[1]]
-from vitscfg.cli import main
+from vitscfg.__main__ import main
 try:
     main()
 except SystemExit:
