@@ -1,0 +1,117 @@
+"""One DDP rank for tests/train/test_distributed.py (not collected by pytest).
+
+    python -m torch.distributed.run --nproc_per_node 2 --master_port PORT \
+        tests/train/_ddp_worker.py OUT_DIR [STEPS]
+
+Every rank builds the tiny VITS G and D from its own seed (DDP must broadcast rank 0's
+weights), runs STEPS ``train_step``s on data that differs per rank (DDP must average the
+gradients), and writes OUT_DIR/rank<r>.json: a sha256 of all parameters before and after,
+and its losses. Identical "after" digests with different losses prove the all-reduce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from vitscfg.model import build_models
+from vitscfg.model.hparams import ModelHParams
+from vitscfg.model.mel import spectrogram
+from vitscfg.train import distributed
+from vitscfg.train.step import Batch, StepState, make_optimizers, train_step
+
+# The model tests' tiny widths (tests/model/conftest.py): a G+D step in well under a second.
+TINY: dict[str, Any] = {
+    "train": {"segment_size": 128, "c_mel": 45, "c_kl": 1.0},
+    "data": {
+        "sampling_rate": 8000,
+        "filter_length": 64,
+        "hop_length": 16,
+        "win_length": 64,
+        "n_mel_channels": 20,
+        "mel_fmin": 0.0,
+        "mel_fmax": None,
+        "n_speakers": 0,
+    },
+    "model": {
+        "inter_channels": 8,
+        "hidden_channels": 16,
+        "filter_channels": 32,
+        "n_heads": 2,
+        "n_layers": 2,
+        "kernel_size": 3,
+        "p_dropout": 0.1,
+        "resblock": "1",
+        "resblock_kernel_sizes": [3, 5],
+        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
+        "upsample_rates": [4, 4],
+        "upsample_initial_channel": 16,
+        "upsample_kernel_sizes": [8, 8],
+        "n_layers_q": 3,
+        "use_spectral_norm": False,
+    },
+}
+
+
+def synthetic_batch(hp: ModelHParams, generator: torch.Generator) -> Batch:
+    """Two random utterances; the spectrogram is computed from the audio as the loader does."""
+    text_lengths = torch.tensor([12, 7])
+    text = torch.randint(1, hp.n_vocab, (2, 12), generator=generator)
+    text = text * (torch.arange(12) < text_lengths[:, None])
+    spec_lengths = torch.tensor([40, 27])
+    audio = (torch.rand(2, 40 * hp.hop_length, generator=generator) * 2 - 1) * 0.5
+    audio = audio * (torch.arange(audio.size(1)) < spec_lengths[:, None] * hp.hop_length)
+    spec = spectrogram(audio, hp.filter_length, hp.hop_length, hp.win_length)
+    wav_lengths = spec_lengths * hp.hop_length
+    return Batch(text, text_lengths, spec, spec_lengths, audio.unsqueeze(1), wav_lengths)
+
+
+def digest(*modules: torch.nn.Module) -> str:
+    h = hashlib.sha256()
+    for module in modules:
+        for name, param in distributed.unwrap(module).named_parameters():
+            h.update(name.encode())
+            h.update(param.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def main(out_dir: Path, steps: int) -> None:
+    torch.set_num_threads(1)  # two ranks on a two-core machine
+    dist = distributed.setup(use_gpu=False, timeout_s=120)
+    try:
+        torch.manual_seed(100 + dist.rank)  # different init per rank: DDP must broadcast
+        net_g, net_d = build_models(TINY)
+        hp = net_g.hp
+        net_g, net_d = distributed.wrap(net_g, dist), distributed.wrap(net_d, dist)
+        before = digest(net_g, net_d)
+        optim_g, optim_d = make_optimizers(net_g, net_d, 2e-4, (0.8, 0.99), 1e-9)
+        state = StepState(
+            net_g, net_d, optim_g, optim_d, torch.amp.GradScaler("cpu", enabled=False), hp, 45, 1.0
+        )
+        data = torch.Generator().manual_seed(7 + dist.rank)  # different data per rank
+        losses = []
+        for _ in range(steps):
+            result = train_step(state, synthetic_batch(hp, data))
+            losses.append(float(result.losses["g/total"]))
+        mean_loss = distributed.reduce_mean(torch.tensor(losses[-1]), dist)
+        distributed.barrier(dist)
+        report = {
+            "rank": dist.rank,
+            "world_size": dist.world_size,
+            "before": before,
+            "after": digest(net_g, net_d),
+            "losses": losses,
+            "mean_loss": float(mean_loss),
+        }
+        (out_dir / f"rank{dist.rank}.json").write_text(json.dumps(report), encoding="utf-8")
+    finally:
+        distributed.cleanup(dist)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 2)

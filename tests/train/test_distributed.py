@@ -1,0 +1,153 @@
+"""Process setup without a launcher, and real 2-process DDP on CPU (gloo) via torchrun.
+
+The DDP test is the check that matters: ``train_step`` freezes D's parameters during the
+generator pass (``step._frozen``). Under DDP no gradient hook of D fires in that backward,
+so the reducer never starts a reduction it would wait for, and the next iteration's
+forward does not raise "Expected to have finished reduction in the prior iteration";
+identical parameters on both ranks after steps on different data prove the all-reduce.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from vitscfg.train import distributed  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+REPO = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("_ddp_worker.py")
+TORCHRUN_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "USE_LIBUV")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _child_env() -> dict[str, str]:
+    """One thread per rank (two ranks share two cores); numba's parallel MAS oversubscribes
+    a loaded machine badly (10x slower steps) when each rank starts a thread per core."""
+    env = {k: v for k, v in os.environ.items() if k not in TORCHRUN_ENV}
+    env.update(OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    return env
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in TORCHRUN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def test_single_process_needs_no_process_group(clean_env: pytest.MonkeyPatch) -> None:
+    dist = distributed.setup(use_gpu=False)
+    assert (dist.rank, dist.local_rank, dist.world_size, dist.is_main) == (0, 0, 1, True)
+    assert dist.device == torch.device("cpu")
+    assert not torch.distributed.is_initialized()
+    module = torch.nn.Linear(2, 2)
+    assert distributed.wrap(module, dist) is module
+    assert distributed.unwrap(module) is module
+    t = torch.tensor([1.0, 3.0])
+    assert distributed.reduce_mean(t, dist) is t
+    distributed.barrier(dist)
+    distributed.cleanup(dist)
+
+
+def test_use_gpu_without_cuda_falls_back_with_a_note(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setattr(torch.cuda, "is_available", lambda: False)
+    dist = distributed.setup(use_gpu=True)
+    assert dist.device.type == "cpu"
+    assert "use_gpu" in dist.note and torch.__version__ in dist.note
+
+
+def test_world_size_without_master_is_a_clear_error(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("WORLD_SIZE", "2")
+    clean_env.setenv("RANK", "1")
+    with pytest.raises(distributed.DistributedSetupError, match="MASTER_ADDR.*torchrun"):
+        distributed.setup(use_gpu=False)
+
+
+def test_bad_rank_is_a_clear_error(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("WORLD_SIZE", "2")
+    clean_env.setenv("RANK", "2")
+    with pytest.raises(distributed.DistributedSetupError, match="RANK=2"):
+        distributed.setup(use_gpu=False)
+    clean_env.setenv("RANK", "one")
+    with pytest.raises(distributed.DistributedSetupError, match="not an integer"):
+        distributed.setup(use_gpu=False)
+
+
+def test_rendezvous_timeout_names_the_address(clean_env: pytest.MonkeyPatch) -> None:
+    """Rank 1 of 2 with no rank 0 anywhere: a bounded wait, then a message saying where."""
+    port = _free_port()
+    clean_env.setenv("WORLD_SIZE", "2")
+    clean_env.setenv("RANK", "1")
+    clean_env.setenv("MASTER_ADDR", "127.0.0.1")
+    clean_env.setenv("MASTER_PORT", str(port))
+    with pytest.raises(distributed.DistributedSetupError, match=f"127.0.0.1:{port}"):
+        distributed.setup(use_gpu=False, timeout_s=2)
+    assert not torch.distributed.is_initialized()
+
+
+def test_libuv_probe_answers() -> None:
+    assert isinstance(distributed.libuv_available(), bool)
+
+
+def test_unwrap_strips_ddp_prefix(tmp_path: Path) -> None:
+    """A one-process gloo group is enough to build a real DDP wrapper."""
+    store = torch.distributed.FileStore(str(tmp_path / "store"), 1)
+    torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+    try:
+        dist = distributed.Dist(0, 0, 2, torch.device("cpu"), True)  # pretend: force wrap
+        module = torch.nn.Linear(2, 2)
+        wrapped = distributed.wrap(module, dist)
+        assert isinstance(wrapped, torch.nn.parallel.DistributedDataParallel)
+        assert all(k.startswith("module.") for k in wrapped.state_dict())
+        assert distributed.unwrap(wrapped) is module
+        assert set(distributed.unwrap(wrapped).state_dict()) == {"weight", "bias"}
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_ranks_keep_identical_parameters(tmp_path: Path) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        str(WORKER),
+        str(tmp_path),
+        "2",
+    ]
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=_child_env(), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [r["world_size"] for r in ranks] == [2, 2]
+    # Different seeds per rank, yet the same start: DDP broadcast rank 0's weights.
+    assert ranks[0]["before"] == ranks[1]["before"]
+    # Different data per rank (different losses), yet the same weights after: the
+    # gradients were averaged, for G and for D.
+    assert ranks[0]["losses"] != ranks[1]["losses"]
+    assert ranks[0]["after"] == ranks[1]["after"]
+    assert ranks[0]["after"] != ranks[0]["before"]
+    mean = (ranks[0]["losses"][-1] + ranks[1]["losses"][-1]) / 2
+    assert ranks[0]["mean_loss"] == pytest.approx(mean, rel=1e-5)
