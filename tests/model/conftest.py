@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
+
+import torch  # noqa: E402
 
 TINY_CONFIG: dict[str, Any] = {
     "train": {"segment_size": 128, "c_mel": 45, "c_kl": 1.0},

@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
+
+import torch  # noqa: E402
 
 from vitscfg.model import build_models  # noqa: E402
 from vitscfg.model.hparams import VITS_ENGLISH_N_SYMBOLS, ModelHParams  # noqa: E402

@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
+
+import torch  # noqa: E402
 
 from vitscfg.model.losses import (  # noqa: E402
     discriminator_loss,
@@ -70,7 +72,8 @@ def _librosa_slaney_mel(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: flo
         lower = -ramps[i] / fdiff[i]
         upper = ramps[i + 2] / fdiff[i + 1]
         weights[i] = np.maximum(0, np.minimum(lower, upper))
-    return weights * (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    normalised: np.ndarray = weights * (2.0 / (mel_f[2 : n_mels + 2] - mel_f[:n_mels]))[:, None]
+    return normalised
 
 
 def test_mel_filterbank_is_librosa_slaney() -> None:

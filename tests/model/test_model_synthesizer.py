@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
+
+import torch  # noqa: E402
 
 from vitscfg.model import build_models  # noqa: E402
 from vitscfg.model.commons import slice_segments  # noqa: E402
 from vitscfg.model.discriminators import MultiPeriodDiscriminator  # noqa: E402
+from vitscfg.model.duration import DurationPredictor  # noqa: E402
 from vitscfg.model.hparams import ModelHParams  # noqa: E402
 from vitscfg.model.losses import (  # noqa: E402
     discriminator_loss,
@@ -97,7 +100,7 @@ def _train_step(
     out, y, losses = _generator_pass(gen, batch)
     real, fake, _, _ = disc(y, out.audio.detach())
     losses["d"], _, _ = discriminator_loss(real, fake)
-    losses["d"].backward()
+    torch.autograd.backward(losses["d"])
     disc_missing = [
         n for n, p in disc.named_parameters() if p.grad is None or p.grad.abs().sum() == 0
     ]
@@ -107,7 +110,8 @@ def _train_step(
     _, fake, fmap_r, fmap_g = disc(y, out.audio)
     losses["gen"], _ = generator_loss(fake)
     losses["fm"] = feature_loss(fmap_r, fmap_g)
-    sum(losses[k] for k in ("gen", "fm", "mel", "kl", "dur")).backward()
+    loss_g = losses["gen"] + losses["fm"] + losses["mel"] + losses["kl"] + losses["dur"]
+    torch.autograd.backward(loss_g)
     return losses, disc_missing
 
 
@@ -142,7 +146,7 @@ def test_gradients_deterministic_duration_resblock2(tiny_config: ConfigFactory) 
     gen = SynthesizerTrn(ModelHParams.from_config(config))
     _perturb_zero_init(gen)
     _, _, losses = _generator_pass(gen, _batch(gen.hp))
-    (losses["mel"] + losses["kl"] + losses["dur"]).backward()
+    torch.autograd.backward(losses["mel"] + losses["kl"] + losses["dur"])
     assert not _missing_grads(gen), _missing_grads(gen)
 
 
@@ -184,7 +188,7 @@ def test_autocast_cpu_generator_has_no_nan(tiny_config: ConfigFactory, dtype: to
     for name in ("mel", "kl", "dur"):
         assert losses[name].dtype == torch.float32
         assert torch.isfinite(losses[name]), name
-    (losses["mel"] + losses["kl"] + losses["dur"]).backward()
+    torch.autograd.backward(losses["mel"] + losses["kl"] + losses["dur"])
     for name, param in gen.named_parameters():
         assert param.grad is not None and torch.isfinite(param.grad).all(), name
 
@@ -202,12 +206,13 @@ def test_autocast_cuda_step_has_no_nan(tiny_config: ConfigFactory, dtype: str) -
     with torch.autocast("cuda", dtype=torch_dtype):
         real, fake, _, _ = disc(y, out.audio.detach())
     loss_d, _, _ = discriminator_loss(real, fake)
-    loss_d.backward()
+    torch.autograd.backward(loss_d)
     with torch.autocast("cuda", dtype=torch_dtype):
         _, fake, fmap_r, fmap_g = disc(y, out.audio)
     losses["gen"], _ = generator_loss(fake)
     losses["fm"] = feature_loss(fmap_r, fmap_g)
-    sum(losses[k] for k in ("gen", "fm", "mel", "kl", "dur")).backward()
+    loss_g = losses["gen"] + losses["fm"] + losses["mel"] + losses["kl"] + losses["dur"]
+    torch.autograd.backward(loss_g)
     assert losses["y_hat_mel"].dtype == torch.float32
     for name in ("gen", "fm", "mel", "kl", "dur"):
         assert torch.isfinite(losses[name]), name
@@ -221,6 +226,7 @@ def test_autocast_cuda_step_has_no_nan(tiny_config: ConfigFactory, dtype: str) -
 def test_inference_length_is_sum_of_durations(tiny_config: ConfigFactory) -> None:
     gen = SynthesizerTrn(ModelHParams.from_config(tiny_config(model__use_sdp=False))).eval()
     # Deterministic predictor forced to log(3): every token lasts exactly 3 frames.
+    assert isinstance(gen.dp, DurationPredictor) and gen.dp.proj.bias is not None
     with torch.no_grad():
         gen.dp.proj.weight.zero_()
         gen.dp.proj.bias.fill_(torch.log(torch.tensor(3.0)).item() - 1e-4)

@@ -31,4 +31,6 @@ def build_models(
     if not isinstance(config, Mapping):
         raise ValueError("a VITS config must be a JSON object")
     hp = ModelHParams.from_config(config, n_vocab=n_vocab)
-    return SynthesizerTrn(hp), MultiPeriodDiscriminator(hp.use_spectral_norm)
+    return SynthesizerTrn(hp), MultiPeriodDiscriminator(
+        hp.use_spectral_norm, width=hp.discriminator_width
+    )

@@ -111,7 +111,8 @@ class MultiHeadAttention(nn.Module):
         out = out + torch.matmul(rel_weights, self.emb_rel_v.unsqueeze(0))  # (B, H, T, d_k)
 
         out = out.transpose(2, 3).contiguous().view(batch, channels, length)  # (B, C, T)
-        return self.conv_o(out)
+        result: torch.Tensor = self.conv_o(out)
+        return result
 
 
 class FFN(nn.Module):

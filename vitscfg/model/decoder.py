@@ -157,7 +157,8 @@ class Generator(nn.Module):
         for layer in self.ups:
             remove_weight_norm(layer)
         for block in self.resblocks:
-            block.remove_weight_norm()
+            if isinstance(block, (ResBlock1, ResBlock2)):
+                block.remove_weight_norm()
 
 
 DecoderBuilder = Callable[["ModelHParams"], nn.Module]

@@ -4,6 +4,8 @@ periods 2, 3, 5, 7, 11 (HiFi-GAN's MPD; the reference keeps a single MSD scale, 
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -11,6 +13,13 @@ from torch.nn import functional as F
 from vitscfg.model.norms import LRELU_SLOPE, get_padding, weight_or_spectral_norm
 
 PERIODS: tuple[int, ...] = (2, 3, 5, 7, 11)
+
+
+def scaled(channels: int, width: float) -> int:
+    """``channels * width`` rounded, at least 1: ``width`` (model.discriminator_width, vitscfg
+    dialect) shrinks D for CPU smoke runs; 1.0 gives the reference shapes exactly."""
+    return channels if width == 1.0 else max(1, round(channels * width))
+
 
 # (B,) logits of one discriminator, and its per-layer feature maps for feature matching.
 DiscriminatorOutput = tuple[torch.Tensor, list[torch.Tensor]]
@@ -21,12 +30,17 @@ class DiscriminatorP(nn.Module):
     with kernels (k, 1), so each column sees samples spaced ``period`` apart."""
 
     def __init__(
-        self, period: int, kernel_size: int = 5, stride: int = 3, use_spectral_norm: bool = False
+        self,
+        period: int,
+        kernel_size: int = 5,
+        stride: int = 3,
+        use_spectral_norm: bool = False,
+        width: float = 1.0,
     ) -> None:
         super().__init__()
         self.period = period
         pad = (get_padding(kernel_size, 1), 0)
-        widths = [1, 32, 128, 512, 1024, 1024]
+        widths = [1] + [scaled(c, width) for c in (32, 128, 512, 1024, 1024)]
         strides = [stride, stride, stride, stride, 1]
         self.convs = nn.ModuleList(
             weight_or_spectral_norm(
@@ -35,7 +49,7 @@ class DiscriminatorP(nn.Module):
             for c_in, c_out, s in zip(widths[:-1], widths[1:], strides, strict=True)
         )
         self.conv_post = weight_or_spectral_norm(
-            nn.Conv2d(1024, 1, (3, 1), 1, padding=(1, 0)), use_spectral_norm
+            nn.Conv2d(widths[-1], 1, (3, 1), 1, padding=(1, 0)), use_spectral_norm
         )
 
     def forward(self, x: torch.Tensor) -> DiscriminatorOutput:
@@ -60,7 +74,7 @@ class DiscriminatorP(nn.Module):
 class DiscriminatorS(nn.Module):
     """Scale discriminator on raw audio: grouped strided 1-D convs (MelGAN style)."""
 
-    def __init__(self, use_spectral_norm: bool = False) -> None:
+    def __init__(self, use_spectral_norm: bool = False, width: float = 1.0) -> None:
         super().__init__()
         # (in, out, kernel, stride, groups, padding)
         layers = [
@@ -75,10 +89,10 @@ class DiscriminatorS(nn.Module):
             weight_or_spectral_norm(
                 nn.Conv1d(c_in, c_out, k, s, groups=groups, padding=pad), use_spectral_norm
             )
-            for c_in, c_out, k, s, groups, pad in layers
+            for c_in, c_out, k, s, groups, pad in _scaled_layers(layers, width)
         )
         self.conv_post = weight_or_spectral_norm(
-            nn.Conv1d(1024, 1, 3, 1, padding=1), use_spectral_norm
+            nn.Conv1d(scaled(1024, width), 1, 3, 1, padding=1), use_spectral_norm
         )
 
     def forward(self, x: torch.Tensor) -> DiscriminatorOutput:
@@ -92,13 +106,28 @@ class DiscriminatorS(nn.Module):
         return torch.flatten(x, 1, -1), fmap
 
 
+def _scaled_layers(
+    layers: list[tuple[int, int, int, int, int, int]], width: float
+) -> list[tuple[int, int, int, int, int, int]]:
+    """Scale channels by ``width``; groups shrink too and must divide both channel counts."""
+    out = []
+    for c_in, c_out, k, s, groups, pad in layers:
+        c_in2 = c_in if c_in == 1 else scaled(c_in, width)
+        c_out2 = scaled(c_out, width)
+        g = math.gcd(scaled(groups, width), c_in2, c_out2)
+        out.append((c_in2, c_out2, k, s, g, pad))
+    return out
+
+
 class MultiPeriodDiscriminator(nn.Module):
     """All six discriminators; ``discriminators.0`` is the scale one, as in the checkpoints."""
 
-    def __init__(self, use_spectral_norm: bool = False) -> None:
+    def __init__(self, use_spectral_norm: bool = False, width: float = 1.0) -> None:
         super().__init__()
-        discs: list[nn.Module] = [DiscriminatorS(use_spectral_norm=use_spectral_norm)]
-        discs += [DiscriminatorP(p, use_spectral_norm=use_spectral_norm) for p in PERIODS]
+        discs: list[nn.Module] = [DiscriminatorS(use_spectral_norm=use_spectral_norm, width=width)]
+        discs += [
+            DiscriminatorP(p, use_spectral_norm=use_spectral_norm, width=width) for p in PERIODS
+        ]
         self.discriminators = nn.ModuleList(discs)
 
     def forward(
@@ -110,7 +139,8 @@ class MultiPeriodDiscriminator(nn.Module):
 
         Returns ``(real_logits, fake_logits, real_fmaps, fake_fmaps)``, one entry per
         discriminator. Real and fake go through each discriminator as one batch (B -> 2B),
-        halving the number of conv launches; the results are identical to two calls.
+        halving the number of conv launches; with weight norm the results equal two calls
+        (with spectral norm the power iteration then runs once per call instead of twice).
         """
         batch = y.size(0)
         both = torch.cat([y, y_hat], dim=0)  # (2B, 1, T)

@@ -127,8 +127,9 @@ class ConvFlow(nn.Module):
         self.pre = nn.Conv1d(self.half_channels, filter_channels, 1)
         self.convs = DDSConv(filter_channels, kernel_size, n_layers, p_dropout=0.0)
         self.proj = nn.Conv1d(filter_channels, self.half_channels * (num_bins * 3 - 1), 1)
-        nn.init.zeros_(self.proj.weight)
-        nn.init.zeros_(self.proj.bias)
+        with torch.no_grad():
+            self.proj.weight.zero_()
+            self.proj.bias.zero_()  # type: ignore[union-attr]  # Conv1d has a bias here
 
     def forward(
         self,
@@ -210,7 +211,8 @@ class StochasticDurationPredictor(nn.Module):
         if g is not None:
             x = x + self.cond(torch.detach(g))
         x = self.convs(x, x_mask)
-        return self.proj(x) * x_mask
+        cond: torch.Tensor = self.proj(x) * x_mask
+        return cond
 
     def forward(
         self,
@@ -244,7 +246,8 @@ class StochasticDurationPredictor(nn.Module):
             z, logdet = flow(z, x_mask, g=cond)
             logdet_tot = logdet_tot + logdet
         nll = torch.sum(0.5 * (_LOG_2PI + z**2) * x_mask, [1, 2]) - logdet_tot
-        return nll + logq  # (B,)
+        bound: torch.Tensor = nll + logq  # (B,)
+        return bound
 
     def infer(
         self,
@@ -298,4 +301,5 @@ class DurationPredictor(nn.Module):
             x = x + self.cond(torch.detach(g))
         x = self.drop(self.norm_1(torch.relu(self.conv_1(x * x_mask))))
         x = self.drop(self.norm_2(torch.relu(self.conv_2(x * x_mask))))
-        return self.proj(x * x_mask) * x_mask
+        logw: torch.Tensor = self.proj(x * x_mask) * x_mask
+        return logw

@@ -55,8 +55,9 @@ class ResidualCouplingLayer(nn.Module):
             hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels, p_dropout
         )
         self.post = nn.Conv1d(hidden_channels, self.half_channels * (1 if mean_only else 2), 1)
-        nn.init.zeros_(self.post.weight)
-        nn.init.zeros_(self.post.bias)
+        with torch.no_grad():
+            self.post.weight.zero_()
+            self.post.bias.zero_()  # type: ignore[union-attr]  # Conv1d has a bias here
 
     def forward(
         self,

@@ -58,6 +58,9 @@ class ModelHParams:
     use_sdp: bool = True  # model.use_sdp; stochastic (True) or deterministic duration predictor
     use_spectral_norm: bool = False  # model.use_spectral_norm; discriminator only
     decoder: str = "hifigan"  # model.decoder; key of vitscfg.model.decoder.DECODERS
+    # model.discriminator_width (vitscfg dialect only): channel multiplier of every
+    # discriminator conv; < 1 makes CPU smoke runs feasible (D is ~47 M parameters).
+    discriminator_width: float = 1.0
 
     @property
     def upsample_factor(self) -> int:
@@ -117,6 +120,7 @@ class ModelHParams:
             use_sdp=bool(_optional(model, "use_sdp")),
             use_spectral_norm=bool(_optional(model, "use_spectral_norm")),
             decoder=str(_optional(model, "decoder")),
+            discriminator_width=float(_optional(model, "discriminator_width")),
         )
 
 

@@ -44,7 +44,8 @@ def mel_filterbank(
         norm="slaney",
         mel_scale="slaney",
     )  # (n_freqs, n_mels)
-    return fbanks.T.contiguous().to(device=device, dtype=torch.float32)
+    basis: torch.Tensor = fbanks.T.contiguous().to(device=device, dtype=torch.float32)
+    return basis
 
 
 @functools.lru_cache(maxsize=16)

@@ -135,7 +135,8 @@ class SynthesizerTrn(nn.Module):
             return None
         if sid is None:
             raise ValueError(f"model has {self.n_speakers} speakers: pass sid (B,) speaker ids")
-        return self.emb_g(sid).unsqueeze(-1)
+        g: torch.Tensor = self.emb_g(sid).unsqueeze(-1)  # (B, gin, 1)
+        return g
 
     def forward(
         self,
@@ -220,4 +221,5 @@ class SynthesizerTrn(nn.Module):
         z, _, _, y_mask = self.enc_q(spec, spec_lengths, g=g_src)
         z_p = self.flow(z, y_mask, g=g_src)
         z_hat = self.flow(z_p, y_mask, g=g_tgt, reverse=True)
-        return self.dec(z_hat * y_mask, g=g_tgt)
+        audio: torch.Tensor = self.dec(z_hat * y_mask, g=g_tgt)
+        return audio
