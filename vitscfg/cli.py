@@ -123,6 +123,82 @@ def schema(
     sys.stdout.write(render(dialect))
 
 
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="Config to train.", show_default=False)],
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(help="Checkpoints and TensorBoard logs (default: runs/<config stem>)."),
+    ] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop (and save) when the global step reaches N.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Continue from the newest valid checkpoint in the run dir.")
+    ] = True,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(help="Warm-start G from a G_*.pth (fine-tuning; loads what fits)."),
+    ] = None,
+    init_d: Annotated[
+        Path | None, typer.Option(help="With --init-from: warm-start D from a D_*.pth.")
+    ] = None,
+    resample: Annotated[
+        bool, typer.Option(help="Resample audio whose rate differs from data.sampling_rate.")
+    ] = False,
+) -> None:
+    """Train a VITS model with the bundled trainer (runs `check` first)."""
+    from vitscfg.train.run import run_train
+
+    raise typer.Exit(
+        run_train(
+            config,
+            run_dir=run_dir,
+            max_steps=max_steps,
+            resume=resume,
+            init_from=init_from,
+            init_d=init_d,
+            resample=resample,
+        )
+    )
+
+
+@app.command()
+def synth(
+    text: Annotated[str, typer.Argument(help="Text to speak.", show_default=False)],
+    checkpoint: Annotated[
+        Path, typer.Option(help="Generator checkpoint G_<step>.pth.", show_default=False)
+    ],
+    config: Annotated[
+        Path, typer.Option(help="The config the model was trained with.", show_default=False)
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="WAV file to write.")] = Path(
+        "out.wav"
+    ),
+    speaker: Annotated[int, typer.Option(help="Speaker id (multi-speaker models).")] = 0,
+    noise_scale: Annotated[float, typer.Option(help="Prior noise (variety of voice).")] = 0.667,
+    noise_scale_w: Annotated[float, typer.Option(help="Duration noise (variety of rhythm).")] = 0.8,
+    length_scale: Annotated[float, typer.Option(help="> 1 speaks slower.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the sampling noise.")] = 0,
+) -> None:
+    """Synthesise speech from text with a trained generator; writes a 16-bit WAV."""
+    from vitscfg.train.synth import run_synth
+
+    raise typer.Exit(
+        run_synth(
+            text,
+            checkpoint=checkpoint,
+            config=config,
+            output=output,
+            speaker=speaker,
+            noise_scale=noise_scale,
+            noise_scale_w=noise_scale_w,
+            length_scale=length_scale,
+            seed=seed,
+        )
+    )
+
+
 def main() -> None:
     """Console-script entry point (see vitscfg/__main__.py for the fast `check` path)."""
     from vitscfg.__main__ import main as entry

@@ -16,6 +16,14 @@ Two deliberate differences, both numerically neutral for one micro-batch:
 - Gradient accumulation (`micro_batches > 1`): every micro-batch back-propagates
   both losses; D and G step once after the last one, G's adversarial pass seeing
   the D of the previous update.
+
+`guard=True` (the trainer's NaN/Inf protection, pain points P2/P3): before each
+optimiser step, one host sync checks that the losses and the gradient norm are
+finite; if not, the gradients are dropped, that optimiser does not step and the
+result says `skipped`. D is checked on its loss and the G losses that do not
+depend on D (mel, KL, duration: a NaN forward of G shows there first), so a bad
+batch normally changes nothing; G is checked again on its full loss. Under DDP
+the verdict is agreed across ranks (all-reduce), so ranks never diverge.
 """
 
 from __future__ import annotations
@@ -98,6 +106,7 @@ class StepResult:
     grad_norm_g: torch.Tensor | None  # None until the optimisers step
     grad_norm_d: torch.Tensor | None
     stepped: bool  # the optimisers were stepped (last micro-batch)
+    skipped: bool = False  # guard found a non-finite loss/gradient: no (further) update
 
     def finite(self) -> bool:
         """One host sync: were all losses finite? (NaN/Inf handling in the trainer.)"""
@@ -135,8 +144,32 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(grads), 2)
 
 
-def train_step(state: StepState, batch: Batch, *, micro_index: int = 0) -> StepResult:
-    """Run one micro-batch; step both optimisers on the last of `state.micro_batches`."""
+def _all_finite(values: list[torch.Tensor | None]) -> bool:
+    """One host sync: are all values finite (on every rank, when a process group runs)?"""
+    flat = torch.stack([v.detach().float().sum() for v in values if v is not None])
+    ok = torch.isfinite(flat.sum()).to(torch.int32)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.all_reduce(ok, op=torch.distributed.ReduceOp.MIN)
+    return bool(ok.item())
+
+
+def _drop(state: StepState, unscaled: bool) -> None:
+    """Discard this step's gradients; an fp16 scaler backs off as it would on inf grads."""
+    state.optim_d.zero_grad(set_to_none=True)
+    state.optim_g.zero_grad(set_to_none=True)
+    if state.scaler.is_enabled():
+        if unscaled:  # unscale_ recorded found_inf: update() backs off from it
+            state.scaler.update()
+        else:
+            state.scaler.update(state.scaler.get_scale() * state.scaler.get_backoff_factor())
+
+
+def train_step(
+    state: StepState, batch: Batch, *, micro_index: int = 0, guard: bool = False
+) -> StepResult:
+    """Run one micro-batch; step both optimisers on the last of `state.micro_batches`.
+
+    guard: check for non-finite values before each optimiser step (module docstring)."""
     scale = state.micro_batches
     first, last = micro_index == 0, micro_index == scale - 1
     if first:
@@ -163,6 +196,10 @@ def train_step(state: StepState, batch: Batch, *, micro_index: int = 0) -> StepR
         h.mel_fmax,
     )
     y = slice_segments(batch.wav, out.ids_slice * h.hop_length, segment_samples)
+    # The G losses that do not involve D (computed here so that the guard sees them).
+    loss_dur = L.duration_loss(out.dur_loss)
+    loss_mel = L.mel_loss(y_mel, y_hat_mel) * state.c_mel
+    loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * state.c_kl
 
     # Discriminator.
     with state.autocast():
@@ -173,15 +210,17 @@ def train_step(state: StepState, batch: Batch, *, micro_index: int = 0) -> StepR
     if last:
         state.scaler.unscale_(state.optim_d)
         grad_norm_d = _grad_norm(state.net_d)
+    if guard and not _all_finite([loss_disc, loss_dur, loss_mel, loss_kl, grad_norm_d]):
+        _drop(state, unscaled=last)
+        losses = {"d/total": loss_disc, "g/mel": loss_mel, "g/dur": loss_dur, "g/kl": loss_kl}
+        return StepResult({k: v.detach() for k, v in losses.items()}, None, None, False, True)
+    if last:
         state.scaler.step(state.optim_d)
 
     # Generator (D frozen: its gradients from this loss would be discarded anyway).
     with _frozen(state.net_d):
         with state.autocast():
             _, d_fake, fmap_real, fmap_fake = state.net_d(y, out.audio)
-        loss_dur = L.duration_loss(out.dur_loss)
-        loss_mel = L.mel_loss(y_mel, y_hat_mel) * state.c_mel
-        loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * state.c_kl
         loss_fm = L.feature_loss(fmap_real, fmap_fake)
         loss_gen, _ = L.generator_loss(d_fake)
         loss_g = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl
@@ -190,6 +229,13 @@ def train_step(state: StepState, batch: Batch, *, micro_index: int = 0) -> StepR
     if last:
         state.scaler.unscale_(state.optim_g)
         grad_norm_g = _grad_norm(state.net_g)
+    if guard and not _all_finite([loss_g, grad_norm_g]):
+        # D has stepped already (rare: D's update made G's adversarial loss non-finite).
+        _drop(state, unscaled=last)
+        return StepResult(
+            {"d/total": loss_disc.detach(), "g/total": loss_g.detach()}, None, None, False, True
+        )
+    if last:
         state.scaler.step(state.optim_g)
         state.scaler.update()
     return StepResult(

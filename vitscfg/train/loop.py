@@ -1,0 +1,415 @@
+"""The bundled trainer, a recipe class: ``Trainer(...).setup(); .train(); .cleanup()``.
+
+    vitscfg train examples/tiny/config.json --run-dir runs/tiny --max-steps 200
+    torchrun --nproc_per_node 4 -m vitscfg train config.json          # several GPUs
+
+What each ``train`` field does here (the French guide's promises, kept):
+
+- ``epochs``: passes over the training set (the bucket sampler's batches); the run ends
+  after the last one, or earlier at ``--max-steps`` (a global step count, resume included).
+- ``eval_interval``: every N optimiser steps, and once at step 0 (baseline metrics and the
+  ground-truth audio; G_0/D_0 also give a NaN rollback a target): validation metrics over
+  the WHOLE validation set (evaluate.py), generated audio for 4 fixed validation
+  utterances in TensorBoard's AUDIO tab (+ mel/alignment images when matplotlib is
+  installed), then ``G_<step>.pth`` + ``D_<step>.pth``. The newest ``keep_ckpts`` pairs
+  are kept, plus the best one by validation mel L1 (best.json).
+- ``log_interval``: every N steps, losses, learning rate, gradient norms, steps/s, data
+  wait and memory go to the console and to TensorBoard (``<run_dir>``).
+- ``batch_size`` / ``segment_size``: as the reference (utterances per step per process;
+  decoder/discriminator window in samples); ``grad_accum_steps`` multiplies the batch.
+- ``use_gpu``: true requires CUDA and stops at once otherwise (naming a CPU-only torch,
+  P9); false trains on the CPU. ``fp16_run``: float16 autocast + GradScaler; ``bf16_run``:
+  bfloat16 autocast (CPU too), no scaler. STFTs and losses stay float32 (step.py).
+- ``learning_rate``, ``betas``, ``eps``: both AdamW optimisers; ``lr_decay``: ExponentialLR
+  stepped once per epoch (the reference). ``c_mel``, ``c_kl``: loss weights.
+- ``seed``: python, numpy and torch generators and the sampler's shuffle.
+- ``num_workers``: DataLoader processes (persistent, pinned memory on CUDA).
+- ``nan_rollback_steps``: a non-finite loss skips the update and names the utterances;
+  after N in a row the weights go back to the newest checkpoint; if it happens again
+  before a new checkpoint is written, the run stops with the likely causes.
+
+Resume: the newest loadable pair in the run dir is restored exactly (weights, AdamW,
+schedulers, GradScaler, RNG, sampler position), so N steps straight and N/2 + N/2 give
+the same weights on CPU. Hyper-parameters changed since are applied and reported.
+Stopping: Ctrl-C or SIGTERM finishes the step, saves a pair and exits 130 / 143 (the
+shell convention for "ended by that signal", so ``&&`` chains and schedulers do not
+mistake an interrupted run for a finished one); a second Ctrl-C aborts at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import random
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import numpy as np
+import torch
+from rich.console import Console
+from torch.utils.data import DataLoader
+
+from vitscfg.atomic import atomic_write_text
+from vitscfg.data.buckets import VITS_BUCKETS
+from vitscfg.data.dataset import TextAudioDataset, collate
+from vitscfg.data.sampler import BucketBatchSampler
+from vitscfg.model import build_models
+from vitscfg.model.hparams import ModelHParams
+from vitscfg.train import TrainError, distributed
+from vitscfg.train import checkpoint as ckpt
+from vitscfg.train.evaluate import SAMPLES, evaluate, to_step_batch
+from vitscfg.train.resume import (
+    NanGuard,
+    apply_hyper,
+    hyper_of,
+    out_of_memory,
+    restore,
+    warm_start,
+)
+from vitscfg.train.step import StepResult, StepState, make_optimizers, train_step
+from vitscfg.train.tblog import StepProgress, TrainLog, startup_table
+
+EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    run_dir: Path
+    config_path: Path
+    max_steps: int | None = None
+    resume: bool = True
+    init_from: Path | None = None
+    init_d: Path | None = None
+    resample: bool = False
+
+
+def _worker_init(worker_id: int) -> None:
+    """DataLoader workers: one thread (small STFTs only slow down with more), their own
+    numpy/python seeds, and Ctrl-C left to the main process (which saves first)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    torch.set_num_threads(1)
+    seed = torch.initial_seed() % 2**32
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def config_digest(config: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Trainer:
+    """One training run; see the module docstring for what each config field does."""
+
+    def __init__(
+        self, config: Mapping[str, Any], train: Any, options: TrainOptions, console: Console
+    ) -> None:
+        self.config, self.t, self.opt, self.console = config, train, options, console
+        self.run_dir = options.run_dir
+        self.step = 0
+        self.epoch = 1
+        self.best_val_mel: float | None = None
+        self.last_saved = -1
+        self.stop_signal: int | None = None
+        self.skipped_total = 0  # non-finite steps skipped in this process
+        self.batches_done = 0  # batches consumed in the current epoch (sampler position)
+        self._new_best = False
+        self._old_handlers: dict[int, Any] = {}
+
+    # -- setup -----------------------------------------------------------------------
+    def setup(self) -> None:
+        t = self.t
+        if t.use_gpu and not torch.cuda.is_available():
+            built = torch.version.cuda
+            why = (
+                f"torch {torch.__version__} is a CPU-only build (no CUDA compiled in): "
+                "install a CUDA wheel from https://pytorch.org"
+                if built is None
+                else f"torch {torch.__version__} has CUDA {built} but sees no GPU "
+                "(driver, CUDA_VISIBLE_DEVICES?)"
+            )
+            raise TrainError(
+                f'train.use_gpu is true but CUDA is not available: {why}; or set "use_gpu": false to train on the CPU (slow)'
+            )
+        if t.fp16_run and t.bf16_run:
+            raise TrainError("train.fp16_run and train.bf16_run are both true: choose one")
+        self.precision = "fp16" if t.fp16_run else "bf16" if t.bf16_run else "fp32"
+        self.dist = distributed.setup(t.use_gpu)
+        self.device = self.dist.device
+        self.main = self.dist.is_main
+        random.seed(t.seed)
+        np.random.seed(t.seed % 2**32)
+        torch.manual_seed(t.seed)
+
+        # Data: everything checkable is checked here, before any model exists.
+        kw: dict[str, Any] = {"resample": self.opt.resample}
+        cfg_path = self.opt.config_path
+        self.train_set = TextAudioDataset.from_config(self.config, "train", cfg_path, **kw)
+        self.val_set = TextAudioDataset.from_config(self.config, "val", cfg_path, **kw)
+        self.sampler = BucketBatchSampler(
+            self.train_set.lengths,
+            t.batch_size,
+            VITS_BUCKETS.boundaries,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+            seed=t.seed,
+            seconds_per_frame=self.train_set.audio.seconds_per_frame,
+        )
+        workers = t.num_workers
+        self.loader = DataLoader(
+            self.train_set,
+            batch_sampler=self.sampler,
+            collate_fn=collate,
+            num_workers=workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=workers > 0,
+            worker_init_fn=_worker_init if workers > 0 else None,
+            # Its own generator: creating an iterator must not draw from the global RNG,
+            # or a resumed run would see different random numbers than a straight one.
+            generator=torch.Generator().manual_seed(t.seed),
+        )
+
+        # Model, optimisers, schedulers, scaler: the exact objects train_step measures.
+        self.hp = ModelHParams.from_config(self.config)
+        net_g, net_d = build_models(self.config)
+        self.net_g, self.net_d = net_g.to(self.device), net_d.to(self.device)
+        optim_g, optim_d = make_optimizers(
+            self.net_g, self.net_d, t.learning_rate, tuple(t.betas), t.eps
+        )
+        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(optim_g, t.lr_decay)
+        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(optim_d, t.lr_decay)
+        scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        self.state = StepState(
+            distributed.wrap(self.net_g, self.dist),
+            distributed.wrap(self.net_d, self.dist),
+            optim_g,
+            optim_d,
+            scaler,
+            self.hp,
+            t.c_mel,
+            t.c_kl,
+            self.precision,
+            t.grad_accum_steps,
+        )
+        self.digest = config_digest(self.config)
+        self.notes: list[str] = []
+        self._resume_or_init()
+        self.log = (
+            TrainLog(self.run_dir, self.console, self.hp.sampling_rate) if self.main else None
+        )
+        if self.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(self.config, indent=2, ensure_ascii=False) + "\n"
+            atomic_write_text(self.run_dir / "config.json", text)
+            self._print_startup()
+        self._install_signals()
+
+    def _resume_or_init(self) -> None:
+        point = None
+        if self.opt.resume:
+            point, messages = ckpt.find_resumable(self.run_dir)
+            for m in messages:
+                self.notes.append(f"[yellow]checkpoint:[/] {m}")
+        if point is not None:
+            if self.opt.init_from is not None:
+                self.notes.append(
+                    f"--init-from ignored: resuming {point.g_path} (use --no-resume or "
+                    "another --run-dir to warm-start)"
+                )
+            saved = restore(self, point)
+            self.notes.append(
+                f"resumed from {point.g_path.name} (step {self.step}, epoch {self.epoch})"
+            )
+            if saved is not None:
+                self.notes.extend(apply_hyper(self, saved.hyper))
+        elif self.opt.init_from is not None:
+            self.notes.extend(warm_start(self.net_g, self.opt.init_from, "G"))
+            if self.opt.init_d is not None:
+                self.notes.extend(warm_start(self.net_d, self.opt.init_d, "D"))
+
+    def _print_startup(self) -> None:
+        for report in (
+            self.train_set.skip_report,
+            self.val_set.skip_report,
+            self.sampler.skip_report,
+        ):
+            for line in report.lines():
+                self.console.print(f"[yellow]data:[/] {line}")
+        for note in [self.dist.note, *self.notes]:
+            if note:
+                self.console.print(note)
+        self.console.print(startup_table(self))
+
+    # -- signals -----------------------------------------------------------------------
+    def _install_signals(self) -> None:
+        def handler(signum: int, frame: FrameType | None) -> None:
+            if self.stop_signal is not None:
+                raise KeyboardInterrupt  # second signal: abort without saving
+            self.stop_signal = signum
+            self.console.print(
+                f"[yellow]{signal.Signals(signum).name}: stopping after this step and saving "
+                "a checkpoint (again to abort at once)[/]"
+            )
+
+        for sig in EXIT_SIGNAL:
+            # ValueError off the main thread (a test's thread): no handler there.
+            with contextlib.suppress(ValueError):
+                self._old_handlers[sig] = signal.signal(sig, handler)
+
+    # -- training ----------------------------------------------------------------------
+    @property
+    def steps_per_epoch(self) -> int:
+        return max(self.sampler.batches_per_epoch // self.t.grad_accum_steps, 1)
+
+    @property
+    def total_steps(self) -> int:
+        total = self.t.epochs * self.steps_per_epoch
+        return min(total, self.opt.max_steps) if self.opt.max_steps else total
+
+    def train(self) -> int:
+        """Run until the last epoch, ``--max-steps`` or a signal; returns the exit code."""
+        if self.opt.max_steps is not None and self.step >= self.opt.max_steps:
+            self.console.print(f"already at step {self.step} (--max-steps {self.opt.max_steps})")
+            return 0
+        if self.step == 0:
+            self._eval_and_save()
+        nan = NanGuard(self)
+        micro = 0
+        fresh_epoch = self.sampler.state_dict()["batches_done"] == 0
+        with StepProgress(self.console, self.total_steps, self.step, enabled=self.main) as bar:
+            while self.epoch <= self.t.epochs:
+                if fresh_epoch:
+                    self.sampler.set_epoch(self.epoch)
+                self.batches_done = self.sampler.state_dict()["batches_done"]
+                fresh_epoch = True
+                fetch = time.perf_counter()
+                for raw in self.loader:
+                    if self.log:
+                        self.log.data_wait_s += time.perf_counter() - fetch
+                    self.batches_done += 1
+                    batch = to_step_batch(raw, self.device, self.hp.n_speakers > 1)
+                    try:
+                        result = train_step(self.state, batch, micro_index=micro, guard=True)
+                    except torch.OutOfMemoryError:
+                        return out_of_memory(self, batch)
+                    if result.skipped:
+                        micro = 0
+                        code = nan.bad_step(result, batch)
+                        if code is not None:
+                            return code
+                    elif result.stepped:
+                        micro = 0
+                        self.step += 1
+                        nan.good_step()
+                        self._after_step(result, bar)
+                        if self.stop_signal is not None or self._at_max():
+                            return self._finish()
+                    else:
+                        micro += 1
+                    fetch = time.perf_counter()
+                self.sched_g.step()
+                self.sched_d.step()
+                self.epoch += 1
+        self.epoch = self.t.epochs  # the last epoch, for the final checkpoint's record
+        return self._finish()
+
+    def _at_max(self) -> bool:
+        return self.opt.max_steps is not None and self.step >= self.opt.max_steps
+
+    def _finish(self) -> int:
+        if self.last_saved != self.step:
+            self._save()
+        distributed.barrier(self.dist)
+        if self.stop_signal is not None:
+            self.console.print(f"stopped at step {self.step}; rerun the same command to resume")
+            return EXIT_SIGNAL[signal.Signals(self.stop_signal)]
+        self.console.print(f"done: step {self.step}, checkpoints in {self.run_dir}")
+        return 0
+
+    def _after_step(self, result: StepResult, bar: StepProgress) -> None:
+        if self.main and self.step % self.t.log_interval == 0 and self.log is not None:
+            losses = {k: float(v) for k, v in result.losses.items()}
+            rate = self.log.train_scalars(
+                self.step,
+                self.epoch,
+                losses,
+                self.state.optim_g.param_groups[0]["lr"],
+                float(result.grad_norm_g if result.grad_norm_g is not None else 0.0),
+                float(result.grad_norm_d if result.grad_norm_d is not None else 0.0),
+                self.device,
+                self.skipped_total,
+            )
+            bar.update(self.step, rate, losses)
+        elif self.main:
+            bar.update(self.step, None, None)
+        if self.step % self.t.eval_interval == 0:
+            self._eval_and_save()
+
+    def _eval_and_save(self) -> None:
+        if self.main and self.log is not None:
+            samples = list(range(min(SAMPLES, len(self.val_set))))
+            result = evaluate(
+                self.net_g,
+                self.val_set,
+                self.hp,
+                self.device,
+                batch_size=min(self.t.batch_size, 8),
+                sample_indices=samples,
+            )
+            self.log.eval_results(self.step, result, first=self.step == 0)
+            mel = result.metrics["mel_l1"]
+            self._new_best = mel == mel and (self.best_val_mel is None or mel < self.best_val_mel)
+            if self._new_best:
+                self.best_val_mel = mel
+        self._save()
+        if self.log is not None:
+            self.log.reset_clock(self.step)  # steps/s and data wait exclude eval and saving
+
+    def _save(self) -> None:
+        """Write G_/D_<step> (main rank), mark the best, rotate; all ranks meet after."""
+        if self.main:
+            state = ckpt.TrainingState(
+                step=self.step,
+                epoch=self.epoch,
+                scheduler_g=self.sched_g.state_dict(),
+                scheduler_d=self.sched_d.state_dict(),
+                scaler=self.state.scaler.state_dict(),
+                rng=ckpt.capture_rng(),
+                sampler=self.sampler.state_dict(batches_done=self.batches_done),
+                best_val_mel=self.best_val_mel,
+                config_digest=self.digest,
+                hyper=hyper_of(self.t, self.precision),
+            )
+            ckpt.save_pair(
+                self.run_dir,
+                self.step,
+                net_g=self.net_g,
+                net_d=self.net_d,
+                optim_g=self.state.optim_g,
+                optim_d=self.state.optim_d,
+                learning_rate=self.t.learning_rate,
+                state=state,
+            )
+            if self._new_best and self.best_val_mel is not None:
+                ckpt.mark_best(self.run_dir, self.step, self.best_val_mel)
+                self._new_best = False
+            ckpt.rotate(self.run_dir, self.t.keep_ckpts, {self.step})
+        self.last_saved = self.step
+        distributed.barrier(self.dist)
+
+    # -- cleanup -----------------------------------------------------------------------
+    def cleanup(self) -> None:
+        for sig, old in self._old_handlers.items():
+            signal.signal(sig, old)
+        self._old_handlers.clear()
+        log = getattr(self, "log", None)
+        if log is not None:
+            log.close()
+        dist = getattr(self, "dist", None)
+        if dist is not None:
+            distributed.cleanup(dist)

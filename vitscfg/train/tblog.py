@@ -1,0 +1,262 @@
+"""Console and TensorBoard output of the trainer (rank 0 only).
+
+Named ``tblog`` rather than ``logging`` so that it never shadows the standard library.
+
+Why it looks like this:
+- Scalars are read from the device only every ``log_interval`` steps (one host sync per
+  log line, not per step; trainer.md §6.2).
+- Plots need matplotlib, which is optional: without it, or when a plot fails (P14: the
+  reference died on Matplotlib 3.10's removed ``tostring_rgb``), images are skipped with
+  one warning and training goes on. Nothing in this module may raise into the loop
+  except a programming error in the caller's arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from rich.console import Console
+
+from vitscfg.train.evaluate import EvalResult
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from vitscfg.train.loop import Trainer
+
+
+def memory_text(device: torch.device) -> tuple[str, float]:
+    """("max CUDA allocated 1.2 GiB" or "RSS 800 MiB", the value in MiB) for the log."""
+    if device.type == "cuda":
+        mib = torch.cuda.max_memory_allocated(device) / 2**20
+        return f"CUDA max alloc {mib / 1024:.2f} GiB", mib
+    try:
+        import psutil
+    except ImportError:
+        return "RSS n/a (pip install psutil)", float("nan")
+    mib = psutil.Process(os.getpid()).memory_info().rss / 2**20
+    return f"RSS {mib:.0f} MiB", mib
+
+
+class Plotter:
+    """Renders mel spectrograms and alignments to HWC uint8 arrays, or None.
+
+    The first failure (matplotlib missing or broken) is reported once through
+    ``warn``; every later call then returns None at no cost."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.disabled = False
+
+    def _warn(self, why: str) -> None:
+        if not self.disabled:
+            self.console.print(f"[yellow]warning:[/] TensorBoard images disabled: {why}")
+        self.disabled = True
+
+    def image(self, array: torch.Tensor, *, origin: str = "lower") -> Any:
+        """A (H, W) tensor as an RGB image (numpy HWC uint8), None when plotting is off."""
+        if self.disabled:
+            return None
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+            import numpy as np
+        except ImportError:
+            self._warn("matplotlib is not installed (pip install matplotlib)")
+            return None
+        try:
+            fig, ax = plt.subplots(figsize=(10, 2.5))
+            im = ax.imshow(array.detach().float().cpu().numpy(), aspect="auto", origin=origin)
+            fig.colorbar(im, ax=ax)
+            fig.tight_layout()
+            fig.canvas.draw()
+            # buffer_rgba exists in every supported Matplotlib (tostring_rgb does not: P14)
+            rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+            plt.close(fig)
+            return rgba[..., :3].copy()
+        except Exception as err:  # noqa: BLE001 - a plot must never stop training (P14)
+            self._warn(f"{type(err).__name__}: {err}")
+            return None
+
+
+class TrainLog:
+    """Two SummaryWriters (``<run_dir>`` for training, ``<run_dir>/eval`` for validation,
+    the reference layout) plus the console. Created on the main rank only."""
+
+    def __init__(self, run_dir: Path, console: Console, sampling_rate: int) -> None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.console = console
+        self.sampling_rate = sampling_rate
+        self.writer = SummaryWriter(str(run_dir))
+        self.eval_writer = SummaryWriter(str(run_dir / "eval"))
+        self.plotter = Plotter(console)
+        self._last_time = time.perf_counter()
+        self._last_step = 0
+        self.data_wait_s = 0.0  # accumulated by the loop between two log lines
+
+    def reset_clock(self, step: int) -> None:
+        self._last_time = time.perf_counter()
+        self._last_step = step
+        self.data_wait_s = 0.0
+
+    def train_scalars(
+        self,
+        step: int,
+        epoch: int,
+        losses: Mapping[str, float],
+        lr: float,
+        grad_norm_g: float,
+        grad_norm_d: float,
+        device: torch.device,
+        skipped: int,
+    ) -> float:
+        """Log one line + scalars; returns steps/s since the previous call."""
+        now = time.perf_counter()
+        steps = max(step - self._last_step, 1)
+        elapsed = max(now - self._last_time, 1e-9)
+        rate = steps / elapsed
+        wait_ms = 1000.0 * self.data_wait_s / steps
+        mem, mem_mib = memory_text(device)
+        w = self.writer
+        for key, value in losses.items():
+            w.add_scalar(f"loss/{key}", value, step)
+        w.add_scalar("learning_rate", lr, step)
+        w.add_scalar("grad_norm_g", grad_norm_g, step)
+        w.add_scalar("grad_norm_d", grad_norm_d, step)
+        w.add_scalar("perf/steps_per_s", rate, step)
+        w.add_scalar("perf/data_wait_ms", wait_ms, step)
+        w.add_scalar("perf/memory_mib", mem_mib, step)
+        shown = "  ".join(
+            f"{k} {losses[k]:.3f}" for k in ("d/total", "g/total", "g/mel", "g/kl", "g/dur")
+        )
+        extra = f"  [red]{skipped} skipped[/]" if skipped else ""
+        self.console.print(
+            f"step {step:>6} epoch {epoch:>4}  {shown}  lr {lr:.3g}  "
+            f"|g| {grad_norm_g:.3g} |d| {grad_norm_d:.3g}  {rate:.2f} steps/s  "
+            f"data {wait_ms:.0f} ms/step  {mem}{extra}"
+        )
+        self.reset_clock(step)
+        return rate
+
+    def eval_results(self, step: int, result: EvalResult, first: bool) -> None:
+        """Validation metrics, audio (AUDIO tab) and images; ground truth at the first eval."""
+        w = self.eval_writer
+        for key, value in result.metrics.items():
+            w.add_scalar(f"val/{key}", value, step)
+        for sample in result.samples:
+            tag = f"{sample.index}"
+            w.add_audio(f"gen/audio_{tag}", sample.audio, step, self.sampling_rate)
+            image = self.plotter.image(sample.mel)
+            if image is not None:
+                w.add_image(f"gen/mel_{tag}", image, step, dataformats="HWC")
+            image = self.plotter.image(sample.alignment)
+            if image is not None:
+                w.add_image(f"gen/attn_{tag}", image, step, dataformats="HWC")
+            if first:
+                w.add_audio(f"gt/audio_{tag}", sample.gt_audio, step, self.sampling_rate)
+                image = self.plotter.image(sample.gt_mel)
+                if image is not None:
+                    w.add_image(f"gt/mel_{tag}", image, step, dataformats="HWC")
+        shown = "  ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
+        self.console.print(
+            f"[bold]eval[/] step {step}: {shown}  ({result.utterances} utterances, "
+            f"{result.seconds:.1f} s)"
+        )
+        w.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        self.eval_writer.close()
+
+
+def _count(module: torch.nn.Module) -> str:
+    return f"{sum(p.numel() for p in module.parameters()) / 1e6:.2f} M"
+
+
+def startup_table(tr: Trainer) -> Table:
+    """What the run is about to do, in one table (printed once, on the main rank)."""
+    from rich.table import Table
+
+    t = tr.t
+    table = Table(title=f"vitscfg train {tr.opt.config_path}", show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    device = str(tr.device)
+    if tr.device.type == "cuda":
+        device += f" ({torch.cuda.get_device_name(tr.device)})"
+    rows = [
+        ("run dir", str(tr.run_dir)),
+        ("device", f"{device}, torch {torch.__version__}, {tr.dist.world_size} process(es)"),
+        ("precision", tr.precision),
+        ("training set", f"{len(tr.train_set)} utterances ({tr.train_set.source})"),
+        ("validation set", f"{len(tr.val_set)} utterances"),
+        (
+            "batch",
+            f"{t.batch_size} x {t.grad_accum_steps} accumulation x {tr.dist.world_size} "
+            f"process(es), segment {t.segment_size} samples",
+        ),
+        ("steps per epoch", str(tr.steps_per_epoch)),
+        ("epochs", str(t.epochs)),
+        ("total steps", f"{tr.total_steps}" + (" (--max-steps)" if tr.opt.max_steps else "")),
+        ("start", f"step {tr.step}, epoch {tr.epoch}"),
+        ("parameters", f"G {_count(tr.net_g)}, D {_count(tr.net_d)}"),
+        ("memory", memory_text(tr.device)[0]),
+        ("log / eval", f"every {t.log_interval} / {t.eval_interval} steps"),
+    ]
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+class StepProgress:
+    """A rich progress bar (epoch, step, steps/s, ETA, last losses); off when the console
+    is not a terminal (CI logs get the log lines only)."""
+
+    def __init__(self, console: Console, total: int, start: int, enabled: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]train[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[losses]}"),
+            console=console,
+            disable=not (enabled and console.is_terminal),
+            transient=True,
+        )
+        self.task = self.progress.add_task(
+            "train", total=total, completed=start, rate="", losses=""
+        )
+
+    def __enter__(self) -> StepProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def update(self, step: int, rate: float | None, losses: Mapping[str, float] | None) -> None:
+        fields: dict[str, Any] = {}
+        if rate is not None:
+            fields["rate"] = f"{rate:.2f} steps/s"
+        if losses is not None:
+            fields["losses"] = (
+                f"mel {losses.get('g/mel', 0.0):.2f} kl {losses.get('g/kl', 0.0):.2f}"
+            )
+        self.progress.update(self.task, completed=step, **fields)
