@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -60,3 +62,13 @@ def test_build_models_from_path(tmp_path: Path, tiny_config: Any) -> None:
     assert generator.enc_p.emb.num_embeddings == 178
     assert from_str.enc_p.emb.num_embeddings == 10
     assert len(discriminator.discriminators) == 6
+
+
+def test_config_and_lint_do_not_import_the_model() -> None:
+    """``vitscfg check`` must stay torch-free: config/lint never import vitscfg.model."""
+    code = (
+        "import sys, vitscfg.config, vitscfg.lint; "
+        "sys.exit(1 if 'vitscfg.model' in sys.modules else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
