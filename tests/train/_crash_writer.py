@@ -56,7 +56,7 @@ def child(folder: Path) -> None:
     optim_g = torch.optim.AdamW(net_g.parameters(), 2e-4)
     optim_d = torch.optim.AdamW(net_d.parameters(), 2e-4)
     for net, optim in ((net_g, optim_g), (net_d, optim_d)):
-        net.weight.sum().backward()
+        net.weight.sum().backward()  # type: ignore[no-untyped-call]
         optim.step()
     _say(f"resumed {step - 1}")
     while True:

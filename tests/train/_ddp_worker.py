@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch.amp.grad_scaler import GradScaler
 
 from vitscfg.model import build_models
 from vitscfg.model.hparams import ModelHParams
@@ -85,13 +86,13 @@ def main(out_dir: Path, steps: int) -> None:
     dist = distributed.setup(use_gpu=False, timeout_s=120)
     try:
         torch.manual_seed(100 + dist.rank)  # different init per rank: DDP must broadcast
-        net_g, net_d = build_models(TINY)
-        hp = net_g.hp
-        net_g, net_d = distributed.wrap(net_g, dist), distributed.wrap(net_d, dist)
+        bare_g, bare_d = build_models(TINY)
+        hp = bare_g.hp
+        net_g, net_d = distributed.wrap(bare_g, dist), distributed.wrap(bare_d, dist)
         before = digest(net_g, net_d)
         optim_g, optim_d = make_optimizers(net_g, net_d, 2e-4, (0.8, 0.99), 1e-9)
         state = StepState(
-            net_g, net_d, optim_g, optim_d, torch.amp.GradScaler("cpu", enabled=False), hp, 45, 1.0
+            net_g, net_d, optim_g, optim_d, GradScaler("cpu", enabled=False), hp, 45, 1.0
         )
         data = torch.Generator().manual_seed(7 + dist.rank)  # different data per rank
         losses = []

@@ -79,9 +79,12 @@ def test_round_trip_loads_with_weights_only(tmp_path: Path) -> None:
 
 
 def test_ddp_prefix_is_stripped(tmp_path: Path) -> None:
-    class Wrapped(torch.nn.parallel.DistributedDataParallel):  # no process group needed
-        def __init__(self, module: torch.nn.Module) -> None:
-            torch.nn.Module.__init__(self)
+    from torch.nn import Module
+    from torch.nn.parallel import DistributedDataParallel
+
+    class Wrapped(DistributedDataParallel):  # no process group needed
+        def __init__(self, module: Module) -> None:
+            Module.__init__(self)
             self.module = module
 
     nets = _nets()
