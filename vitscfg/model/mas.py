@@ -325,6 +325,12 @@ def maximum_path_numba(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tens
 # ----------------------------------------------------------------------------------------------
 
 
+def _is_fake(t: torch.Tensor) -> bool:
+    """A FakeTensor (``vitscfg estimate`` traces the step without data): it has no storage for
+    numpy/numba to read, so it takes the torch path, which only needs shapes."""
+    return type(t).__name__ == "FakeTensor"
+
+
 def maximum_path(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Maximum-likelihood monotonic alignment path, drop-in for ``monotonic_align.maximum_path``.
 
@@ -334,8 +340,9 @@ def maximum_path(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     CPU tensors go to numba (or numpy without numba); any other device stays on that device
     with the torch implementation, so a GPU training step never copies neg_cent to the host.
+    Fake tensors (memory estimation) take the torch implementation too.
     """
-    if neg_cent.device.type != "cpu":
+    if neg_cent.device.type != "cpu" or _is_fake(neg_cent):
         return maximum_path_torch(neg_cent, mask)
     if numba_available():
         return maximum_path_numba(neg_cent, mask)

@@ -1,0 +1,153 @@
+"""Worst-case lengths from the training data: what drives memory besides the batch size.
+
+The posterior encoder, the flow and MAS run on the full spectrogram, and the
+``(B, T_spec, T_text)`` alignment tensors are quadratic, so the longest utterance the loader
+can produce matters as much as segment_size (estimator.md 2.4: B=16 fp32 5.4 GiB at 250
+frames, 8.5 GiB at 1000). A 3-step probe with random batches never sees it (Lightning's
+batch-size finder failure, estimator.md 1).
+
+Text length: characters after the config's cleaners, mapped to ids, doubled + 1 with
+``add_blank``, among lines that pass ``min_text_len..max_text_len`` (the dataset's filter).
+Spectrogram frames: audio samples (resampled to the config's rate) // hop_length, from the
+WAV headers, among clips the bucket sampler keeps (``low < frames <= high``), so never more
+than its upper boundary. Without data: the loader's own limits (last bucket boundary,
+``2 * max_text_len + 1``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vitscfg.data.buckets import VITS_BUCKETS, Buckets, buckets_for
+
+DEFAULT_MAX_TEXT_LEN = 190  # vitscfg's DataConfig default (the reference hparams value)
+
+
+@dataclass(frozen=True)
+class Lengths:
+    text_len: int  # token ids of the longest kept utterance (after add_blank)
+    spec_frames: int  # frames of the longest kept utterance
+    source: str  # "data", "limits" (no data), "override"
+    utterances: int = 0  # kept utterances (0: unknown), for the time per epoch
+    frame_lengths: tuple[int, ...] = ()  # frames per kept utterance, for the sampler
+    notes: tuple[str, ...] = ()
+
+
+class DataProblem(Exception):
+    """The training data cannot be used (empty filelist, nothing kept): exit 1."""
+
+
+def _buckets(dialect: str | None) -> Buckets:
+    return buckets_for(dialect or "vitscfg") or VITS_BUCKETS
+
+
+def limit_lengths(config: Mapping[str, Any], dialect: str | None = None) -> Lengths:
+    """The longest lengths the loader lets through, without reading any data."""
+    data = config.get("data") or {}
+    max_chars = int(data.get("max_text_len", DEFAULT_MAX_TEXT_LEN) or DEFAULT_MAX_TEXT_LEN)
+    text = 2 * max_chars + 1 if data.get("add_blank", True) else max_chars
+    return Lengths(text, _buckets(dialect).high, "limits")
+
+
+def data_lengths(
+    config: Mapping[str, Any], config_path: str | os.PathLike[str], dialect: str | None = None
+) -> Lengths:
+    """Worst case from the training filelist; falls back to the limits when it is not found.
+
+    Raises DataProblem for an empty filelist or one whose utterances are all dropped.
+    """
+    from vitscfg.data.audio_header import AudioHeader, read_header
+    from vitscfg.data.dataset import DataConfig, search_dirs
+    from vitscfg.data.filelist import ParsedFilelist, read_filelist
+    from vitscfg.data.scan import resolve
+    from vitscfg.data.symbols import VITS_SYMBOLS
+    from vitscfg.data.text import TextFrontendError, clean_texts, symbols_to_ids
+
+    data = config.get("data") or {}
+    limits = limit_lengths(config, dialect)
+    name = data.get("training_files")
+    dirs = search_dirs(config_path)
+    found = resolve(str(name), dirs) if isinstance(name, str) and name.strip() else None
+    if found is None:
+        return _with_note(limits, f"training filelist {name!r} not found: using the loader limits")
+    try:
+        cfg = DataConfig.from_mapping(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        return _with_note(limits, f"data section incomplete ({exc}): using the loader limits")
+    parsed = read_filelist(found, cfg.filelist_format)
+    if not isinstance(parsed, ParsedFilelist):
+        raise DataProblem(f"training filelist {found}: {parsed.message}")
+    if not parsed.entries:
+        raise DataProblem(f"training filelist {found} has no utterances (it is empty)")
+
+    buckets = _buckets(dialect)
+    sr, hop = cfg.audio.sampling_rate, cfg.audio.hop_length
+    kept: list[tuple[int, str]] = []  # (frames, text)
+    missing = 0
+    for e in parsed.entries:
+        if not cfg.min_text_len <= len(e.text or "") <= cfg.max_text_len:
+            continue
+        path = resolve(e.path, [found.parent, *dirs])
+        header = read_header(path) if path is not None else None
+        if not isinstance(header, AudioHeader) or header.sample_rate <= 0:
+            missing += 1
+            continue
+        frames = (header.frames * sr // header.sample_rate) // hop
+        if buckets.kept(frames):
+            kept.append((frames, e.text or ""))
+    if not kept:
+        if missing == len(parsed.entries):
+            return _with_note(limits, f"no audio of {found} could be read: using the loader limits")
+        raise DataProblem(
+            f"training filelist {found}: no utterance is kept (text length outside "
+            f"{cfg.min_text_len}..{cfg.max_text_len} or spectrogram outside the buckets "
+            f"{buckets.low}..{buckets.high} frames)"
+        )
+    notes: list[str] = []
+    texts = [t for _, t in kept]
+    try:
+        cleaned = texts if cfg.cleaned_text else clean_texts(texts, cfg.text_cleaners)
+        lens = [len(symbols_to_ids(t, VITS_SYMBOLS)) for t in cleaned]
+    except TextFrontendError as exc:
+        notes.append(f"text cleaners unavailable ({exc}); raw character counts used")
+        lens = [len(t) for t in texts]
+    text_len = max(lens)
+    if cfg.add_blank:
+        text_len = 2 * text_len + 1
+    if missing:
+        notes.append(f"{missing} utterance(s) without readable audio were left out")
+    frames_all = tuple(f for f, _ in kept)
+    return Lengths(text_len, max(frames_all), "data", len(kept), frames_all, tuple(notes))
+
+
+def _with_note(lengths: Lengths, note: str) -> Lengths:
+    return Lengths(
+        lengths.text_len,
+        lengths.spec_frames,
+        lengths.source,
+        lengths.utterances,
+        lengths.frame_lengths,
+        (*lengths.notes, note),
+    )
+
+
+def override(lengths: Lengths, text_len: int | None, spec_frames: int | None) -> Lengths:
+    """Apply ``--max-text-len`` / ``--max-spec-frames``."""
+    if text_len is None and spec_frames is None:
+        return lengths
+    return Lengths(
+        text_len if text_len is not None else lengths.text_len,
+        spec_frames if spec_frames is not None else lengths.spec_frames,
+        "override",
+        lengths.utterances,
+        lengths.frame_lengths,
+        lengths.notes,
+    )
+
+
+def config_dir(path: str | os.PathLike[str]) -> Path:
+    return Path(path).resolve().parent

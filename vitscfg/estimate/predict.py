@@ -1,0 +1,162 @@
+"""The no-GPU prediction: fake-tensor traces of the trainer's step, fitted over the grid.
+
+Cost: a fake trace is per op, not per byte (~10-20 s for ljs_base on two cores, whatever
+the batch), so the grid is filled from three traces per precision, (B_lo, S0), (B_hi, S0)
+and (B_hi, S_far), through :func:`vitscfg.estimate.fit.fit_bilinear`, and the traces run in
+parallel processes (forked: no second torch import). B_lo/B_hi are the grid's smallest and
+largest batch: peak(B) is convex piecewise-affine (a max over the step's moments of affine
+functions), so the secant is exact at both ends and on the safe side between them.
+
+Device bytes from tensor bytes: CUDA adds 512-B rounding (in the trace), AdamW's foreach
+path (the CUDA default), fragmentation, workspaces and the context; the RAM path adds the
+host process and the DataLoader workers (constants and sources in devices.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vitscfg.estimate import devices
+from vitscfg.estimate.fit import BilinearFit, Sample, fit_bilinear
+
+DeviceKind = Literal["cuda", "cpu"]
+
+
+@dataclass(frozen=True)
+class TracedFit:
+    """Per-precision fit in device bytes, plus the traced samples (tensor bytes)."""
+
+    precision: str
+    fit: BilinearFit  # device bytes (overheads included)
+    tensor_fit: BilinearFit  # tensor bytes only
+    samples: tuple[Sample, ...]
+
+
+@dataclass(frozen=True)
+class FakePrediction:
+    device_kind: DeviceKind
+    fits: dict[str, TracedFit]
+    text_len: int
+    spec_frames: int
+    notes: tuple[str, ...] = field(default=())
+
+    def predict(self, batch_size: int, segment_size: int, precision: str) -> int:
+        return self.fits[precision].fit.predict(batch_size, segment_size)
+
+
+def to_device_bytes(fit: BilinearFit, kind: DeviceKind, num_workers: int) -> BilinearFit:
+    """Apply the (affine) overhead model to a tensor-bytes fit."""
+    if kind == "cuda":
+        k = devices.CUDA_FRAGMENTATION
+        fixed = devices.CUDA_WORKSPACE_BYTES + devices.CUDA_CONTEXT_BYTES
+        return BilinearFit(fit.c0 * k + fixed, fit.a * k, fit.b * k, fit.max_rel_residual)
+    extra = devices.cpu_overhead_bytes(num_workers)
+    return BilinearFit(fit.c0 + extra, fit.a, fit.b, fit.max_rel_residual)
+
+
+def _trace_one(args: tuple[Mapping[str, Any], str, Any, DeviceKind]) -> int:
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
+
+    config, precision, point, kind = args
+    cuda = kind == "cuda"
+    peaks = step_peaks(
+        config, precision, [point], round_to=CUDA_BLOCK_BYTES if cuda else 1, foreach=cuda
+    )
+    return peaks[0].peak_bytes
+
+
+def trace_points(
+    config: Mapping[str, Any],
+    jobs: Sequence[tuple[str, Any]],
+    kind: DeviceKind,
+    processes: int | None = None,
+) -> list[int]:
+    """Tensor peak of each (precision, StepPoint), in parallel forked processes when there
+    is more than one job and more than one core."""
+    tasks = [(config, p, point, kind) for p, point in jobs]
+    n = min(len(tasks), processes or os.cpu_count() or 1)
+    if n <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return [_trace_one(t) for t in tasks]
+    with multiprocessing.get_context("fork").Pool(n) as pool:
+        return pool.map(_trace_one, tasks, chunksize=1)
+
+
+def fake_prediction(
+    config: Mapping[str, Any],
+    precisions: Sequence[str],
+    batch_sizes: Sequence[int],
+    segment_sizes: Sequence[int],
+    text_len: int,
+    spec_frames: int,
+    kind: DeviceKind,
+    processes: int | None = None,
+) -> FakePrediction:
+    """Three traces per precision, fitted (see the module docstring)."""
+    from vitscfg.estimate.fake import StepPoint
+
+    train = config.get("train") or {}
+    s0 = int(train.get("segment_size", segment_sizes[0]))
+    b_lo, b_hi = min(batch_sizes), max(batch_sizes)
+    if b_lo == b_hi:
+        b_lo, b_hi = max(1, b_hi // 2), b_hi if b_hi > 1 else 2
+    s_far = max(segment_sizes, key=lambda s: (abs(s - s0), s))
+    shape = [(b_lo, s0), (b_hi, s0)] + ([(b_hi, s_far)] if s_far != s0 else [])
+    jobs = [(p, StepPoint(b, s, text_len, spec_frames)) for p in precisions for b, s in shape]
+    peaks = trace_points(config, jobs, kind, processes)
+    workers = int(train.get("num_workers", 0) or 0)
+    fits: dict[str, TracedFit] = {}
+    for p in precisions:
+        samples = tuple(
+            Sample(point.batch_size, point.segment_size, peak)
+            for (q, point), peak in zip(jobs, peaks, strict=True)
+            if q == p
+        )
+        tensor_fit = fit_bilinear(samples)
+        fits[p] = TracedFit(p, to_device_bytes(tensor_fit, kind, workers), tensor_fit, samples)
+    return FakePrediction(kind, fits, text_len, spec_frames)
+
+
+def predict_peak_bytes(
+    config_mapping: Mapping[str, Any],
+    batch_size: int,
+    segment_size: int,
+    precision: str,
+    device_kind: DeviceKind,
+    *,
+    text_len: int | None = None,
+    spec_frames: int | None = None,
+) -> int:
+    """The estimator's prediction for one training configuration (the trainer's hook).
+
+    ``device_kind="cuda"``: predicted ``torch.cuda.max_memory_reserved()`` of the step
+    (512-B rounded tensor peak x fragmentation + workspaces; the CUDA context is *not*
+    included because torch's counters do not see it). ``"cpu"``: the tensor peak in bytes.
+    Lengths default to the loader's limits (last bucket boundary, 2*max_text_len+1): pass
+    the first batch's padded lengths to compare with that batch's measured peak.
+    One fake trace: ~2-20 s depending on the model; call it once, off the hot path.
+    """
+    from vitscfg.estimate.data import limit_lengths
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, StepPoint, step_peaks
+
+    limits = limit_lengths(config_mapping)
+    point = StepPoint(
+        batch_size,
+        segment_size,
+        text_len if text_len is not None else limits.text_len,
+        spec_frames if spec_frames is not None else limits.spec_frames,
+    )
+    cuda = device_kind == "cuda"
+    peak = step_peaks(
+        config_mapping,
+        precision,
+        [point],
+        round_to=CUDA_BLOCK_BYTES if cuda else 1,
+        foreach=cuda,
+    )[0].peak_bytes
+    if cuda:
+        return int(peak * devices.CUDA_FRAGMENTATION) + devices.CUDA_WORKSPACE_BYTES
+    return peak
