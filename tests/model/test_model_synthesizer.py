@@ -85,20 +85,30 @@ def _generator_pass(
         "kl": kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask),
         "dur": duration_loss(out.dur_loss),
         "y_hat_mel": y_hat_mel,
+        "audio": out.audio,
     }
     return out, y, losses
 
 
 def _train_step(
-    gen: SynthesizerTrn, disc: MultiPeriodDiscriminator, batch: dict[str, Any]
+    gen: SynthesizerTrn,
+    disc: MultiPeriodDiscriminator,
+    batch: dict[str, Any],
+    autocast_dtype: torch.dtype | None = None,
 ) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Reference order: G forward, D step on detached audio, G step (fp32).
+    """Reference order: G forward, D step on detached audio, G step; the models run under
+    autocast when ``autocast_dtype`` is given, the losses always in fp32.
 
     Returns the losses and the names of discriminator parameters that got no gradient in
     the D step.
     """
-    out, y, losses = _generator_pass(gen, batch)
-    real, fake, _, _ = disc(y, out.audio.detach())
+    device = batch["text"].device.type
+    autocast = torch.autocast(
+        device, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None
+    )
+    out, y, losses = _generator_pass(gen, batch, autocast_dtype)
+    with autocast:
+        real, fake, _, _ = disc(y, out.audio.detach())
     losses["d"], _, _ = discriminator_loss(real, fake)
     torch.autograd.backward(losses["d"])
     disc_missing = [
@@ -107,7 +117,8 @@ def _train_step(
     for param in disc.parameters():
         param.grad = None  # as the reference's optim_d.zero_grad() before the next D step
 
-    _, fake, fmap_r, fmap_g = disc(y, out.audio)
+    with autocast:
+        _, fake, fmap_r, fmap_g = disc(y, out.audio)
     losses["gen"], _ = generator_loss(fake)
     losses["fm"] = feature_loss(fmap_r, fmap_g)
     loss_g = losses["gen"] + losses["fm"] + losses["mel"] + losses["kl"] + losses["dur"]
@@ -168,59 +179,41 @@ def test_training_outputs_are_consistent(tiny_config: ConfigFactory) -> None:
 
 
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
-def test_autocast_cpu_generator_has_no_nan(tiny_config: ConfigFactory, dtype: torch.dtype) -> None:
-    """Generator, mel and losses under CPU autocast, forward and backward: NaNs in VITS come
-    from there (flows, spline, exp of log-stds, neg_cent, STFT). The discriminator is left
-    out: CPUs without native bf16/fp16 convolutions run its 1024-channel convs through a
-    naive kernel (~12 s per pass on 2 cores); the GPU variant below covers the full step."""
-    gen = SynthesizerTrn(
-        ModelHParams.from_config(tiny_config(data__n_speakers=3, model__gin_channels=4))
-    )
+def test_autocast_cpu_step_has_no_nan(tiny_config: ConfigFactory, dtype: torch.dtype) -> None:
+    """A full D + G step under CPU autocast: finite fp32 losses and finite gradients."""
+    gen, disc = build_models(tiny_config(data__n_speakers=3, model__gin_channels=4))
     _perturb_zero_init(gen)
     try:
-        out, _, losses = _generator_pass(gen, _batch(gen.hp), autocast_dtype=dtype)
+        losses, _ = _train_step(gen, disc, _batch(gen.hp), autocast_dtype=dtype)
     except (RuntimeError, NotImplementedError) as err:  # pragma: no cover - depends on the build
         if dtype == torch.float16:
             pytest.skip(f"CPU autocast fp16 unsupported by this torch build: {err}")
         raise
-    assert out.audio.dtype == dtype  # the decoder really ran in low precision
+    assert losses["audio"].dtype == dtype  # the decoder really ran in low precision
     assert losses["y_hat_mel"].dtype == torch.float32  # mel always in fp32
-    for name in ("mel", "kl", "dur"):
+    for name in ("d", "gen", "fm", "mel", "kl", "dur"):
         assert losses[name].dtype == torch.float32
         assert torch.isfinite(losses[name]), name
-    torch.autograd.backward(losses["mel"] + losses["kl"] + losses["dur"])
-    for name, param in gen.named_parameters():
-        assert param.grad is not None and torch.isfinite(param.grad).all(), name
+    for module in (gen, disc):
+        for name, param in module.named_parameters():
+            assert param.grad is not None and torch.isfinite(param.grad).all(), name
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize("dtype", ["bf16", "fp16"])
-def test_autocast_cuda_step_has_no_nan(tiny_config: ConfigFactory, dtype: str) -> None:
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
+def test_autocast_cuda_step_has_no_nan(tiny_config: ConfigFactory, dtype: torch.dtype) -> None:
+    """The same step on CUDA with the reference-width discriminator."""
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device")
-    torch_dtype = torch.bfloat16 if dtype == "bf16" else torch.float16
-    gen, disc = build_models(tiny_config())
+    gen, disc = build_models(tiny_config(model__discriminator_width=1.0))
     gen, disc = gen.cuda(), disc.cuda()
-    batch = _batch(gen.hp, "cuda")
-    out, y, losses = _generator_pass(gen, batch, autocast_dtype=torch_dtype)
-    with torch.autocast("cuda", dtype=torch_dtype):
-        real, fake, _, _ = disc(y, out.audio.detach())
-    loss_d, _, _ = discriminator_loss(real, fake)
-    torch.autograd.backward(loss_d)
-    with torch.autocast("cuda", dtype=torch_dtype):
-        _, fake, fmap_r, fmap_g = disc(y, out.audio)
-    losses["gen"], _ = generator_loss(fake)
-    losses["fm"] = feature_loss(fmap_r, fmap_g)
-    loss_g = losses["gen"] + losses["fm"] + losses["mel"] + losses["kl"] + losses["dur"]
-    torch.autograd.backward(loss_g)
+    losses, _ = _train_step(gen, disc, _batch(gen.hp, "cuda"), autocast_dtype=dtype)
     assert losses["y_hat_mel"].dtype == torch.float32
-    for name in ("gen", "fm", "mel", "kl", "dur"):
+    for name in ("d", "gen", "fm", "mel", "kl", "dur"):
         assert torch.isfinite(losses[name]), name
-    assert torch.isfinite(loss_d)
     for module in (gen, disc):
         for name, param in module.named_parameters():
-            if param.grad is not None:
-                assert torch.isfinite(param.grad).all(), name
+            assert param.grad is not None and torch.isfinite(param.grad).all(), name
 
 
 def test_inference_length_is_sum_of_durations(tiny_config: ConfigFactory) -> None:
