@@ -199,6 +199,76 @@ def synth(
     )
 
 
+def _int_list(value: str | None, option: str) -> tuple[int, ...]:
+    if not value:
+        return ()
+    try:
+        return tuple(int(v) for v in value.replace(" ", "").split(",") if v)
+    except ValueError:
+        raise _fail(f"{option} takes comma-separated integers, e.g. 4,8,16") from None
+
+
+@app.command()
+def estimate(
+    config: Annotated[Path, typer.Argument(help="Config to size.", show_default=False)],
+    gpu: Annotated[
+        bool, typer.Option("--gpu", help="Measure real training steps on a CUDA GPU.")
+    ] = False,
+    gpu_index: Annotated[int, typer.Option("--gpu-index", help="CUDA device index for --gpu.")] = 0,
+    vram: Annotated[
+        str | None,
+        typer.Option(help="What-if card: a size (24GiB) or a name (T4, A100-80GB, RTX 4090)."),
+    ] = None,
+    batch_sizes: Annotated[
+        str | None,
+        typer.Option(help="Grid batch sizes, e.g. 4,8,16 (default: around the config's)."),
+    ] = None,
+    segment_sizes: Annotated[
+        str | None, typer.Option(help="Grid segment sizes, e.g. 8192,12800.")
+    ] = None,
+    margin: Annotated[float, typer.Option(help="Safety margin below capacity.")] = 0.07,
+    output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    plot: Annotated[
+        str | None, typer.Option(help="'-' for a terminal plot, or a PNG path (matplotlib).")
+    ] = None,
+    write: Annotated[
+        bool, typer.Option(help="Apply the recommendation to the config (diff shown, atomic).")
+    ] = False,
+    no_data: Annotated[
+        bool, typer.Option("--no-data", help="Do not read filelists; use the loader's limits.")
+    ] = False,
+    max_text_len: Annotated[
+        int | None, typer.Option(help="Override the worst-case text ids per item.")
+    ] = None,
+    max_spec_frames: Annotated[
+        int | None, typer.Option(help="Override the worst-case spectrogram frames per item.")
+    ] = None,
+) -> None:
+    """Which batch_size / segment_size fit this GPU (or RAM), and how long training takes.
+
+    Without --gpu: a prediction from a fake-tensor trace of the training step (no GPU
+    needed). --gpu: measured on the GPU (--gpu-index N picks it). Exit 0 ok, 1 the config
+    fails check / unusable data / nothing fits, 2 usage error (no CUDA, no such GPU, ...).
+    """
+    from vitscfg.estimate.run import EstimateOptions, run_estimate
+
+    opts = EstimateOptions(
+        str(config),
+        gpu_index if gpu else None,
+        vram,
+        _int_list(batch_sizes, "--batch-sizes"),
+        _int_list(segment_sizes, "--segment-sizes"),
+        margin,
+        output_format,
+        plot,
+        write,
+        no_data,
+        max_text_len,
+        max_spec_frames,
+    )
+    raise typer.Exit(run_estimate(opts))
+
+
 def main() -> None:
     """Console-script entry point (see vitscfg/__main__.py for the fast `check` path)."""
     from vitscfg.__main__ import main as entry

@@ -133,13 +133,13 @@ def _adam_state(p: torch.Tensor) -> dict[str, torch.Tensor]:
     like the parameter. Creating it directly costs 3 ops per parameter instead of a traced
     optimiser step (~12 ops per parameter), the largest part of a fake build."""
     return {
-        "step": torch.tensor(0.0, dtype=torch.float32),
+        "step": torch.tensor(0.0, dtype=torch.float32, device="cpu"),
         "exp_avg": torch.zeros_like(p, memory_format=torch.preserve_format),
         "exp_avg_sq": torch.zeros_like(p, memory_format=torch.preserve_format),
     }
 
 
-def build_state(config: Mapping[str, Any], precision: str, *, foreach: bool = False) -> Any:
+def build_state(config: Mapping[str, Any], precision: str, *, foreach: bool | None = False) -> Any:
     """Models, optimisers and scaler as the trainer builds them, in the steady state.
 
     Steady state: after a previous step, every parameter has a gradient and AdamW has its
@@ -165,7 +165,8 @@ def build_state(config: Mapping[str, Any], precision: str, *, foreach: bool = Fa
     )
     for opt in (optim_g, optim_d):
         for group in opt.param_groups:
-            group["foreach"] = foreach  # CUDA resolves None to True; emulate when asked
+            if foreach is not None:  # None: torch's own choice (foreach on CUDA)
+                group["foreach"] = foreach
     scaler = torch.amp.GradScaler("cpu", enabled=precision == "fp16")
     for net, opt in ((net_g, optim_g), (net_d, optim_d)):
         for p in net.parameters():
