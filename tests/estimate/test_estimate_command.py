@@ -1,0 +1,151 @@
+"""`vitscfg estimate` end to end: JSON contract, devices, bad input, --write.
+
+The fake traces are replaced by an exact bilinear stand-in (`trace_points`) except in the
+one slow end-to-end test: what is checked here is the plumbing, not torch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+from vitscfg.estimate import predict as predict_mod  # noqa: E402
+from vitscfg.estimate.run import EstimateOptions, run_estimate  # noqa: E402
+
+TINY = Path(__file__).resolve().parents[2] / "examples" / "tiny"
+GiB = 1 << 30
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    dest = tmp_path / "tiny"
+    shutil.copytree(TINY, dest, ignore=shutil.ignore_patterns("*.spec.pt"))
+    return dest / "config.json"
+
+
+@pytest.fixture
+def fake_traces(monkeypatch: pytest.MonkeyPatch) -> None:
+    def trace_points(config: Any, jobs: Any, kind: str, processes: Any = None) -> list[int]:
+        return [GiB + p.batch_size * (p.segment_size * 20_000 + 50_000_000) for _, p in jobs]
+
+    monkeypatch.setattr(predict_mod, "trace_points", trace_points)
+
+
+def run(opts: EstimateOptions) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_estimate(opts, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_json_contract_with_vram_size(tiny: Path, fake_traces: None) -> None:
+    code, out, err = run(EstimateOptions(str(tiny), vram="24GiB", output_format="json"))
+    assert code == 0, err
+    obj = json.loads(out)
+    assert set(obj) >= {"device", "points", "recommended"}
+    dev = obj["device"]
+    assert set(dev) >= {"name", "total_bytes", "free_bytes", "source"}
+    assert dev["source"] == "assumed" and dev["total_bytes"] == int(24 * GiB * 0.98)
+    assert obj["points"]
+    for p in obj["points"]:
+        assert set(p) >= {"batch_size", "segment_size", "precision", "peak_bytes", "fits"}
+        assert p["precision"] in ("fp32", "fp16", "bf16")
+        assert isinstance(p["peak_bytes"], int) and isinstance(p["fits"], bool)
+    rec = obj["recommended"]
+    assert set(rec) >= {"batch_size", "segment_size", "precision", "peak_bytes"}
+    assert rec["peak_bytes"] <= dev["free_bytes"] * 0.93
+    assert obj["worst_case"]["source"] == "data"  # read from the tiny filelist
+
+
+def test_named_card_and_text_output(tiny: Path, fake_traces: None) -> None:
+    code, out, _ = run(EstimateOptions(str(tiny), vram="T4", no_data=True, plot="-"))
+    assert code == 0
+    assert "T4" in out and "Prediction without" in out and "Recommended:" in out
+    assert "loader limits" not in out  # --no-data is not a warning
+
+
+def test_ram_path_for_cpu_training(tiny: Path, fake_traces: None) -> None:
+    import psutil
+
+    code, out, _ = run(EstimateOptions(str(tiny), output_format="json", no_data=True))
+    assert code == 0
+    dev = json.loads(out)["device"]
+    assert dev["kind"] == "cpu" and dev["total_bytes"] == psutil.virtual_memory().total
+
+
+def test_config_failing_check_exits_1_with_diagnostics(tiny: Path) -> None:
+    cfg = json.loads(tiny.read_text())
+    cfg["train"]["batch_size"] = 0
+    tiny.write_text(json.dumps(cfg))
+    code, out, err = run(EstimateOptions(str(tiny)))
+    assert code == 1 and "batch_size" in err and "fails `vitscfg check`" in err
+    assert "Traceback" not in err
+
+
+def test_gpu_without_cuda_exits_2(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    code, _, err = run(EstimateOptions(str(tiny), gpu=0))
+    assert code == 2 and "CUDA is not available" in err
+
+
+def test_gpu_index_that_does_not_exist_exits_2(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    code, _, err = run(EstimateOptions(str(tiny), gpu=3))
+    assert code == 2 and "no such GPU" in err
+
+
+def test_empty_filelist_exits_1(tiny: Path) -> None:
+    (tiny.parent / "filelists" / "train.txt").write_text("")
+    code, _, err = run(EstimateOptions(str(tiny)))
+    assert code == 1 and "Traceback" not in err
+    assert "empty" in err or "no utterance" in err
+
+
+def test_bad_vram_and_margin_exit_2(tiny: Path) -> None:
+    assert run(EstimateOptions(str(tiny), vram="GTX 9999"))[0] == 2
+    assert run(EstimateOptions(str(tiny), margin=1.5))[0] == 2
+    assert run(EstimateOptions(str(tiny.parent / "missing.json")))[0] == 2
+
+
+def test_overrides_and_write(tiny: Path, fake_traces: None) -> None:
+    before = tiny.read_text()
+    code, out, err = run(
+        EstimateOptions(str(tiny), vram="16GiB", max_text_len=99, max_spec_frames=500, write=True)
+    )
+    assert code == 0, err
+    assert "99 text ids, 500 spectrogram frames (override)" in out
+    after = tiny.read_text()
+    assert after != before and '-    "batch_size": 4,' in out and "wrote" in out
+    cfg = json.loads(after)
+    assert cfg["train"]["batch_size"] > 4 and cfg["data"] == json.loads(before)["data"]
+
+
+@pytest.mark.slow
+def test_end_to_end_real_traces_json(tiny: Path) -> None:
+    code, out, err = run(
+        EstimateOptions(
+            str(tiny),
+            vram="8GiB",
+            output_format="json",
+            batch_sizes=(1, 2),
+            segment_sizes=(1024,),
+            max_text_len=31,
+            max_spec_frames=96,
+        )
+    )
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["method"] == "fake-tensor" and len(obj["points"]) == 2
+    assert obj["points"][0]["peak_bytes"] < obj["points"][1]["peak_bytes"]
