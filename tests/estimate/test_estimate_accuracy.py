@@ -44,6 +44,8 @@ def test_fake_matches_real_cpu_peak_within_2_percent(config: dict) -> None:
 def test_fake_peak_is_affine_in_batch_size(config: dict) -> None:
     points = [StepPoint(b, 1024, 31, 96) for b in (1, 2, 3, 5)]
     peaks = step_peaks(config, "fp32", points, fake=True)
-    fit = fit_bilinear([Sample(p.batch_size, 1024, x.peak_bytes) for p, x in zip(points, peaks)])
+    fit = fit_bilinear(
+        [Sample(p.batch_size, 1024, x.peak_bytes) for p, x in zip(points, peaks, strict=True)]
+    )
     assert fit.b > 0
     assert fit.max_rel_residual < 0.005

@@ -126,9 +126,9 @@ def to_text(est: Estimate, color: bool = False, width: int = 100) -> str:
         f"{_gib(d.free_bytes)} GiB free)"
     )
     if est.method == "fake-tensor":
-        kind = "CPU RAM" if d.kind == "cpu" else "GPU"
+        kind = "host RAM" if d.kind == "cpu" else "a GPU"
         con.print(
-            f"[yellow]Prediction without a {kind} measurement[/]: fake-tensor trace of the "
+            f"[yellow]Prediction without {kind} measurement[/]: fake-tensor trace of the "
             "training step + allowances"
             + (" for the CUDA context, workspaces and allocator" if d.kind == "cuda" else "")
             + (" (run with --gpu on the training machine to measure)" if d.kind == "cuda" else "")
