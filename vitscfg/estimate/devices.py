@@ -136,7 +136,7 @@ def ram_device() -> DeviceInfo:
     import psutil
 
     vm = psutil.virtual_memory()
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if vm.available < vm.total * 0.5:
         used = (vm.total - vm.available) / GiB
         warnings = (f"{used:.1f} GiB of RAM is already in use by other processes",)

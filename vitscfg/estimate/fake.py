@@ -167,7 +167,7 @@ def build_state(config: Mapping[str, Any], precision: str, *, foreach: bool | No
         for group in opt.param_groups:
             if foreach is not None:  # None: torch's own choice (foreach on CUDA)
                 group["foreach"] = foreach
-    scaler = torch.amp.GradScaler("cpu", enabled=precision == "fp16")
+    scaler = torch.amp.GradScaler("cpu", enabled=precision == "fp16")  # type: ignore[attr-defined]
     for net, opt in ((net_g, optim_g), (net_d, optim_d)):
         for p in net.parameters():
             p.grad = torch.zeros_like(p)
@@ -193,7 +193,11 @@ def _fake_mode(fake: bool, precision: str) -> Iterator[None]:
     from torch._subclasses.fake_tensor import FakeTensorMode
 
     # Only GradScaler (fp16) reads a scalar; another Python mode layer costs ~5 % per op.
-    scalars = _ScalarDefault() if precision == "fp16" else contextlib.nullcontext()
+    scalars: contextlib.AbstractContextManager[Any] = (
+        _ScalarDefault()  # type: ignore[no-untyped-call]
+        if precision == "fp16"
+        else contextlib.nullcontext()
+    )
     with FakeTensorMode(allow_non_fake_inputs=True), scalars:
         yield
 

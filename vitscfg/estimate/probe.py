@@ -127,9 +127,11 @@ def _probe_main(request: Mapping[str, Any]) -> dict[str, Any]:
     free_before, _ = torch.cuda.mem_get_info(device)
     try:
         with torch.device(device):
-            state = build_state(with_segment(request["config"], s), p, foreach=None)  # type: ignore[arg-type]
+            state = build_state(with_segment(request["config"], s), p, foreach=None)
             # Forced stepping: a small initial scale so fp16 does not skip the first steps.
-            state.scaler = torch.amp.GradScaler("cuda", init_scale=1.0, enabled=p == "fp16")
+            state.scaler = torch.amp.GradScaler(  # type: ignore[attr-defined]
+                "cuda", init_scale=1.0, enabled=p == "fp16"
+            )
             point = StepPoint(b, s, int(request["text_len"]), int(request["spec_frames"]))
             batch = make_batch(state.hp, point).to(device)
         for _ in range(4):  # warm-up (cudnn benchmark) until a step was not skipped

@@ -40,7 +40,7 @@ class StorageTracker(TorchDispatchMode):
     """
 
     def __init__(self, round_to: int = 1) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.round_to = round_to
         self.live = 0
         self.peak = 0
