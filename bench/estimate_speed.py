@@ -1,0 +1,48 @@
+"""Time the no-GPU path of `vitscfg estimate` (bar: under 30 s for ljs_base on 2 cores).
+
+    .venv/bin/python bench/estimate_speed.py
+
+Runs the CLI in a subprocess (imports included) for examples/ljs_base.json and the tiny
+example, default grids, --no-data, and prints wall and CPU seconds.
+"""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = [ROOT / "examples" / "ljs_base.json", ROOT / "examples" / "tiny" / "config.json"]
+
+
+def main() -> int:
+    for config in CONFIGS:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vitscfg",
+                "estimate",
+                str(config),
+                "--no-data",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+        print(f"{config.name}: {wall:.1f} s wall, {cpu:.1f} s CPU ({status})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
