@@ -118,6 +118,7 @@ class Trainer:
         self.stop_signal: int | None = None
         self.skipped_total = 0  # non-finite steps skipped in this process
         self.batches_done = 0  # batches consumed in the current epoch (sampler position)
+        self.resume_batches = 0  # batches of the resumed epoch done before the checkpoint
         self._new_best = False
         self._old_handlers: dict[int, Any] = {}
 
@@ -280,12 +281,12 @@ class Trainer:
             self._eval_and_save()
         nan = NanGuard(self)
         micro = 0
-        fresh_epoch = self.sampler.state_dict()["batches_done"] == 0
+        fresh_epoch = self.resume_batches == 0
         with StepProgress(self.console, self.total_steps, self.step, enabled=self.main) as bar:
             while self.epoch <= self.t.epochs:
                 if fresh_epoch:
                     self.sampler.set_epoch(self.epoch)
-                self.batches_done = self.sampler.state_dict()["batches_done"]
+                self.batches_done = 0 if fresh_epoch else self.resume_batches
                 fresh_epoch = True
                 fetch = time.perf_counter()
                 for raw in self.loader:

@@ -77,6 +77,7 @@ def restore(tr: Trainer, point: ckpt.ResumePoint) -> ckpt.TrainingState | None:
     ckpt.restore_rng(saved.rng)
     try:
         tr.sampler.load_state_dict(saved.sampler)
+        tr.resume_batches = int(saved.sampler["batches_done"])
     except ValueError as err:
         tr.notes.append(f"[yellow]data order:[/] {err}")
     tr.epoch = saved.epoch
