@@ -69,7 +69,7 @@ def case_config(name: str, batch: int) -> tuple[dict[str, Any], Path]:
 def run_trainer(config_path: Path, steps: int, run_dir: Path) -> tuple[float, list[Batch]]:
     ends: list[float] = []
     batches: list[Batch] = []
-    real = loop.train_step
+    real = vars(loop)["train_step"]  # patched: the loop looks it up per step
 
     def timed(state: StepState, batch: Batch, **kwargs: Any) -> Any:
         result = real(state, batch, **kwargs)
@@ -78,11 +78,11 @@ def run_trainer(config_path: Path, steps: int, run_dir: Path) -> tuple[float, li
         return result
 
     shutil.rmtree(run_dir, ignore_errors=True)
-    loop.train_step = timed  # type: ignore[assignment]
+    vars(loop)["train_step"] = timed
     try:
         code = run_train(config_path, run_dir=run_dir, max_steps=steps, resume=False)
     finally:
-        loop.train_step = real  # type: ignore[assignment]
+        vars(loop)["train_step"] = real
     if code != 0:
         raise SystemExit(f"vitscfg train exited {code}")
     return step_seconds(ends), batches
