@@ -76,7 +76,7 @@ SCHEMAS: dict[str, DialectSchema] = {
         DialectSchema("rvc", t.RvcTrain, d.RvcData, m.RvcModel),
         DialectSchema("piper-voice", None, None, None, whole=PiperVoice),
         DialectSchema(
-            "vitscfg", t.VitscfgTrain, d.VitscfgData, m.VitsModel, frozenset({"symbols"})
+            "vitscfg", t.VitscfgTrain, d.VitscfgData, m.VitscfgModel, frozenset({"symbols"})
         ),
     )
 }

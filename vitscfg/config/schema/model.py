@@ -168,3 +168,22 @@ class GptSovitsModel(VitsModel):
     freeze_quantizer: bool | None = field(None, en="Freeze the VQ.")
     version: str | None = field(None, en="Model version (set by the WebUI).")
     gin_channels: int = field(512, en="Speaker-vector width.", ge=0)
+
+
+class VitscfgModel(VitsModel):
+    """vitscfg's trainer: the reference generator, plus two choices the forks hard-code."""
+
+    decoder: Literal["hifigan"] = field(
+        "hifigan",
+        en="Decoder architecture, chosen from vitscfg's registry (only the HiFi-GAN decoder of "
+        "VITS today; iSTFT decoders slot in here).",
+    )
+    discriminator_width: float = field(
+        1.0,
+        en="Channel multiplier of every discriminator layer. 1.0 keeps the reference shapes "
+        "(needed to load reference D checkpoints); 0.125-0.25 makes CPU training of small "
+        "models practical, since the 47 M-parameter discriminator dominates a CPU step.",
+        effect="Discriminator memory and time scale roughly with the square of the width.",
+        gt=0,
+        le=1,
+    )
