@@ -1,13 +1,15 @@
-"""The fake-tensor prediction against the real CPU peak of the same `train_step`.
+"""The traced predictions (meta and fake) against the real CPU peak of the same `train_step`.
 
 Ground truth: the same StorageTracker on real CPU tensors (torch keeps no CPU allocator
 statistics); estimator.md 2.3 shows it within 1 kB of the profiler's allocation trace.
-Bar: within 2 % at three grid points of examples/tiny (in practice: identical bytes).
+Bar: within 2 % at three grid points of examples/tiny (in practice: identical bytes). The
+meta trace (the fast path) must also give exactly the fake trace's bytes (the old path).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,11 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 from vitscfg.estimate.fake import StepPoint, step_peaks  # noqa: E402
 from vitscfg.estimate.fit import Sample, fit_bilinear  # noqa: E402
+from vitscfg.estimate.meta import fork_available, meta_step_peaks  # noqa: E402
 
-TINY = Path(__file__).resolve().parents[2] / "examples" / "tiny" / "config.json"
+ROOT = Path(__file__).resolve().parents[2]
+TINY = ROOT / "examples" / "tiny" / "config.json"
+LJS = ROOT / "examples" / "ljs_base.json"
 # Short lengths keep the real CPU steps fast; the model is the tiny example's.
 POINTS = [
     StepPoint(1, 1024, 31, 96),
@@ -26,26 +31,84 @@ POINTS = [
     StepPoint(2, 2048, 31, 96),
 ]
 
+needs_fork = pytest.mark.skipif(not fork_available(), reason="meta traces run in a forked child")
+
 
 @pytest.fixture(scope="module")
 def config() -> dict:
     return json.loads(TINY.read_text(encoding="utf-8"))
 
 
-def test_fake_matches_real_cpu_peak_within_2_percent(config: dict) -> None:
-    fake = step_peaks(config, "fp32", POINTS, fake=True)
-    real = step_peaks(config, "fp32", POINTS, fake=False)
-    for f, r in zip(fake, real, strict=True):
+@needs_fork
+def test_meta_equals_fake_equals_real_cpu_peak(config: dict) -> None:
+    # The real and the fake run in forked children, at once (two cores).
+    with multiprocessing.get_context("fork").Pool(2, maxtasksperchild=1) as pool:
+        real_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": False})
+        fake_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": True})
+        meta = meta_step_peaks(config, "fp32", POINTS)
+        real, fake = real_job.get(), fake_job.get()
+    for m, f, r in zip(meta, fake, real, strict=True):
         assert r.peak_bytes > r.start_bytes > 0
-        assert abs(f.peak_bytes - r.peak_bytes) / r.peak_bytes <= 0.02, (f, r)
-        assert f.start_bytes == r.start_bytes  # same model state and batch
+        assert abs(m.peak_bytes - r.peak_bytes) / r.peak_bytes <= 0.02, (m, r)
+        assert m.peak_bytes == f.peak_bytes == r.peak_bytes, (m, f, r)
+        assert m.start_bytes == f.start_bytes == r.start_bytes  # same model state and batch
 
 
-def test_fake_peak_is_affine_in_batch_size(config: dict) -> None:
+@needs_fork
+def test_meta_with_cuda_emulation_equals_fake(config: dict) -> None:
+    """512-B rounding and AdamW's foreach path (the CUDA kind) on meta as on fake."""
+    point = [StepPoint(2, 1024, 31, 96)]
+    meta = meta_step_peaks(config, "fp32", point, round_to=512, foreach=True)
+    fake = step_peaks(config, "fp32", point, fake=True, round_to=512, foreach=True)
+    assert meta[0].peak_bytes == fake[0].peak_bytes
+
+
+@needs_fork
+def test_meta_leaves_this_process_untouched(config: dict) -> None:
+    """The Meta-kernel swap happens in the forked child only."""
+    import torch
+    import torch._meta_registrations as registrations
+
+    meta_step_peaks(config, "fp32", POINTS[:1])
+    assert "aten/mul.Tensor/Meta" in registrations._meta_lib_dont_use_me_use_register_meta._op_impls
+    assert torch.autocast is torch.amp.autocast_mode.autocast
+
+
+def test_autocast_precisions_fall_back_to_fake() -> None:
+    from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
+
+    assert meta_supported("fp32") and not meta_supported("fp16") and not meta_supported("bf16")
+    with pytest.raises(ValueError, match="autocast"):
+        meta_step_peaks_here({}, "fp16", POINTS)
+
+
+@needs_fork
+def test_peak_is_affine_in_batch_size(config: dict) -> None:
     points = [StepPoint(b, 1024, 31, 96) for b in (1, 2, 3, 5)]
-    peaks = step_peaks(config, "fp32", points, fake=True)
+    peaks = meta_step_peaks(config, "fp32", points)
     fit = fit_bilinear(
         [Sample(p.batch_size, 1024, x.peak_bytes) for p, x in zip(points, peaks, strict=True)]
     )
     assert fit.b > 0
     assert fit.max_rel_residual < 0.005
+
+
+@needs_fork
+def test_three_traces_fill_the_ljs_base_grid() -> None:
+    """The estimator's 3-trace bilinear fit (B 4/64 at 8192, B 64 at 16384) against direct
+    traces elsewhere in the default grid, at the worst-case lengths of ljs_base."""
+    cfg = json.loads(LJS.read_text(encoding="utf-8"))
+    t, f = 381, 1000
+    fitted = [StepPoint(4, 8192, t, f), StepPoint(64, 8192, t, f), StepPoint(64, 16384, t, f)]
+    checks = [StepPoint(16, 8192, t, f), StepPoint(8, 4096, t, f), StepPoint(32, 16384, t, f)]
+    peaks = meta_step_peaks(cfg, "fp32", fitted + checks)
+    fit = fit_bilinear(
+        [
+            Sample(p.batch_size, p.segment_size, x.peak_bytes)
+            for p, x in zip(fitted, peaks[:3], strict=True)
+        ]
+    )
+    for p, x in zip(checks, peaks[3:], strict=True):
+        predicted = fit.predict(p.batch_size, p.segment_size)
+        # Convex in B: the secant is on the safe side; off by at most 1 %.
+        assert 0 <= predicted - x.peak_bytes <= 0.01 * x.peak_bytes, (p, predicted, x)

@@ -59,8 +59,11 @@ def test_json_contract_with_vram_size(tiny: Path, fake_traces: None) -> None:
         assert p["precision"] in ("fp32", "fp16", "bf16")
         assert isinstance(p["peak_bytes"], int) and isinstance(p["fits"], bool)
     rec = obj["recommended"]
-    assert set(rec) >= {"batch_size", "segment_size", "precision", "peak_bytes"}
+    assert set(rec) >= {"batch_size", "segment_size", "precision", "peak_bytes", "extrapolated"}
     assert rec["peak_bytes"] <= dev["free_bytes"] * 0.93
+    # The tiny grid traces batches 1-16; the stand-in fit allows far more: capped at 2 x 16.
+    assert rec["batch_size"] == 32 and rec["extrapolated"] is True
+    assert "extrapolated beyond the largest measured batch 16" in rec["reason"]
     assert obj["worst_case"]["source"] == "data"  # read from the tiny filelist
 
 

@@ -102,3 +102,28 @@ def test_sizes_and_cards() -> None:
     assert assumed_device("A100-80GB").total_bytes == int(CARDS["A100-80GB"] * 0.98)
     with pytest.raises(DeviceError):
         assumed_device("GTX 9999")
+
+
+def test_recommendation_beyond_the_measured_batches_is_flagged_and_capped() -> None:
+    fit = BilinearFit(GiB, 0.0, 0.05 * GiB, 0.0)
+
+    def predict(b: int, s: int, p: str) -> int:
+        return fit.predict(b, s)
+
+    def max_batch(s: int, p: str) -> int:
+        return fit.max_batch(s, 24 * GiB)
+
+    free = max_batch(8192, "fp32")  # 460: far beyond a grid of 1-4
+    rec = recommend(max_batch, predict, 8192, [8192], ["fp32"], 24 * GiB, 0.0)
+    assert rec is not None and rec.batch_size == free and not rec.extrapolated
+    rec = recommend(
+        max_batch, predict, 8192, [8192], ["fp32"], 24 * GiB, 0.0, largest_measured=4, cap=8
+    )
+    assert rec is not None and rec.batch_size == 8 and rec.extrapolated
+    assert "extrapolated beyond the largest measured batch 4" in rec.reason
+    assert f"capped at 8 (the fit alone allows {free}" in rec.reason
+    rec = recommend(
+        max_batch, predict, 8192, [8192], ["fp32"], 24 * GiB, 0.0, largest_measured=1024
+    )
+    assert rec is not None and rec.batch_size == free and not rec.extrapolated
+    assert "extrapolated" not in rec.reason

@@ -11,7 +11,7 @@ and confirmed again (three tries). Untested on this machine (no GPU).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from vitscfg.estimate.data import Lengths
@@ -103,7 +103,17 @@ def gpu_prediction(
     def max_batch(s: int, p: str) -> int:
         return fits[p].max_batch(s, capacity * (1 - margin))
 
-    rec = recommend(max_batch, predict, config_segment, segment_sizes, precisions, capacity, margin)
+    measured = [r.batch_size for r in probes if r.ok]
+    rec = recommend(
+        max_batch,
+        predict,
+        config_segment,
+        segment_sizes,
+        precisions,
+        capacity,
+        margin,
+        largest_measured=max(measured) if measured else None,
+    )  # no cap: the confirming probe below measures the recommendation itself
     step_seconds = None
     for _ in range(3):
         if rec is None:
@@ -111,12 +121,11 @@ def gpu_prediction(
         r = run(rec.batch_size, rec.segment_size, rec.precision)
         if r.ok and r.device_peak <= capacity * (1 - margin):
             step_seconds = r.step_seconds
-            rec = Recommendation(
-                rec.batch_size,
-                rec.segment_size,
-                rec.precision,
-                r.device_peak,
-                rec.reason + f"; confirmed by a real step ({r.device_peak / (1 << 30):.2f} GiB)",
+            rec = replace(
+                rec,
+                peak_bytes=r.device_peak,
+                reason=rec.reason
+                + f"; confirmed by a real step ({r.device_peak / (1 << 30):.2f} GiB)",
             )
             break
         lower = max(1, int(rec.batch_size * 0.9))
@@ -128,11 +137,11 @@ def gpu_prediction(
         if lower == rec.batch_size:
             rec = None
             break
-        rec = Recommendation(
-            lower,
-            rec.segment_size,
-            rec.precision,
-            predict(lower, rec.segment_size, rec.precision),
-            rec.reason.split(";")[0] + f"; lowered to {lower} after the confirming probe",
+        rec = replace(
+            rec,
+            batch_size=lower,
+            peak_bytes=predict(lower, rec.segment_size, rec.precision),
+            reason=rec.reason.split(";")[0] + f"; lowered to {lower} after the confirming probe",
+            extrapolated=rec.extrapolated and lower > max(measured, default=0),
         )
     return GpuPrediction(fits, probes, rec, step_seconds, capacity, margin, notes)

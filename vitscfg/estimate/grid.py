@@ -8,6 +8,14 @@ Recommendation: keep the config's segment_size when some batch fits with it (seg
 changes what the decoder learns from; batch size mostly changes speed), and take the largest
 batch that fits there, computed from the fit rather than limited to the grid's columns;
 otherwise the largest segment in the grid that lets at least one item fit.
+
+Extrapolation: the fit is checked only up to the largest batch that was traced or probed.
+Beyond it the prediction is an extrapolation, and on the unsafe side for the traces (the
+peak is convex in the batch size, so it can only bend upwards away from the secant). A
+recommendation above the largest measured batch says so (``extrapolated``, in the reason
+and in JSON), and the fake-tensor path caps it at ``EXTRAPOLATION_CAP`` times that batch
+(the reason names the cap and how to check further: a grid with larger batches). The GPU
+path does not cap: it confirms the recommendation with a real step.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ from typing import Literal
 
 Status = Literal["fits", "tight", "oom"]
 DEFAULT_MARGIN = 0.07
+#: The fake path recommends at most this multiple of the largest traced batch.
+EXTRAPOLATION_CAP = 2
 
 
 @dataclass(frozen=True)
@@ -42,6 +52,7 @@ class Recommendation:
     precision: str
     peak_bytes: int
     reason: str
+    extrapolated: bool = False  # batch_size above the largest traced/probed batch
 
 
 def classify(peak_bytes: int, capacity_bytes: int, margin: float) -> Status:
@@ -100,39 +111,68 @@ def recommend(
     precisions: Sequence[str],
     capacity_bytes: int,
     margin: float,
+    largest_measured: int | None = None,
+    cap: int | None = None,
 ) -> Recommendation | None:
     """Largest fitting batch (see the module docstring); None when not even one item fits.
 
     ``max_batch(segment, precision)``: the largest batch whose peak is within the budget.
+    ``largest_measured``: the largest batch traced/probed (None: unknown, nothing flagged);
+    ``cap``: never recommend more than this batch (None: no cap).
     """
     budget = capacity_bytes * (1 - margin)
     gib = 1 << 30
     why_margin = f"{capacity_bytes / gib:.1f} GiB - {margin:.0%} margin = {budget / gib:.1f} GiB"
+
+    def capped(b: int) -> int:
+        return b if cap is None else min(b, cap)
+
+    def extrapolation(b: int, fitted: int) -> tuple[bool, str]:
+        if largest_measured is None or b <= largest_measured:
+            return False, ""
+        note = f"; extrapolated beyond the largest measured batch {largest_measured}"
+        if fitted > b:
+            note += (
+                f", capped at {b} (the fit alone allows {fitted}; "
+                f"--batch-sizes up to {fitted} traces that range)"
+            )
+        return True, note
+
     best: tuple[int, int, str] | None = None
     for p in precisions:
         b = max_batch(config_segment, p)
         if b >= 1 and (best is None or b > best[0]):
             best = (b, config_segment, p)
     if best is not None:
-        b, s, p = best
+        fitted, s, p = best
+        b = capped(fitted)
         peak = predict(b, s, p)
         nxt = predict(b + 1, s, p)
+        extrapolated, note = extrapolation(b, fitted)
         reason = (
             f"batch_size {b} at the config's segment_size {s} ({p}) peaks at "
-            f"{peak / gib:.2f} GiB <= {why_margin}; {b + 1} would need {nxt / gib:.2f} GiB"
+            f"{peak / gib:.2f} GiB <= {why_margin}; "
+            + (
+                f"{b + 1} would need {nxt / gib:.2f} GiB"
+                if fitted == b
+                else f"{b + 1} ({nxt / gib:.2f} GiB) would fit too"
+            )
+            + note
         )
-        return Recommendation(b, s, p, peak, reason)
+        return Recommendation(b, s, p, peak, reason, extrapolated)
     for s in sorted(segment_sizes, reverse=True):
         for p in precisions:
-            b = max_batch(s, p)
-            if b >= 1:
+            fitted = max_batch(s, p)
+            if fitted >= 1:
+                b = capped(fitted)
                 peak = predict(b, s, p)
+                extrapolated, note = extrapolation(b, fitted)
                 reason = (
                     f"no batch fits at the config's segment_size {config_segment}; "
                     f"segment_size {s} with batch_size {b} ({p}) peaks at "
-                    f"{peak / gib:.2f} GiB <= {why_margin}"
+                    f"{peak / gib:.2f} GiB <= {why_margin}" + note
                 )
-                return Recommendation(b, s, p, peak, reason)
+                return Recommendation(b, s, p, peak, reason, extrapolated)
     return None
 
 

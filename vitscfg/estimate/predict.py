@@ -1,11 +1,14 @@
 """The no-GPU prediction: fake-tensor traces of the trainer's step, fitted over the grid.
 
-Cost: a fake trace is per op, not per byte (~10-20 s for ljs_base on two cores, whatever
-the batch), so the grid is filled from three traces per precision, (B_lo, S0), (B_hi, S0)
-and (B_hi, S_far), through :func:`vitscfg.estimate.fit.fit_bilinear`, and the traces run in
-parallel processes (forked: no second torch import). B_lo/B_hi are the grid's smallest and
-largest batch: peak(B) is convex piecewise-affine (a max over the step's moments of affine
-functions), so the secant is exact at both ends and on the safe side between them.
+Cost: a trace is per op, not per byte, whatever the batch: ~2 s for ljs_base in fp32 (a
+meta trace, meta.py), 20-30 s with autocast (fp16/bf16: a fake trace, fake.py), on two
+cores. The grid is filled from three traces per precision, (B_lo, S0), (B_hi, S0) and
+(B_hi, S_far), through :func:`vitscfg.estimate.fit.fit_bilinear`, and the traces run in
+parallel forked processes (no second torch import; one process per trace, which the meta
+trace needs). B_lo/B_hi are the grid's smallest and largest batch: peak(B) is convex
+piecewise-affine (a max over the step's moments of affine functions), so the secant is
+exact at both ends and on the safe side between them (and beyond B_hi on the unsafe side:
+see grid.py for how a recommendation there is flagged and capped).
 
 Device bytes from tensor bytes: CUDA adds 512-B rounding (in the trace), AdamW's foreach
 path (the CUDA default), fragmentation, workspaces and the context; the RAM path adds the
@@ -58,14 +61,19 @@ def to_device_bytes(fit: BilinearFit, kind: DeviceKind, num_workers: int) -> Bil
     return BilinearFit(fit.c0 + extra, fit.a, fit.b, fit.max_rel_residual)
 
 
-def _trace_one(args: tuple[Mapping[str, Any], str, Any, DeviceKind]) -> int:
+def _trace_one(args: tuple[Mapping[str, Any], str, Any, DeviceKind, bool]) -> int:
+    """One traced peak. ``isolated``: this is a disposable forked worker, so fp32 may use
+    the meta trace (which re-registers Meta kernels process-wide, see meta.py)."""
     from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
+    from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
 
-    config, precision, point, kind = args
+    config, precision, point, kind, isolated = args
     cuda = kind == "cuda"
-    peaks = step_peaks(
-        config, precision, [point], round_to=CUDA_BLOCK_BYTES if cuda else 1, foreach=cuda
-    )
+    round_to = CUDA_BLOCK_BYTES if cuda else 1
+    if isolated and meta_supported(precision):
+        peaks = meta_step_peaks_here(config, precision, [point], round_to=round_to, foreach=cuda)
+    else:
+        peaks = step_peaks(config, precision, [point], round_to=round_to, foreach=cuda)
     return peaks[0].peak_bytes
 
 
@@ -75,13 +83,19 @@ def trace_points(
     kind: DeviceKind,
     processes: int | None = None,
 ) -> list[int]:
-    """Tensor peak of each (precision, StepPoint), in parallel forked processes when there
-    is more than one job and more than one core."""
-    tasks = [(config, p, point, kind) for p, point in jobs]
-    n = min(len(tasks), processes or os.cpu_count() or 1)
-    if n <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return [_trace_one(t) for t in tasks]
-    with multiprocessing.get_context("fork").Pool(n) as pool:
+    """Tensor peak of each (precision, StepPoint), each in its own forked process (torch is
+    imported once, in the parent), ``processes`` (default: the CPU count) at a time.
+
+    One process per trace, even for a single job: the fp32 meta trace changes the
+    process's dispatcher (meta.py). Without fork (Windows), the fake trace runs here.
+    """
+    from vitscfg.estimate.meta import fork_available
+
+    if not fork_available():
+        return [_trace_one((config, p, point, kind, False)) for p, point in jobs]
+    tasks = [(config, p, point, kind, True) for p, point in jobs]
+    n = max(1, min(len(tasks), processes or os.cpu_count() or 1))
+    with multiprocessing.get_context("fork").Pool(n, maxtasksperchild=1) as pool:
         return pool.map(_trace_one, tasks, chunksize=1)
 
 
@@ -137,10 +151,12 @@ def predict_peak_bytes(
     included because torch's counters do not see it). ``"cpu"``: the tensor peak in bytes.
     Lengths default to the loader's limits (last bucket boundary, 2*max_text_len+1): pass
     the first batch's padded lengths to compare with that batch's measured peak.
-    One fake trace: ~2-20 s depending on the model; call it once, off the hot path.
+    One trace: ~1-3 s in fp32 (meta, forked child), 10-30 s with autocast (fake); call it
+    once, off the hot path.
     """
     from vitscfg.estimate.data import limit_lengths
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, StepPoint, step_peaks
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, StepPoint
+    from vitscfg.estimate.meta import meta_step_peaks
 
     limits = limit_lengths(config_mapping)
     point = StepPoint(
@@ -150,7 +166,7 @@ def predict_peak_bytes(
         spec_frames if spec_frames is not None else limits.spec_frames,
     )
     cuda = device_kind == "cuda"
-    peak = step_peaks(
+    peak = meta_step_peaks(
         config_mapping,
         precision,
         [point],

@@ -83,6 +83,7 @@ def to_json(est: Estimate) -> str:
             "precision": rec.precision,
             "peak_bytes": rec.peak_bytes,
             "reason": rec.reason,
+            "extrapolated": rec.extrapolated,
         },
         "method": est.method,
         "margin": est.margin,

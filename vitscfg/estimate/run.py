@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from vitscfg.estimate.devices import DeviceError, DeviceInfo
 from vitscfg.estimate.grid import (
     DEFAULT_MARGIN,
+    EXTRAPOLATION_CAP,
     build_grid,
     default_batch_sizes,
     default_segment_sizes,
@@ -157,7 +158,18 @@ def run_estimate(
         def measured(b: int, s: int, p: str) -> str | None:
             return "traced" if (b, s, p) in traced else None
 
-        rec = recommend(max_batch, predict, s0, segments, precisions, capacity, opts.margin)
+        largest = max(b for b, _, _ in traced)
+        rec = recommend(
+            max_batch,
+            predict,
+            s0,
+            segments,
+            precisions,
+            capacity,
+            opts.margin,
+            largest_measured=largest,
+            cap=EXTRAPOLATION_CAP * largest,
+        )
         method = "fake-tensor"
         if device.kind == "cpu":
             notes.append(

@@ -1,0 +1,208 @@
+"""The fast exact trace: `train_step` on ``meta`` tensors, in a forked child process.
+
+Why not FakeTensorMode: a fake trace of ljs_base costs 20-30 CPU-seconds, ~0.3 ms per
+dispatch, because FakeTensor is a Python tensor subclass (two thirds of its dispatches are
+its own ``prim.device`` queries) and, below it, every elementwise op's shape function is a
+Python reference (``torch._refs``) registered as the op's Meta kernel. Plain ``meta``
+tensors skip the subclass; what is left is the Python Meta registrations, which shadow
+the C++ structured-kernel meta functions (``a + b`` on meta: ~300 us through the Python
+reference, ~3 us through the C++ meta function). :func:`use_cpp_meta_kernels` removes the
+Python registrations wherever a C++ Meta kernel exists (it keeps the others), so a step
+costs the C++ shape functions plus the storage tracker's hook: ~1 s for ljs_base.
+
+The memory is the same as the fake trace's, byte for byte (a fake tensor *is* a meta
+tensor with a device attached; storages, views and lifetimes are the same), which the
+tests check against the real CPU step and the fake trace. What meta cannot do:
+
+* autocast: autocast dispatch keys exist per backend (CPU, CUDA, ...), not for meta, so a
+  meta step would silently run fp16/bf16 configs in fp32. Only fp32 uses this path
+  (:func:`meta_supported`); the others keep the fake trace.
+* ``torch.autocast(device_type="meta", enabled=False)`` (the model's "float32 here" blocks)
+  raises in torch; :func:`_meta_autocast` maps it to the CPU autocast state, which is off
+  in fp32 and never applies to meta tensors anyway.
+* ``aten._weight_norm_interface_backward`` has no meta kernel at all (FakeTensor runs the
+  CPU kernel on zeros): registered here with the CPU kernel's outputs, two
+  ``empty_like(..., contiguous)`` (aten/src/ATen/native/WeightNorm.cpp).
+
+Data-dependent reads (``.item()``) fail on meta; the fp32 step has none (the MAS routes
+non-CPU tensors to its torch implementation, the GradScaler is disabled, AdamW's step
+counters are real CPU tensors as in a real run).
+
+Process isolation: re-registering Meta kernels changes the whole process's dispatcher, so
+it only ever happens in a forked child that exits after the trace (:func:`run_forked`,
+or the estimator's fork pool with ``maxtasksperchild=1``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import torch
+
+from vitscfg.estimate.fake import StepPeak, StepPoint, trace_step_peaks
+
+T = TypeVar("T")
+
+_META = torch.device("meta")
+#: Library holding the Meta kernels this module (re-)registers; kept alive on purpose.
+_LIBRARY: list[Any] = []
+
+
+def meta_supported(precision: str) -> bool:
+    """Meta traces are exact for fp32 only (no autocast on meta, see the module docstring)."""
+    return precision == "fp32"
+
+
+def fork_available() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _weight_norm_backward_meta(
+    grad_w: torch.Tensor,
+    saved_v: torch.Tensor,
+    saved_g: torch.Tensor,
+    saved_norms: torch.Tensor,
+    dim: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Outputs of the CPU kernel (weight_norm_backward_cpu): fresh contiguous grads of v, g."""
+    return (
+        torch.empty_like(saved_v, memory_format=torch.contiguous_format),
+        torch.empty_like(saved_g, memory_format=torch.contiguous_format),
+    )
+
+
+def use_cpp_meta_kernels() -> bool:
+    """Let every op with a C++ Meta kernel use it instead of torch's Python reference.
+
+    Process-global and irreversible: call it only in a child process that exits after the
+    trace. Returns False (nothing changed except, possibly, the weight-norm kernel) when
+    torch's private registry is not where this torch version is expected to keep it; the
+    trace is then still exact, only slower.
+    """
+    if _LIBRARY:
+        return True
+    library: Any = torch.library  # untyped API
+    lib: Any = library.Library("aten", "IMPL", "Meta")
+    _LIBRARY.append(lib)
+    ok = True
+    try:
+        import torch._meta_registrations as registrations
+        from torch._decomp import global_decomposition_table
+
+        old: Any = registrations._meta_lib_dont_use_me_use_register_meta
+        names: set[str] = set(old._op_impls)
+        # The table activate_meta() registered from, in its precedence order.
+        table: dict[str, Callable[..., Any]] = {}
+        for kind in ("meta", "post_autograd", "pre_autograd"):
+            entry: Any
+            for entry, fn in global_decomposition_table[kind].items():
+                if isinstance(entry, torch._ops.OpOverload):
+                    table.setdefault(entry.name(), fn)  # type: ignore[no-untyped-call]
+        old._destroy()
+        registrations._meta_lib_dont_use_me_use_register_meta = lib
+        for name in names:  # "aten/add.Tensor/Meta"
+            ns, op_name, _key = name.split("/")
+            qualified = f"{ns}::{op_name}"
+            if torch._C._dispatch_has_kernel_for_dispatch_key(qualified, "Meta"):
+                continue  # a C++ Meta kernel: the point of all this
+            kernel = table.get(qualified)
+            if kernel is None:
+                continue
+            packet, _, overload = op_name.partition(".")
+            overloads = getattr(getattr(torch.ops, ns), packet)
+            lib.impl(getattr(overloads, overload or "default"), kernel)
+    except (AttributeError, ImportError, KeyError, ValueError):
+        ok = False
+    op: Any = torch.ops.aten._weight_norm_interface_backward.default
+    if not torch._C._dispatch_has_kernel_for_dispatch_key(op.name(), "Meta"):
+        lib.impl(op, _weight_norm_backward_meta)
+    return ok
+
+
+class _MetaAutocast(torch.amp.autocast_mode.autocast):
+    """``torch.autocast`` that accepts ``device_type="meta"`` (as the CPU's state)."""
+
+    def __init__(self, device_type: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__("cpu" if device_type == "meta" else device_type, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def _meta_autocast() -> Iterator[None]:
+    """Swap ``torch.autocast`` for :class:`_MetaAutocast` while tracing (model code looks it
+    up at call time: ``torch.autocast(device_type=x.device.type, enabled=False)``)."""
+    original = torch.autocast
+    torch.autocast = _MetaAutocast  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        torch.autocast = original  # type: ignore[misc]
+
+
+def meta_step_peaks_here(
+    config: Mapping[str, Any],
+    precision: str,
+    points: Sequence[StepPoint],
+    *,
+    round_to: int = 1,
+    foreach: bool = False,
+    seed: int = 0,
+) -> list[StepPeak]:
+    """Meta trace in *this* process, which must be a disposable child (it calls
+    :func:`use_cpp_meta_kernels`). Same results as ``step_peaks(..., fake=True)``."""
+    if not meta_supported(precision):
+        raise ValueError(f"meta traces cannot emulate autocast ({precision}); use the fake path")
+    use_cpp_meta_kernels()
+    return trace_step_peaks(
+        config,
+        precision,
+        points,
+        _meta_autocast,
+        _META,
+        round_to=round_to,
+        foreach=foreach,
+        seed=seed,
+    )
+
+
+def _call(job: tuple[Callable[..., T], tuple[Any, ...], dict[str, Any]]) -> T:
+    fn, args, kwargs = job
+    return fn(*args, **kwargs)
+
+
+def run_forked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``fn(*args, **kwargs)`` in a forked child (torch already imported: no start-up cost);
+    the child's global changes die with it. Exceptions propagate."""
+    with multiprocessing.get_context("fork").Pool(1, maxtasksperchild=1) as pool:
+        result: T = pool.apply(_call, ((fn, args, kwargs),))
+    return result
+
+
+def meta_step_peaks(
+    config: Mapping[str, Any],
+    precision: str,
+    points: Sequence[StepPoint],
+    *,
+    round_to: int = 1,
+    foreach: bool = False,
+    seed: int = 0,
+) -> list[StepPeak]:
+    """Exact peaks of `train_step` per point, fast: a meta trace in a forked child for fp32
+    where fork exists, else the fake trace in this process (same bytes, ~20x slower)."""
+    if meta_supported(precision) and fork_available():
+        return run_forked(
+            meta_step_peaks_here,
+            config,
+            precision,
+            points,
+            round_to=round_to,
+            foreach=foreach,
+            seed=seed,
+        )
+    from vitscfg.estimate.fake import step_peaks
+
+    return step_peaks(
+        config, precision, points, fake=True, round_to=round_to, foreach=foreach, seed=seed
+    )
