@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import torch
-from torch import nn
 from torch.utils.data import DataLoader
 
 from vitscfg.data.dataset import Batch as DataBatch
@@ -32,6 +31,7 @@ from vitscfg.data.dataset import TextAudioDataset, collate
 from vitscfg.model import losses as L
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.mel import mel_spectrogram, spec_to_mel
+from vitscfg.model.synthesizer import SynthesizerTrn
 from vitscfg.train.step import Batch
 
 EVAL_SEED = 1234  # fixed: the same posterior noise at every eval
@@ -75,7 +75,9 @@ class EvalResult:
     seconds: float = 0.0
 
 
-def _speaker(net_g: nn.Module, hp: ModelHParams, sid: torch.Tensor | None) -> torch.Tensor | None:
+def _speaker(
+    net_g: SynthesizerTrn, hp: ModelHParams, sid: torch.Tensor | None
+) -> torch.Tensor | None:
     if hp.n_speakers <= 1 or sid is None:
         return None
     g: torch.Tensor = net_g.emb_g(sid).unsqueeze(-1)
@@ -90,7 +92,7 @@ def _masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 @torch.no_grad()
 def evaluate(
-    net_g: nn.Module,
+    net_g: SynthesizerTrn,
     dataset: TextAudioDataset,
     hp: ModelHParams,
     device: torch.device,
@@ -139,7 +141,11 @@ def evaluate(
 
 
 def _sample(
-    net_g: nn.Module, dataset: TextAudioDataset, hp: ModelHParams, device: torch.device, i: int
+    net_g: SynthesizerTrn,
+    dataset: TextAudioDataset,
+    hp: ModelHParams,
+    device: torch.device,
+    i: int,
 ) -> EvalSample:
     """Synthesise validation utterance ``i`` from its text alone (what a user hears)."""
     item = dataset[i]

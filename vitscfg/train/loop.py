@@ -56,6 +56,7 @@ from rich.console import Console
 from torch.utils.data import DataLoader
 
 from vitscfg.atomic import atomic_write_text
+from vitscfg.config.schema.train import VitscfgTrain
 from vitscfg.data.buckets import VITS_BUCKETS
 from vitscfg.data.dataset import TextAudioDataset, collate
 from vitscfg.data.sampler import BucketBatchSampler
@@ -107,7 +108,11 @@ class Trainer:
     """One training run; see the module docstring for what each config field does."""
 
     def __init__(
-        self, config: Mapping[str, Any], train: Any, options: TrainOptions, console: Console
+        self,
+        config: Mapping[str, Any],
+        train: VitscfgTrain,
+        options: TrainOptions,
+        console: Console,
     ) -> None:
         self.config, self.t, self.opt, self.console = config, train, options, console
         self.run_dir = options.run_dir
@@ -180,11 +185,13 @@ class Trainer:
         net_g, net_d = build_models(self.config)
         self.net_g, self.net_d = net_g.to(self.device), net_d.to(self.device)
         optim_g, optim_d = make_optimizers(
-            self.net_g, self.net_d, t.learning_rate, tuple(t.betas), t.eps
+            self.net_g, self.net_d, t.learning_rate, (t.betas[0], t.betas[1]), t.eps
         )
         self.sched_g = torch.optim.lr_scheduler.ExponentialLR(optim_g, t.lr_decay)
         self.sched_d = torch.optim.lr_scheduler.ExponentialLR(optim_d, t.lr_decay)
-        scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
+        scaler = torch.amp.GradScaler(  # type: ignore[attr-defined]
+            self.device.type, enabled=self.precision == "fp16"
+        )
         self.state = StepState(
             distributed.wrap(self.net_g, self.dist),
             distributed.wrap(self.net_d, self.dist),

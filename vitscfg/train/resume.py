@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from vitscfg.config.schema.train import VitscfgTrain
 from vitscfg.model.checkpoint_compat import model_state_from_checkpoint
 from vitscfg.train import TrainError
 from vitscfg.train import checkpoint as ckpt
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 HYPER_APPLIED = ("learning_rate", "betas", "eps", "lr_decay")
 
 
-def hyper_of(t: Any, precision: str) -> dict[str, Any]:
+def hyper_of(t: VitscfgTrain, precision: str) -> dict[str, Any]:
     """The hyper-parameters in force, stored in each checkpoint to report changes later."""
     return {
         "learning_rate": float(t.learning_rate),

@@ -80,7 +80,7 @@ class StepState:
     net_d: nn.Module
     optim_g: torch.optim.Optimizer
     optim_d: torch.optim.Optimizer
-    scaler: torch.amp.GradScaler
+    scaler: torch.amp.GradScaler  # type: ignore[name-defined]
     hp: ModelHParams
     c_mel: float
     c_kl: float
@@ -141,7 +141,8 @@ def _grad_norm(module: nn.Module) -> torch.Tensor:
     grads = [p.grad.detach().float().norm(2) for p in module.parameters() if p.grad is not None]
     if not grads:
         return torch.zeros((), device=next(module.parameters()).device)
-    return torch.linalg.vector_norm(torch.stack(grads), 2)
+    norm: torch.Tensor = torch.linalg.vector_norm(torch.stack(grads), 2)
+    return norm
 
 
 def _all_finite(values: list[torch.Tensor | None]) -> bool:

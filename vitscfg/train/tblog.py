@@ -78,7 +78,7 @@ class Plotter:
             fig.tight_layout()
             fig.canvas.draw()
             # buffer_rgba exists in every supported Matplotlib (tostring_rgb does not: P14)
-            rgba = np.asarray(fig.canvas.buffer_rgba())  # type: ignore[attr-defined]
+            rgba = np.asarray(fig.canvas.buffer_rgba())
             plt.close(fig)
             return rgba[..., :3].copy()
         except Exception as err:  # noqa: BLE001 - a plot must never stop training (P14)
@@ -95,8 +95,9 @@ class TrainLog:
 
         self.console = console
         self.sampling_rate = sampling_rate
-        self.writer = SummaryWriter(str(run_dir))
-        self.eval_writer = SummaryWriter(str(run_dir / "eval"))
+        # Any: tensorboard's writer is untyped.
+        self.writer: Any = SummaryWriter(str(run_dir))  # type: ignore[no-untyped-call]
+        self.eval_writer: Any = SummaryWriter(str(run_dir / "eval"))  # type: ignore[no-untyped-call]
         self.plotter = Plotter(console)
         self._last_time = time.perf_counter()
         self._last_step = 0
