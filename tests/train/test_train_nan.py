@@ -90,3 +90,23 @@ def test_guard_leaves_weights_untouched(monkeypatch: pytest.MonkeyPatch) -> None
     assert all(torch.equal(before_d[k], v) for k, v in net_d.state_dict().items())
     assert all(p.grad is None for p in net_g.parameters())
     assert not optim_d.state and not optim_g.state
+
+
+def test_out_of_memory_names_the_batch_and_the_estimate_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vitscfg.train.loop as loop
+
+    def oom(*args: Any, **kwargs: Any) -> Any:
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(loop, "train_step", oom)
+    config = make_config(tmp_path / "cfg", train_lines=lines("train.txt")[:4])
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=400, highlight=False, soft_wrap=True)
+    code = run_train(config, run_dir=tmp_path / "run", max_steps=3, console=console)
+    out = buffer.getvalue()
+    assert code == 1, out
+    assert "out of memory" in out and "batch_size 2" in out and "segment_size 2048" in out
+    assert "longest text" in out and "frames" in out
+    assert f"vitscfg estimate {config} --gpu" in out

@@ -305,11 +305,17 @@ class Trainer:
                         result = train_step(self.state, batch, micro_index=micro, guard=True)
                     except torch.OutOfMemoryError:
                         return out_of_memory(self, batch)
+                    except RuntimeError as err:  # the CPU allocator's OOM is a RuntimeError
+                        if "can't allocate memory" not in str(err):
+                            raise
+                        return out_of_memory(self, batch)
                     if result.skipped:
                         micro = 0
                         code = nan.bad_step(result, batch)
                         if code is not None:
                             return code
+                        if self.stop_signal is not None:
+                            return self._finish()  # the weights are the last good ones
                     elif result.stepped:
                         micro = 0
                         self.step += 1
