@@ -38,6 +38,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", _THREADS)
 os.environ.setdefault("OMP_NUM_THREADS", _THREADS)
 
 import torch  # noqa: E402
+from torch.amp.grad_scaler import GradScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from peer_train import LJS_BASE, make_corpus, step_seconds, vitscfg_config  # noqa: E402
@@ -95,7 +96,7 @@ def run_bare(config: dict[str, Any], batches: list[Batch]) -> float:
     optim_g, optim_d = make_optimizers(
         net_g, net_d, t["learning_rate"], tuple(t["betas"]), t["eps"]
     )
-    scaler = torch.amp.GradScaler("cpu", enabled=False)  # type: ignore[attr-defined]
+    scaler = GradScaler("cpu", enabled=False)
     state = StepState(net_g, net_d, optim_g, optim_d, scaler, net_g.hp, t["c_mel"], t["c_kl"])
     ends = [time.perf_counter()]
     for batch in batches:
@@ -144,10 +145,11 @@ def gpu_cases(steps: int) -> None:
     for batch in (16, 32):
         for precision in ("fp32", "fp16"):
             torch.manual_seed(0)
-            net_g, net_d = (m.to(device) for m in build_models(config))
-            hp = net_g.hp
+            bare_g, bare_d = build_models(config)
+            hp = bare_g.hp
+            net_g, net_d = bare_g.to(device), bare_d.to(device)
             optim_g, optim_d = make_optimizers(net_g, net_d, 2e-4, (0.8, 0.99), 1e-9)
-            scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")  # type: ignore[attr-defined]
+            scaler = GradScaler("cuda", enabled=precision == "fp16")
             state = StepState(
                 net_g, net_d, optim_g, optim_d, scaler, hp, 45.0, 1.0, precision=precision
             )

@@ -1,12 +1,15 @@
 """One DDP rank for tests/train/test_distributed.py (not collected by pytest).
 
     python -m torch.distributed.run --nproc_per_node 2 --master_port PORT \
-        tests/train/_ddp_worker.py OUT_DIR [STEPS]
+        tests/train/_ddp_worker.py OUT_DIR [STEPS [NAN_RANK]]
 
 Every rank builds the tiny VITS G and D from its own seed (DDP must broadcast rank 0's
 weights), runs STEPS ``train_step``s on data that differs per rank (DDP must average the
 gradients), and writes OUT_DIR/rank<r>.json: a sha256 of all parameters before and after,
 and its losses. Identical "after" digests with different losses prove the all-reduce.
+With NAN_RANK, that rank's second batch has a NaN spectrogram and every step runs with
+the NaN guard: all ranks must skip that step together (the guard's decision is
+all-reduced) and go on in lockstep instead of pairing one rank's D all-reduce with another's G all-reduce.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ def digest(*modules: torch.nn.Module) -> str:
     return h.hexdigest()
 
 
-def main(out_dir: Path, steps: int) -> None:
+def main(out_dir: Path, steps: int, nan_rank: int | None = None) -> None:
     torch.set_num_threads(1)  # two ranks on a two-core machine
     dist = distributed.setup(use_gpu=False, timeout_s=120)
     try:
@@ -95,10 +98,14 @@ def main(out_dir: Path, steps: int) -> None:
             net_g, net_d, optim_g, optim_d, GradScaler("cpu", enabled=False), hp, 45, 1.0
         )
         data = torch.Generator().manual_seed(7 + dist.rank)  # different data per rank
-        losses = []
-        for _ in range(steps):
-            result = train_step(state, synthetic_batch(hp, data))
-            losses.append(float(result.losses["g/total"]))
+        losses, skipped = [], []
+        for index in range(steps):
+            batch = synthetic_batch(hp, data)
+            if dist.rank == nan_rank and index == 1:
+                batch.spec[0] = float("nan")
+            result = train_step(state, batch, guard=nan_rank is not None)
+            skipped.append(result.skipped)
+            losses.append(float(result.losses["d/total"]))
         mean_loss = distributed.reduce_mean(torch.tensor(losses[-1]), dist)
         distributed.barrier(dist)
         report = {
@@ -107,6 +114,7 @@ def main(out_dir: Path, steps: int) -> None:
             "before": before,
             "after": digest(net_g, net_d),
             "losses": losses,
+            "skipped": skipped,
             "mean_loss": float(mean_loss),
         }
         (out_dir / f"rank{dist.rank}.json").write_text(json.dumps(report), encoding="utf-8")
@@ -115,4 +123,8 @@ def main(out_dir: Path, steps: int) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 2)
+    main(
+        Path(sys.argv[1]),
+        int(sys.argv[2]) if len(sys.argv) > 2 else 2,
+        int(sys.argv[3]) if len(sys.argv) > 3 else None,
+    )

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,8 +121,7 @@ def test_unwrap_strips_ddp_prefix(tmp_path: Path) -> None:
         torch.distributed.destroy_process_group()
 
 
-@pytest.mark.slow
-def test_ddp_two_cpu_ranks_keep_identical_parameters(tmp_path: Path) -> None:
+def _run_worker(tmp_path: Path, *args: str) -> list[dict[str, Any]]:
     cmd = [
         sys.executable,
         "-m",
@@ -134,13 +134,18 @@ def test_ddp_two_cpu_ranks_keep_identical_parameters(tmp_path: Path) -> None:
         str(_free_port()),
         str(WORKER),
         str(tmp_path),
-        "2",
+        *args,
     ]
     proc = subprocess.run(
         cmd, cwd=REPO, env=_child_env(), capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    return [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_ranks_keep_identical_parameters(tmp_path: Path) -> None:
+    ranks = _run_worker(tmp_path, "2")
     assert [r["world_size"] for r in ranks] == [2, 2]
     # Different seeds per rank, yet the same start: DDP broadcast rank 0's weights.
     assert ranks[0]["before"] == ranks[1]["before"]
@@ -151,3 +156,51 @@ def test_ddp_two_cpu_ranks_keep_identical_parameters(tmp_path: Path) -> None:
     assert ranks[0]["after"] != ranks[0]["before"]
     mean = (ranks[0]["losses"][-1] + ranks[1]["losses"][-1]) / 2
     assert ranks[0]["mean_loss"] == pytest.approx(mean, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_ddp_nan_on_one_rank_is_skipped_by_all(tmp_path: Path) -> None:
+    """Rank 1's second batch is NaN: both ranks skip step 2 (guard decision all-reduced),
+    then keep training in lockstep with identical weights, and nobody hangs."""
+    ranks = _run_worker(tmp_path, "3", "1")
+    assert ranks[0]["skipped"] == ranks[1]["skipped"] == [False, True, False]
+    assert ranks[0]["after"] == ranks[1]["after"]
+    assert ranks[0]["after"] != ranks[0]["before"]
+
+
+@pytest.mark.slow
+def test_torchrun_vitscfg_train_two_cpu_ranks(tmp_path: Path) -> None:
+    """The documented multi-process command, end to end: 2 gloo ranks, 2 steps, one pair
+    written by rank 0 that resumes as step 2 with the 2-rank sampler state."""
+    config = REPO / "examples" / "tiny" / "config.json"
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "vitscfg",
+        "train",
+        str(config),
+        "--max-steps",
+        "2",
+        "--run-dir",
+        str(run_dir),
+    ]
+    proc = subprocess.run(
+        cmd, cwd=REPO, env=_child_env(), capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    from vitscfg.train import checkpoint as ckpt
+
+    point, messages = ckpt.find_resumable(run_dir)
+    assert messages == []
+    assert point is not None and point.step == 2
+    assert point.state is not None
+    assert not any(k.startswith("module.") for k in point.g["model"])
