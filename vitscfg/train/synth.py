@@ -83,6 +83,9 @@ def run_synth(
         err.print("[red]error:[/] --speaker needs a multi-speaker model (data.n_speakers > 1)")
         return 1
 
+    if not Path(checkpoint).is_file():
+        err.print(f"[red]error:[/] --checkpoint {checkpoint}: no such file")
+        return 1
     net_g = SynthesizerTrn(hp)
     try:
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
