@@ -27,9 +27,9 @@ demo: $(STAMP)
 	@echo "== a broken config: what the linter says (exit 1 is expected)"
 	-$(BIN)/vitscfg check --no-data tests/fixtures/configs/broken_segment.json
 	@echo "== vitscfg train: a short CPU run on the tiny corpus (rerun resumes; TensorBoard: runs/tiny)"
-	$(BIN)/vitscfg train examples/tiny/config.json --run-dir runs/tiny --max-steps 20
-	@echo "== vitscfg synth: text to speech with that checkpoint (still noise after 20 steps)"
-	$(BIN)/vitscfg synth --checkpoint runs/tiny/G_20.pth --config runs/tiny/config.json \
+	$(BIN)/vitscfg train examples/tiny/config.json --run-dir runs/tiny --max-steps 40
+	@echo "== vitscfg synth: text to speech with that checkpoint (still noise after 40 steps)"
+	$(BIN)/vitscfg synth --checkpoint runs/tiny/G_40.pth --config runs/tiny/config.json \
 		"The cat sat on the warm mat." -o runs/tiny/demo.wav
 
 test: $(STAMP)
