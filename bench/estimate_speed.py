@@ -3,11 +3,14 @@
     .venv/bin/python bench/estimate_speed.py
 
 Runs the CLI in a subprocess (imports included) for examples/ljs_base.json and the tiny
-example, default grids, --no-data, and prints wall and CPU seconds.
+example, default grids, --no-data, and prints wall and CPU seconds (the CLI and its forked
+trace processes) with the 1-minute load average before each run: on a shared machine the
+wall time scales with the load, the CPU time much less.
 """
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -20,6 +23,7 @@ CONFIGS = [ROOT / "examples" / "ljs_base.json", ROOT / "examples" / "tiny" / "co
 
 def main() -> int:
     for config in CONFIGS:
+        load = os.getloadavg()[0]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(
@@ -40,7 +44,7 @@ def main() -> int:
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
         status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
-        print(f"{config.name}: {wall:.1f} s wall, {cpu:.1f} s CPU ({status})")
+        print(f"{config.name}: {wall:.1f} s wall, {cpu:.1f} s CPU ({status}, load {load:.2f})")
     return 0
 
 

@@ -112,3 +112,25 @@ def test_three_traces_fill_the_ljs_base_grid() -> None:
         predicted = fit.predict(p.batch_size, p.segment_size)
         # Convex in B: the secant is on the safe side; off by at most 1 %.
         assert 0 <= predicted - x.peak_bytes <= 0.01 * x.peak_bytes, (p, predicted, x)
+
+
+@needs_fork
+def test_meta_trace_after_parallel_cpu_work_does_not_hang() -> None:
+    """A parent that ran parallel CPU kernels (a trainer calling predict_peak_bytes) used to
+    deadlock the forked trace in OpenMP; the child now runs with one thread."""
+    import subprocess
+    import sys
+
+    script = (
+        "import json, torch\n"
+        "from vitscfg.estimate.fake import StepPoint\n"
+        "from vitscfg.estimate.meta import meta_step_peaks\n"
+        "x = torch.randn(1000, 1000); (x @ x).sum(); torch.exp(torch.randn(4_000_000)).sum()\n"
+        f"cfg = json.loads(open({str(LJS)!r}).read())\n"
+        "print(meta_step_peaks(cfg, 'fp32', [StepPoint(1, 8192, 40, 100)])[0].peak_bytes)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout.strip()) > 0

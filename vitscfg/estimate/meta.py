@@ -167,6 +167,29 @@ def meta_step_peaks_here(
     )
 
 
+def preload() -> None:
+    """Import, in the parent, what every forked trace imports anyway: the model, the step
+    and ``torch._dynamo`` (imported lazily by ``Optimizer.__init__``, ~1.8 s). Children
+    share the parent's modules, so three parallel traces pay it once instead of thrice."""
+    import torch._dynamo  # noqa: F401
+
+    import vitscfg.model  # noqa: F401
+    import vitscfg.model.mel  # noqa: F401
+    import vitscfg.train.step  # noqa: F401
+
+
+def child_init() -> None:
+    """First thing in every forked trace process: one intra-op thread.
+
+    Why: a parent that has already run parallel CPU kernels (a trainer, a test that ran a
+    real step) leaves OpenMP in a state that deadlocks the child's first parallel region
+    (libgomp is not fork-safe; seen here: the ljs_base mel filterbank, 41k elements, above
+    ATen's grain size). With one thread ATen never opens a parallel region. The trace does
+    no real compute, and the traces run one process per core anyway.
+    """
+    torch.set_num_threads(1)
+
+
 def _call(job: tuple[Callable[..., T], tuple[Any, ...], dict[str, Any]]) -> T:
     fn, args, kwargs = job
     return fn(*args, **kwargs)
@@ -175,7 +198,10 @@ def _call(job: tuple[Callable[..., T], tuple[Any, ...], dict[str, Any]]) -> T:
 def run_forked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in a forked child (torch already imported: no start-up cost);
     the child's global changes die with it. Exceptions propagate."""
-    with multiprocessing.get_context("fork").Pool(1, maxtasksperchild=1) as pool:
+    preload()
+    with multiprocessing.get_context("fork").Pool(
+        1, initializer=child_init, maxtasksperchild=1
+    ) as pool:
         result: T = pool.apply(_call, ((fn, args, kwargs),))
     return result
 

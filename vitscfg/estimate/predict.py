@@ -61,20 +61,21 @@ def to_device_bytes(fit: BilinearFit, kind: DeviceKind, num_workers: int) -> Bil
     return BilinearFit(fit.c0 + extra, fit.a, fit.b, fit.max_rel_residual)
 
 
-def _trace_one(args: tuple[Mapping[str, Any], str, Any, DeviceKind, bool]) -> int:
-    """One traced peak. ``isolated``: this is a disposable forked worker, so fp32 may use
-    the meta trace (which re-registers Meta kernels process-wide, see meta.py)."""
+def _trace_group(args: tuple[Mapping[str, Any], str, list[Any], DeviceKind, bool]) -> list[int]:
+    """Traced peaks of points that share a precision and a segment size (one model build).
+    ``isolated``: this is a disposable forked worker, so fp32 may use the meta trace (which
+    re-registers Meta kernels process-wide, see meta.py)."""
     from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
     from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
 
-    config, precision, point, kind, isolated = args
+    config, precision, points, kind, isolated = args
     cuda = kind == "cuda"
     round_to = CUDA_BLOCK_BYTES if cuda else 1
     if isolated and meta_supported(precision):
-        peaks = meta_step_peaks_here(config, precision, [point], round_to=round_to, foreach=cuda)
+        peaks = meta_step_peaks_here(config, precision, points, round_to=round_to, foreach=cuda)
     else:
-        peaks = step_peaks(config, precision, [point], round_to=round_to, foreach=cuda)
-    return peaks[0].peak_bytes
+        peaks = step_peaks(config, precision, points, round_to=round_to, foreach=cuda)
+    return [x.peak_bytes for x in peaks]
 
 
 def trace_points(
@@ -83,20 +84,37 @@ def trace_points(
     kind: DeviceKind,
     processes: int | None = None,
 ) -> list[int]:
-    """Tensor peak of each (precision, StepPoint), each in its own forked process (torch is
-    imported once, in the parent), ``processes`` (default: the CPU count) at a time.
+    """Tensor peak of each (precision, StepPoint), in job order.
 
-    One process per trace, even for a single job: the fp32 meta trace changes the
-    process's dispatcher (meta.py). Without fork (Windows), the fake trace runs here.
+    Jobs sharing a precision and a segment size are traced in one process (one model build,
+    one step per point); each group runs in its own forked process (torch is imported once,
+    in the parent), ``processes`` (default: the CPU count) at a time. A fresh process per
+    group, even for a single one: the fp32 meta trace changes the process's dispatcher
+    (meta.py). Without fork (Windows), the fake traces run in this process.
     """
-    from vitscfg.estimate.meta import fork_available
+    from vitscfg.estimate.meta import child_init, fork_available, preload
 
-    if not fork_available():
-        return [_trace_one((config, p, point, kind, False)) for p, point in jobs]
-    tasks = [(config, p, point, kind, True) for p, point in jobs]
-    n = max(1, min(len(tasks), processes or os.cpu_count() or 1))
-    with multiprocessing.get_context("fork").Pool(n, maxtasksperchild=1) as pool:
-        return pool.map(_trace_one, tasks, chunksize=1)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for i, (p, point) in enumerate(jobs):
+        groups.setdefault((p, point.segment_size), []).append(i)
+    isolated = fork_available()
+    tasks = [
+        (config, p, [jobs[i][1] for i in indices], kind, isolated)
+        for (p, _), indices in groups.items()
+    ]
+    if not isolated:
+        results = [_trace_group(t) for t in tasks]
+    else:
+        n = max(1, min(len(tasks), processes or os.cpu_count() or 1))
+        preload()
+        context = multiprocessing.get_context("fork")
+        with context.Pool(n, initializer=child_init, maxtasksperchild=1) as pool:
+            results = pool.map(_trace_group, tasks, chunksize=1)
+    peaks = [0] * len(jobs)
+    for indices, group_peaks in zip(groups.values(), results, strict=True):
+        for i, peak in zip(indices, group_peaks, strict=True):
+            peaks[i] = peak
+    return peaks
 
 
 def fake_prediction(
