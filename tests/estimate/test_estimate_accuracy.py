@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 from vitscfg.estimate.fake import StepPoint, step_peaks  # noqa: E402
 from vitscfg.estimate.fit import Sample, fit_bilinear  # noqa: E402
-from vitscfg.estimate.meta import fork_available, meta_step_peaks  # noqa: E402
+from vitscfg.estimate.meta import child_init, fork_available, meta_step_peaks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "examples" / "tiny" / "config.json"
@@ -41,8 +41,10 @@ def config() -> dict:
 
 @needs_fork
 def test_meta_equals_fake_equals_real_cpu_peak(config: dict) -> None:
-    # The real and the fake run in forked children, at once (two cores).
-    with multiprocessing.get_context("fork").Pool(2, maxtasksperchild=1) as pool:
+    # The real and the fake run in forked children, at once, one thread each (two cores;
+    # OpenMP threads of two processes spinning on two loaded cores cost minutes).
+    context = multiprocessing.get_context("fork")
+    with context.Pool(2, initializer=child_init, maxtasksperchild=1) as pool:
         real_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": False})
         fake_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": True})
         meta = meta_step_peaks(config, "fp32", POINTS)
