@@ -26,6 +26,8 @@ demo: $(STAMP)
 	$(BIN)/vitscfg explain fp16_run --lang fr
 	@echo "== a broken config: what the linter says (exit 1 is expected)"
 	-$(BIN)/vitscfg check --no-data tests/fixtures/configs/broken_segment.json
+	@echo "== vitscfg estimate: memory per batch_size x segment_size, without a GPU (a 24 GiB card)"
+	$(BIN)/vitscfg estimate examples/ljs_base.json --no-data --vram 24GiB
 	@echo "== vitscfg train: a short CPU run on the tiny corpus (rerun resumes; TensorBoard: runs/tiny)"
 	$(BIN)/vitscfg train examples/tiny/config.json --run-dir runs/tiny --max-steps 40
 	@echo "== vitscfg synth: text to speech with that checkpoint (still noise after 40 steps)"
