@@ -170,3 +170,10 @@ def test_schema_command():
 def test_help_is_fast_to_reach():
     run = vitscfg("--help")
     assert run.returncode == 0 and "check" in run.stdout
+
+
+def test_unreadable_path_does_not_hide_other_files():
+    run = vitscfg("check", "--format", "json", str(LJS), "/definitely/missing.json")
+    assert run.returncode == 2
+    assert "missing.json: no such file" in run.stderr
+    assert len(json.loads(run.stdout)["files"]) == 1

@@ -86,7 +86,6 @@ def run(argv: Sequence[str]) -> int:
 
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # skip entry-point scans
     from vitscfg.config.dialect import DIALECTS
-    from vitscfg.config.load import UnreadableInput
     from vitscfg.lint.report import REPORTERS
     from vitscfg.lint.run import CheckOptions, check_paths, parse_codes
     from vitscfg.settings import SettingsError, load_settings
@@ -105,10 +104,12 @@ def run(argv: Sequence[str]) -> int:
         check_data=settings.data and not args.no_data,
         search_dirs=tuple(Path(d) for d in args.data_dir),
     )
-    try:
-        result = check_paths(args.files, options)
-    except UnreadableInput as exc:
-        return fail(str(exc))
+    # Unreadable paths are usage errors (exit 2), but the readable files are still
+    # checked and reported, so one bad glob does not hide every finding.
+    unreadable: list[str] = []
+    result = check_paths(args.files, options, unreadable)
+    for message in unreadable:
+        fail(message)
     if args.fix or args.diff:
         from vitscfg.lint.fixcmd import apply_fixes
 
@@ -120,4 +121,4 @@ def run(argv: Sequence[str]) -> int:
     )
     text = REPORTERS[args.output_format](result, color=use_color)
     sys.stdout.write(text + ("\n" if text and not text.endswith("\n") else ""))
-    return result.exit_code(args.strict or settings.strict)
+    return 2 if unreadable else result.exit_code(args.strict or settings.strict)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vitscfg.config.dialect import DIALECTS, detect_dialect
-from vitscfg.config.load import Document, load
+from vitscfg.config.load import Document, UnreadableInput, load
 from vitscfg.lint.diagnostic import Diagnostic
 from vitscfg.lint.registry import Context, all_rules
 from vitscfg.lint.result import CheckResult, FileResult
@@ -60,11 +60,23 @@ def check_document(doc: Document, options: CheckOptions) -> FileResult:
     return FileResult(doc.path, dialect if doc.parsed else None, diagnostics, doc.text, reason)
 
 
-def check_paths(paths: Iterable[str | os.PathLike[str]], options: CheckOptions) -> CheckResult:
-    """Check each file; UnreadableInput propagates (the CLI maps it to exit 2)."""
+def check_paths(
+    paths: Iterable[str | os.PathLike[str]],
+    options: CheckOptions,
+    unreadable: list[str] | None = None,
+) -> CheckResult:
+    """Check each file. An unreadable path raises UnreadableInput (exit 2 in the CLI), or,
+    when `unreadable` is given, is recorded there and the other files are still checked."""
     result = CheckResult()
     for path in paths:
-        result.files.append(check_document(load(path), options))
+        try:
+            doc = load(path)
+        except UnreadableInput as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(str(exc))
+            continue
+        result.files.append(check_document(doc, options))
     return result
 
 
