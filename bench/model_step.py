@@ -21,39 +21,20 @@ import json
 import resource
 import statistics
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch.amp.grad_scaler import GradScaler
 
-from vitscfg.model import MultiPeriodDiscriminator, SynthesizerTrn, build_models
-from vitscfg.model.commons import slice_segments
+from vitscfg.model import build_models
 from vitscfg.model.hparams import ModelHParams
-from vitscfg.model.losses import (
-    discriminator_loss,
-    duration_loss,
-    feature_loss,
-    generator_loss,
-    kl_loss,
-    mel_loss,
-)
-from vitscfg.model.mel import mel_spectrogram, spec_to_mel, spectrogram
+from vitscfg.model.mel import spectrogram
+from vitscfg.train.step import Batch, StepState, make_optimizers, train_step
 
 DEFAULT_CONFIG = (
     Path(__file__).resolve().parents[2] / "shared/configs/jaywalnut310__vits__configs_ljs_base.json"
 )
-
-
-@dataclass
-class Batch:
-    text: torch.Tensor  # (B, T_text) long
-    text_lengths: torch.Tensor  # (B,)
-    spec: torch.Tensor  # (B, F, T_spec) linear spectrogram
-    spec_lengths: torch.Tensor  # (B,)
-    audio: torch.Tensor  # (B, 1, T_spec * hop)
-    sid: torch.Tensor | None  # (B,) speaker ids for multi-speaker models
 
 
 def synthetic_batch(
@@ -71,85 +52,14 @@ def synthetic_batch(
     spec = spectrogram(audio, hp.filter_length, hp.hop_length, hp.win_length)
     sid = torch.arange(batch_size) % hp.n_speakers if hp.n_speakers > 1 else None
     return Batch(
-        text.to(device),
-        text_lengths.to(device),
-        spec.to(device),
-        spec_lengths.to(device),
-        audio.unsqueeze(1).to(device),
-        None if sid is None else sid.to(device),
-    )
-
-
-def train_step(
-    gen: SynthesizerTrn,
-    disc: MultiPeriodDiscriminator,
-    optim_g: torch.optim.Optimizer,
-    optim_d: torch.optim.Optimizer,
-    scaler: GradScaler,
-    batch: Batch,
-    c_mel: float,
-    c_kl: float,
-    amp_dtype: torch.dtype | None,
-) -> dict[str, torch.Tensor]:
-    """One reference training iteration: G forward, D step on detached audio, G step.
-
-    Losses are returned as tensors (no host sync here); ``amp_dtype`` None means fp32.
-    """
-    hp = gen.hp
-    device = batch.text.device.type
-    autocast = torch.autocast(
-        device, dtype=amp_dtype or torch.float16, enabled=amp_dtype is not None
-    )
-    with autocast:
-        out = gen(batch.text, batch.text_lengths, batch.spec, batch.spec_lengths, batch.sid)
-        mel = spec_to_mel(
-            batch.spec,
-            hp.filter_length,
-            hp.n_mel_channels,
-            hp.sampling_rate,
-            hp.mel_fmin,
-            hp.mel_fmax,
-        )
-        y_mel = slice_segments(mel, out.ids_slice, hp.segment_frames)
-        y_hat_mel = mel_spectrogram(
-            out.audio.squeeze(1),
-            hp.filter_length,
-            hp.n_mel_channels,
-            hp.sampling_rate,
-            hp.hop_length,
-            hp.win_length,
-            hp.mel_fmin,
-            hp.mel_fmax,
-        )
-        y = slice_segments(batch.audio, out.ids_slice * hp.hop_length, out.audio.size(-1))
-        real, fake, _, _ = disc(y, out.audio.detach())
-
-    # Discriminator step.
-    loss_d, _, _ = discriminator_loss(real, fake)
-    optim_d.zero_grad(set_to_none=True)
-    torch.autograd.backward(scaler.scale(loss_d))
-    scaler.unscale_(optim_d)
-    scaler.step(optim_d)
-
-    # Generator step.
-    with autocast:
-        _, fake, fmap_r, fmap_g = disc(y, out.audio)
-    loss_gen, _ = generator_loss(fake)
-    losses = {
-        "d": loss_d.detach(),
-        "gen": loss_gen,
-        "fm": feature_loss(fmap_r, fmap_g),
-        "mel": mel_loss(y_mel, y_hat_mel) * c_mel,
-        "kl": kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * c_kl,
-        "dur": duration_loss(out.dur_loss),
-    }
-    loss_g = losses["gen"] + losses["fm"] + losses["mel"] + losses["kl"] + losses["dur"]
-    optim_g.zero_grad(set_to_none=True)
-    torch.autograd.backward(scaler.scale(loss_g))
-    scaler.unscale_(optim_g)
-    scaler.step(optim_g)
-    scaler.update()
-    return {k: v.detach() for k, v in losses.items()}
+        text,
+        text_lengths,
+        spec,
+        spec_lengths,
+        audio.unsqueeze(1),
+        spec_lengths * hp.hop_length,
+        sid,
+    ).to(device)
 
 
 def _sync(device: torch.device) -> None:
@@ -172,13 +82,24 @@ def measure(
     gen, disc = build_models(config)
     gen, disc = gen.to(device).train(), disc.to(device).train()
     train = config["train"]
-    # Reference hyper-parameters (weight decay 0.01 is AdamW's default). fused=True runs the
-    # update as one kernel per device instead of ~10 ops per parameter tensor (CPU and CUDA).
+    # The trainer's own optimisers and step (vitscfg/train/step.py): what is timed here is
+    # exactly what `vitscfg train` runs, minus the loop.
     lr, eps = float(train["learning_rate"]), float(train["eps"])
     betas = (float(train["betas"][0]), float(train["betas"][1]))
-    optim_g = torch.optim.AdamW(gen.parameters(), lr, betas=betas, eps=eps, fused=True)
-    optim_d = torch.optim.AdamW(disc.parameters(), lr, betas=betas, eps=eps, fused=True)
+    optim_g, optim_d = make_optimizers(gen, disc, lr, betas, eps)
     scaler = GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    precision = {None: "fp32", torch.float16: "fp16", torch.bfloat16: "bf16"}[amp_dtype]
+    state = StepState(
+        gen,
+        disc,
+        optim_g,
+        optim_d,
+        scaler,
+        gen.hp,
+        float(train["c_mel"]),
+        float(train["c_kl"]),
+        precision,
+    )
     batch = synthetic_batch(gen.hp, batch_size, text_len, frames, device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -187,9 +108,7 @@ def measure(
     for i in range(warmup + steps):
         _sync(device)
         start = time.perf_counter()
-        losses = train_step(
-            gen, disc, optim_g, optim_d, scaler, batch, train["c_mel"], train["c_kl"], amp_dtype
-        )
+        losses = train_step(state, batch).losses
         _sync(device)
         if i >= warmup:
             times.append(time.perf_counter() - start)
