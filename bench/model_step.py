@@ -9,9 +9,8 @@ On a CUDA machine it also measures batch 16 and 32 in fp32 and fp16 (autocast + 
     .venv/bin/python bench/model_step.py --device cuda
 
 Reports the median seconds per step after warm-up, steps/s, and the peak memory (process
-max RSS on CPU, ``torch.cuda.max_memory_allocated`` on CUDA). ``train_step`` below is the
-reference training step (jaywalnut310/vits train.py) written as one reusable function; the
-trainer will own it later.
+max RSS on CPU, ``torch.cuda.max_memory_allocated`` on CUDA). The step timed is the
+trainer's own ``vitscfg.train.step.train_step`` (the reference D + G iteration).
 """
 
 from __future__ import annotations
