@@ -9,7 +9,6 @@ meta trace (the fast path) must also give exactly the fake trace's bytes (the ol
 from __future__ import annotations
 
 import json
-import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,12 @@ pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 from vitscfg.estimate.fake import StepPoint, step_peaks  # noqa: E402
 from vitscfg.estimate.fit import Sample, fit_bilinear  # noqa: E402
-from vitscfg.estimate.meta import child_init, fork_available, meta_step_peaks  # noqa: E402
+from vitscfg.estimate.meta import (  # noqa: E402
+    child_init,
+    fork_available,
+    meta_step_peaks,
+    trace_context,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "examples" / "tiny" / "config.json"
@@ -43,8 +47,7 @@ def config() -> dict:
 def test_meta_equals_fake_equals_real_cpu_peak(config: dict) -> None:
     # The real and the fake run in forked children, at once, one thread each (two cores;
     # OpenMP threads of two processes spinning on two loaded cores cost minutes).
-    context = multiprocessing.get_context("fork")
-    with context.Pool(2, initializer=child_init, maxtasksperchild=1) as pool:
+    with trace_context().Pool(2, initializer=child_init, maxtasksperchild=1) as pool:
         real_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": False})
         fake_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": True})
         meta = meta_step_peaks(config, "fp32", POINTS)

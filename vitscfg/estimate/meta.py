@@ -57,7 +57,32 @@ def meta_supported(precision: str) -> bool:
 
 
 def fork_available() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Isolated trace processes need POSIX (the forkserver start method)."""
+    return "forkserver" in multiprocessing.get_all_start_methods()
+
+
+def trace_context() -> Any:
+    """The multiprocessing context for trace processes: forkserver, not fork.
+
+    Why: forking a process that has already run parallel CPU kernels can deadlock the
+    child inside OpenMP (libgomp is not fork-safe; seen here even with one thread in the
+    child, when a test suite had trained before). The fork server is a fresh process that
+    has only imported torch and the step, so its children start from a clean OpenMP state
+    and still skip torch's import cost.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(
+        [
+            "torch",
+            "torch._dynamo",
+            "vitscfg.model",
+            "vitscfg.model.mel",
+            "vitscfg.train.step",
+            "vitscfg.estimate.meta",
+            "vitscfg.estimate.fake",
+        ]
+    )
+    return context
 
 
 def _weight_norm_backward_meta(
@@ -167,17 +192,6 @@ def meta_step_peaks_here(
     )
 
 
-def preload() -> None:
-    """Import, in the parent, what every forked trace imports anyway: the model, the step
-    and ``torch._dynamo`` (imported lazily by ``Optimizer.__init__``, ~1.8 s). Children
-    share the parent's modules, so three parallel traces pay it once instead of thrice."""
-    import torch._dynamo  # noqa: F401
-
-    import vitscfg.model  # noqa: F401
-    import vitscfg.model.mel  # noqa: F401
-    import vitscfg.train.step  # noqa: F401
-
-
 def child_init() -> None:
     """First thing in every forked trace process: one intra-op thread.
 
@@ -198,10 +212,7 @@ def _call(job: tuple[Callable[..., T], tuple[Any, ...], dict[str, Any]]) -> T:
 def run_forked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """``fn(*args, **kwargs)`` in a forked child (torch already imported: no start-up cost);
     the child's global changes die with it. Exceptions propagate."""
-    preload()
-    with multiprocessing.get_context("fork").Pool(
-        1, initializer=child_init, maxtasksperchild=1
-    ) as pool:
+    with trace_context().Pool(1, initializer=child_init, maxtasksperchild=1) as pool:
         result: T = pool.apply(_call, ((fn, args, kwargs),))
     return result
 

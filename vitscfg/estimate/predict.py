@@ -17,7 +17,6 @@ host process and the DataLoader workers (constants and sources in devices.py).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,7 +91,7 @@ def trace_points(
     group, even for a single one: the fp32 meta trace changes the process's dispatcher
     (meta.py). Without fork (Windows), the fake traces run in this process.
     """
-    from vitscfg.estimate.meta import child_init, fork_available, preload
+    from vitscfg.estimate.meta import child_init, fork_available, trace_context
 
     groups: dict[tuple[str, int], list[int]] = {}
     for i, (p, point) in enumerate(jobs):
@@ -106,9 +105,7 @@ def trace_points(
         results = [_trace_group(t) for t in tasks]
     else:
         n = max(1, min(len(tasks), processes or os.cpu_count() or 1))
-        preload()
-        context = multiprocessing.get_context("fork")
-        with context.Pool(n, initializer=child_init, maxtasksperchild=1) as pool:
+        with trace_context().Pool(n, initializer=child_init, maxtasksperchild=1) as pool:
             results = pool.map(_trace_group, tasks, chunksize=1)
     peaks = [0] * len(jobs)
     for indices, group_peaks in zip(groups.values(), results, strict=True):
