@@ -1,8 +1,10 @@
-"""Torch-free access to a training set on disk: filelists, audio headers, symbol
-sets and cached spectrogram shapes.
+"""The training set on disk: filelists, audio headers, symbol sets, text frontends,
+cached spectrogram shapes (torch-free), and the torch dataset, sampler and
+preprocessing the trainer uses.
 
-`vitscfg check` runs as a pre-commit hook with only the core install, so nothing
-here may import torch (or soundfile, except as an optional extra for non-WAV
-files); the bundled trainer reuses the same parsers so that the linter and the
-trainer can never disagree about what a filelist line means.
+`vitscfg check` runs as a pre-commit hook with only the core install, so the
+modules it imports (filelist, audio_header, symbols, spec_cache, buckets, scan,
+text, sampler) must not import torch or soundfile; dataset.py and preprocess.py
+do, and only the trainer imports them. The linter and the trainer share the same
+parsers, so they can never disagree about what a filelist line means.
 """
