@@ -45,11 +45,6 @@ DIALECT_TITLES: dict[str, str] = {
     "vitscfg": "vitscfg's bundled trainer",
 }
 
-# Keys only vitscfg's own trainer reads; one of them in `train` means our format.
-VITSCFG_TRAIN_KEYS = frozenset(
-    {"use_gpu", "grad_accum_steps", "nan_rollback_steps", "num_workers", "bf16_run", "keep_ckpts"}
-)
-
 
 @dataclass(frozen=True)
 class DialectGuess:

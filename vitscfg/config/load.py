@@ -63,10 +63,6 @@ class Document:
                 return 1, 1
             tokens.pop()
 
-    def source_line(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
 
 def load(path: str | os.PathLike[str]) -> Document:
     """Load a JSON or YAML config; every problem becomes a diagnostic on the Document."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vitscfg.config.dialect import DIALECTS, detect_dialect
+from vitscfg.config.dialect import detect_dialect
 from vitscfg.config.load import Document, UnreadableInput, load
 from vitscfg.lint.diagnostic import Diagnostic
 from vitscfg.lint.registry import Context, all_rules
@@ -86,7 +86,3 @@ def parse_codes(values: Sequence[str] | None) -> tuple[str, ...]:
     for value in values or ():
         codes.extend(c.strip().upper() for c in value.split(",") if c.strip())
     return tuple(codes)
-
-
-def known_dialect(name: str) -> bool:
-    return name in DIALECTS

@@ -3,6 +3,7 @@ without crashing (constraints.md C10, C12, C14, C16)."""
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Iterator
 
@@ -298,8 +299,6 @@ def unknown_text_cleaner(ctx: Context) -> Iterator[Finding]:
     cleaned = ctx.get("/data/cleaned_text") is True
     for i, name in enumerate(names):
         if isinstance(name, str) and name not in known:
-            import difflib
-
             close = difflib.get_close_matches(name, sorted(known), n=1)
             severity = (
                 Severity.ERROR
