@@ -6,22 +6,25 @@ worst-case lengths, it compares:
 * measured: the real peak of the trainer's step on the GPU (`vitscfg.estimate.probe`, one
   subprocess per point: max_memory_reserved + the process's non-PyTorch memory, and
   max_memory_allocated);
-* GPU path: the `--gpu` fit (probes at small batches, then the fit at the point);
-* no-GPU path: the fake-tensor prediction (`predict_peak_bytes(..., "cuda")` + context),
-  with its tensor-only part against max_memory_allocated (calibrates the allowances in
+* GPU path: the `--gpu` fit (the probes `vitscfg estimate --gpu` makes: batches 2, 4, 8 at
+  the config's segment and 4 at the farthest one), evaluated at the point;
+* no-GPU path: the fake-tensor prediction of the device peak (`trace_points` +
+  `to_device_bytes`, exactly what `vitscfg estimate` without --gpu computes), and its
+  tensor-only part against max_memory_allocated (calibrates the allowances in
   vitscfg/estimate/devices.py).
 
 Goal: <= 5 % error. Run:
 
-    .venv/bin/python scripts/validate_estimator.py [--gpu-index 0] [--out docs/estimator-accuracy.md]
+    python scripts/validate_estimator.py [--gpu-index 0] [--out docs/estimator-accuracy.md]
 
-Refuses (exit 2) without CUDA: the development machine of the estimator had no GPU, so this
-report has not been produced yet.
+Refuses (exit 2) without CUDA. The fake traces run first, in parallel processes; then the
+probes, one subprocess at a time (each row is printed as soon as it is measured).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import time
@@ -33,9 +36,11 @@ CONFIGS = {
     "tiny": ROOT / "examples/tiny/config.json",
 }
 POINTS = {  # (batch_size, segment_size) at worst-case lengths (text ids, spec frames)
-    "ljs_base": ([(4, 8192), (16, 8192), (8, 16384)], (381, 1000)),
-    "tiny": ([(4, 4096), (16, 4096), (8, 8192)], (121, 500)),
+    "ljs_base": ([(4, 8192), (16, 8192), (32, 8192), (8, 16384)], (381, 1000)),
+    "tiny": ([(4, 4096), (16, 4096), (32, 4096), (8, 8192)], (121, 500)),
 }
+FIT_BATCHES = (2, 4, 8)  # as vitscfg.estimate.gpu.PROBE_BATCHES
+GiB = 1 << 30
 
 
 def main() -> int:
@@ -43,6 +48,7 @@ def main() -> int:
     parser.add_argument("--gpu-index", type=int, default=0)
     parser.add_argument("--out", default=str(ROOT / "docs" / "estimator-accuracy.md"))
     parser.add_argument("--precision", action="append", choices=("fp32", "fp16", "bf16"))
+    parser.add_argument("--configs", nargs="+", choices=sorted(CONFIGS), default=list(CONFIGS))
     args = parser.parse_args()
     try:
         import torch
@@ -60,67 +66,105 @@ def main() -> int:
         return 2
 
     from vitscfg.estimate import devices
-    from vitscfg.estimate.data import Lengths
+    from vitscfg.estimate.fake import StepPoint
     from vitscfg.estimate.fit import Sample, fit_bilinear
-    from vitscfg.estimate.predict import predict_peak_bytes
-    from vitscfg.estimate.probe import run_probe
+    from vitscfg.estimate.predict import to_device_bytes, trace_points
+    from vitscfg.estimate.probe import run_probes
 
     device = devices.cuda_device(args.gpu_index)
     precisions = args.precision or ["fp32", "fp16"]
+    started = time.time()
+
+    # 1. The no-GPU path, every point at once (parallel processes).
+    fake: dict[tuple[str, str, int, int], tuple[int, int]] = {}  # -> (device, tensor)
+    for name in args.configs:
+        config = json.loads(CONFIGS[name].read_text(encoding="utf-8"))
+        points, (text_len, frames) = POINTS[name]
+        s0 = int(config["train"]["segment_size"])
+        far = max(s for _, s in points)
+        # The three traces `vitscfg estimate` fits (grid min/max batch at S0, max at S_far)...
+        b_lo, b_hi = 1, max(b for b, _ in points)
+        shape = [(b_lo, s0), (b_hi, s0), (b_hi, far)]
+        jobs = [(p, StepPoint(b, s, text_len, frames)) for p in precisions for b, s in shape]
+        # ...plus each point traced directly (tensor bytes vs measured allocated).
+        jobs += [(p, StepPoint(b, s, text_len, frames)) for p in precisions for b, s in points]
+        cuda = trace_points(config, jobs, "cuda", group=False)
+        for p in precisions:
+            samples = [
+                Sample(pt.batch_size, pt.segment_size, peak)
+                for (q, pt), peak in zip(jobs[: 3 * len(precisions)], cuda, strict=False)
+                if q == p
+            ]
+            fit = to_device_bytes(fit_bilinear(samples), "cuda", 0)
+            for (q, pt), peak in zip(jobs, cuda, strict=True):
+                if q == p and (pt.batch_size, pt.segment_size) in points:
+                    key = (name, p, pt.batch_size, pt.segment_size)
+                    fake[key] = (fit.predict(pt.batch_size, pt.segment_size), peak)
+        print(f"[{time.time() - started:5.0f} s] fake traces of {name} done", flush=True)
+
+    # 2. The GPU path and the measurement, one probe process at a time.
     rows: list[str] = []
     errors: list[float] = []
-    started = time.time()
-    for name, path in CONFIGS.items():
-        config = json.loads(path.read_text(encoding="utf-8"))
+    for name in args.configs:
+        config = json.loads(CONFIGS[name].read_text(encoding="utf-8"))
         points, (text_len, frames) = POINTS[name]
-        lengths = Lengths(text_len, frames, "fixed")
-        for precision in precisions:
-            small = [
-                run_probe(config, args.gpu_index, b, points[0][1], precision, text_len, frames)
-                for b in (2, 4, 8)
-            ]
-            far = run_probe(config, args.gpu_index, 4, points[-1][1], precision, text_len, frames)
-            ok = [r for r in (*small, far) if r.ok]
+        s0 = int(config["train"]["segment_size"])
+        far = max(s for _, s in points)
+        for p in precisions:
+            plan = [(b, s0) for b in FIT_BATCHES] + [(FIT_BATCHES[1], far)]
+            todo = plan + [pt for pt in points if pt not in plan]
+            probes = {
+                (r.batch_size, r.segment_size): r
+                for r in run_probes(config, args.gpu_index, todo, p, text_len, frames)
+            }
+            for r in probes.values():
+                print(
+                    f"[{time.time() - started:5.0f} s] probe {name} {p} {r.batch_size}x"
+                    f"{r.segment_size}: ok={r.ok} {r.device_peak / GiB:.2f} GiB {r.seconds:.0f} s "
+                    f"{r.error}",
+                    flush=True,
+                )
+            ok = [probes[pt] for pt in plan if probes[pt].ok]
             fit = fit_bilinear([Sample(r.batch_size, r.segment_size, r.device_peak) for r in ok])
             for b, s in points:
-                real = run_probe(config, args.gpu_index, b, s, precision, text_len, frames)
+                real = probes[(b, s)]
                 if not real.ok:
-                    rows.append(
-                        f"| {name} | {precision} | {b} | {s} | {real.error or 'failed'} |||||"
+                    row = f"| {name} | {p} | {b} | {s} | {real.error or 'failed'} ||||||"
+                else:
+                    gpu_pred = fit.predict(b, s)
+                    fake_dev, tensor = fake[(name, p, b, s)]
+                    e_gpu = (gpu_pred - real.device_peak) / real.device_peak
+                    e_fake = (fake_dev - real.device_peak) / real.device_peak
+                    e_alloc = (tensor - real.peak_allocated) / real.peak_allocated
+                    errors += [abs(e_gpu), abs(e_fake)]
+                    row = (
+                        f"| {name} | {p} | {b} | {s} | {real.device_peak / GiB:.2f} "
+                        f"| {gpu_pred / GiB:.2f} ({e_gpu:+.1%}) "
+                        f"| {fake_dev / GiB:.2f} ({e_fake:+.1%}) "
+                        f"| {real.peak_allocated / GiB:.2f} | {tensor / GiB:.2f} ({e_alloc:+.1%}) "
+                        f"| {real.peak_reserved / GiB:.2f} | {real.non_torch_bytes / GiB:.2f} "
+                        f"| {real.step_seconds * 1000:.0f} |"
                     )
-                    continue
-                gpu_pred = fit.predict(b, s)
-                reserved_pred = predict_peak_bytes(
-                    config, b, s, precision, "cuda", text_len=lengths.text_len, spec_frames=frames
-                )
-                fake_device = reserved_pred + devices.CUDA_CONTEXT_BYTES
-                tensor = predict_peak_bytes(
-                    config, b, s, precision, "cpu", text_len=text_len, spec_frames=frames
-                )
-                e_gpu = (gpu_pred - real.device_peak) / real.device_peak
-                e_fake = (fake_device - real.device_peak) / real.device_peak
-                e_alloc = (tensor - real.peak_allocated) / real.peak_allocated
-                errors += [abs(e_gpu), abs(e_fake)]
-                gib = 1 << 30
-                rows.append(
-                    f"| {name} | {precision} | {b} | {s} | {real.device_peak / gib:.2f} "
-                    f"| {gpu_pred / gib:.2f} ({e_gpu:+.1%}) | {fake_device / gib:.2f} ({e_fake:+.1%}) "
-                    f"| {real.peak_allocated / gib:.2f} | {tensor / gib:.2f} ({e_alloc:+.1%}) "
-                    f"| {real.non_torch_bytes / gib:.2f} |"
-                )
+                rows.append(row)
+                print(f"[{time.time() - started:5.0f} s] {row}", flush=True)
     worst = max(errors) if errors else float("nan")
+    today = datetime.date.today().isoformat()
     text = "\n".join(
         [
             "# Estimator accuracy (generated by scripts/validate_estimator.py)",
             "",
-            f"Device: {device.name}, {device.total_bytes / (1 << 30):.1f} GiB; torch "
-            f"{torch.__version__}; {time.time() - started:.0f} s. Worst-case lengths per item; "
-            "peaks in GiB. Measured = max_memory_reserved + the probe process's non-PyTorch "
-            "memory. Goal: |error| <= 5 %.",
+            f"{today}. Device: {device.name}, {device.total_bytes / GiB:.1f} GiB; torch "
+            f"{torch.__version__}; {time.time() - started:.0f} s. Worst-case lengths per item "
+            "(ljs_base: 381 text ids, 1000 frames; tiny: 121, 500); peaks in GiB. "
+            "Measured = max_memory_reserved + the probe process's non-PyTorch memory "
+            "(CUDA context, cuDNN/cuBLAS). `--gpu fit` = the affine fit of `vitscfg estimate "
+            "--gpu` through its probes (batches 2, 4, 8 at the config's segment, 4 at the "
+            "farthest); `no-GPU` = the fake-tensor prediction with the allowances of "
+            "vitscfg/estimate/devices.py. Goal: |error| <= 5 %.",
             "",
             "| config | precision | batch | segment | measured | --gpu fit | no-GPU (fake) "
-            "| measured allocated | fake tensors | non-PyTorch |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| measured allocated | fake tensors | measured reserved | non-PyTorch | step ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
             *rows,
             "",
             f"Worst |error| of the two predictions: {worst:.1%}.",

@@ -1,11 +1,12 @@
 """`--gpu`: probe plan, fit and confirmation on a real GPU (see probe.py for one probe).
 
-Plan per precision: three small batches at the config's segment (2, 4, 8: small enough to
+Plan per precision, in one probe process: three small batches at the config's segment (2, 4, 8: small enough to
 fit nearly any card, three points so the affine fit is *checked*, not just solved) and one
 at the farthest grid segment; OOM probes are recorded and left out of the fit. The fit is
 on the device peak (reserved + context/handles). Then one confirming probe at the
 recommended point; when it measures above the budget or OOMs, the batch is lowered by 10 %
-and confirmed again (three tries). Untested on this machine (no GPU).
+and confirmed again (three tries); the confirming probe runs in a process of its own, as a
+new training run would.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from vitscfg.estimate.data import Lengths
 from vitscfg.estimate.devices import DeviceInfo
 from vitscfg.estimate.fit import BilinearFit, Sample, fit_bilinear
 from vitscfg.estimate.grid import Recommendation, recommend
-from vitscfg.estimate.probe import ProbeResult, run_probe
+from vitscfg.estimate.probe import ProbeResult, run_probe, run_probes
 
 PROBE_BATCHES = (2, 4, 8)
 
@@ -59,6 +60,8 @@ def gpu_prediction(
     margin: float,
     config_segment: int,
     probe: Callable[..., ProbeResult] = run_probe,
+    probe_list: Callable[..., list[ProbeResult]] = run_probes,
+    report: Callable[[ProbeResult], None] | None = None,
 ) -> GpuPrediction:
     assert device.index is not None
     capacity = device.capacity_bytes
@@ -70,17 +73,33 @@ def gpu_prediction(
     fits: dict[str, BilinearFit] = {}
     notes: list[str] = []
 
-    def run(b: int, s: int, p: str) -> ProbeResult:
-        r = probe(config, device.index, b, s, p, lengths.text_len, lengths.spec_frames)
+    def record(r: ProbeResult) -> ProbeResult:
         probes.append(r)
+        if report is not None:
+            report(r)
         if r.oom:
-            notes.append(f"probe batch {b} segment {s} {p}: out of memory (recorded)")
+            notes.append(
+                f"probe batch {r.batch_size} segment {r.segment_size} {r.precision}: "
+                "out of memory (recorded)"
+            )
         elif not r.ok:
-            notes.append(f"probe batch {b} segment {s} {p} failed: {r.error}")
+            notes.append(
+                f"probe batch {r.batch_size} segment {r.segment_size} "
+                f"{r.precision} failed: {r.error}"
+            )
         return r
 
+    def run(b: int, s: int, p: str) -> ProbeResult:
+        return record(probe(config, device.index, b, s, p, lengths.text_len, lengths.spec_frames))
+
     for p in precisions:
-        results = [run(b, s, p) for b, s in plan]
+        # One process for the plan (fresh allocator state per point, see probe.py).
+        results = [
+            record(r)
+            for r in probe_list(
+                config, device.index, plan, p, lengths.text_len, lengths.spec_frames
+            )
+        ]
         ok = [r for r in results if r.ok]
         if len({r.batch_size for r in ok if r.segment_size == config_segment}) < 2:
             ok += [r for r in (run(1, config_segment, p),) if r.ok]

@@ -82,6 +82,8 @@ def trace_points(
     jobs: Sequence[tuple[str, Any]],
     kind: DeviceKind,
     processes: int | None = None,
+    *,
+    group: bool = True,
 ) -> list[int]:
     """Tensor peak of each (precision, StepPoint), in job order.
 
@@ -93,13 +95,13 @@ def trace_points(
     """
     from vitscfg.estimate.meta import child_init, fork_available, trace_context
 
-    groups: dict[tuple[str, int], list[int]] = {}
+    groups: dict[tuple[str, int, int], list[int]] = {}
     for i, (p, point) in enumerate(jobs):
-        groups.setdefault((p, point.segment_size), []).append(i)
+        groups.setdefault((p, point.segment_size, i if not group else -1), []).append(i)
     isolated = fork_available()
     tasks = [
         (config, p, [jobs[i][1] for i in indices], kind, isolated)
-        for (p, _), indices in groups.items()
+        for (p, _, _), indices in groups.items()
     ]
     if not isolated:
         results = [_trace_group(t) for t in tasks]

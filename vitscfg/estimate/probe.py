@@ -1,27 +1,33 @@
-"""`--gpu`: measure the trainer's real step on the GPU, one subprocess per probe point.
+"""`--gpu`: measure the trainer's real step on the GPU, in fresh subprocesses.
 
-Why a subprocess per probe: an OOM or a fragmented cache from one probe must not poison
-the next (estimator.md 5.2), and the CUDA context of each probe is measured from a clean
-process. A probe builds the real models/optimisers (`vitscfg.estimate.fake.build_state`,
-which calls the trainer's `build_models`/`make_optimizers`), runs `train_step` until both
-optimisers have state (GradScaler forced to step: init_scale 1, and re-run while a step was
-skipped, estimator.md 2.3), resets the peak counters, runs two more steps and reports
-peak allocated / reserved, the non-PyTorch memory (context, cuDNN/cuBLAS handles: NVML's
-per-process usage minus reserved, or mem_get_info before/after) and the step time.
+Why subprocesses: an OOM or a crash in a probe must not take the estimator down, and the
+CUDA context of the probe is measured from a clean process. One process runs a list of
+points (one precision) in order, each from a *fresh allocator state* (estimator.md 5.2): the
+previous point's models, optimisers and batch are dropped, the cache is emptied
+(``torch.cuda.empty_cache``) and the peak counters reset before the next point builds its
+own. That pays the torch import and CUDA start-up once per list instead of once per point.
+A point builds the real models/optimisers (`vitscfg.estimate.fake.build_state`, which calls
+the trainer's `build_models`/`make_optimizers`), runs `train_step` until both optimisers
+have state (GradScaler forced to step: init_scale 1, and re-run while a step was skipped,
+estimator.md 2.3), resets the peak counters, runs two more steps and reports peak allocated
+/ reserved, the non-PyTorch memory (context, cuDNN/cuBLAS handles: NVML's per-process usage
+minus reserved, or mem_get_info before/after) and the step time. cuDNN runs with the
+trainer's setting (``torch.backends.cudnn.benchmark`` left off, see vitscfg/train/loop.py).
 
-Run as ``python -m vitscfg.estimate.probe '<json request>'``; prints one JSON line.
-Untested here (the development machine has no GPU): scripts/validate_estimator.py is the
-check to run on a GPU box.
+Each point's result is printed as one JSON line as soon as it is measured, so a process
+that dies mid-list (a hard CUDA error) loses only the point it was on; the parent reruns
+the rest in a new process. Run as ``python -m vitscfg.estimate.probe '<json request>'``.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,11 +44,46 @@ class ProbeResult:
     peak_reserved: int = 0
     non_torch_bytes: int = 0  # CUDA context + library handles of the probe process
     step_seconds: float = 0.0  # median of the measured steps
+    seconds: float = 0.0  # wall time of the point (model build, warm-up, measured steps)
 
     @property
     def device_peak(self) -> int:
         """What the card must hold: reserved peak plus the process's non-PyTorch memory."""
         return self.peak_reserved + self.non_torch_bytes
+
+
+def run_probes(
+    config: Mapping[str, Any],
+    index: int,
+    points: Sequence[tuple[int, int]],
+    precision: str,
+    text_len: int,
+    spec_frames: int,
+    timeout: float = 600.0,
+) -> list[ProbeResult]:
+    """Probe each (batch_size, segment_size) in order; never raises for OOM or a crash.
+
+    A crashed or timed-out process costs the point it was on (reported as failed); the
+    remaining points run in a fresh process.
+    """
+    results: list[ProbeResult] = []
+    todo = list(points)
+    while todo:
+        request = {
+            "config": config,
+            "index": index,
+            "points": todo,
+            "precision": precision,
+            "text_len": text_len,
+            "spec_frames": spec_frames,
+        }
+        done, error = _run_child(request, timeout)
+        results += done
+        todo = todo[len(done) :]
+        if todo and error:  # the child died on todo[0]
+            b, s = todo.pop(0)
+            results.append(ProbeResult(b, s, precision, False, error=error))
+    return results
 
 
 def run_probe(
@@ -55,17 +96,13 @@ def run_probe(
     spec_frames: int,
     timeout: float = 300.0,
 ) -> ProbeResult:
-    """One probe in a fresh Python process; never raises for OOM or a crash."""
-    request = {
-        "config": config,
-        "index": index,
-        "batch_size": batch_size,
-        "segment_size": segment_size,
-        "precision": precision,
-        "text_len": text_len,
-        "spec_frames": spec_frames,
-    }
-    base = ProbeResult(batch_size, segment_size, precision, False)
+    """One point in its own fresh process (the confirming probe: as a new training run)."""
+    return run_probes(
+        config, index, [(batch_size, segment_size)], precision, text_len, spec_frames, timeout
+    )[0]
+
+
+def _run_child(request: Mapping[str, Any], timeout: float) -> tuple[list[ProbeResult], str]:
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "vitscfg.estimate.probe", json.dumps(request)],
@@ -74,13 +111,17 @@ def run_probe(
             timeout=timeout,
             env={**os.environ, "PYTORCH_NVML_BASED_CUDA_CHECK": "1"},
         )
-    except subprocess.TimeoutExpired:
-        return _replace(base, error=f"probe timed out after {timeout:.0f} s")
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if not lines:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return _replace(base, error=f"probe exited {proc.returncode}: {' | '.join(tail)}")
-    return ProbeResult(**json.loads(lines[-1]))
+        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout or b""
+        stdout = out.decode() if isinstance(out, bytes) else out
+        stderr, code = f"probe timed out after {timeout:.0f} s", None
+    done = [ProbeResult(**json.loads(ln)) for ln in stdout.splitlines() if ln.startswith("{")]
+    if len(done) == len(request["points"]):
+        return done, ""
+    tail = stderr.strip().splitlines()[-3:]
+    why = " | ".join(tail) if code is None else f"probe exited {code}: {' | '.join(tail)}"
+    return done, why
 
 
 def _replace(r: ProbeResult, **kw: Any) -> ProbeResult:
@@ -112,29 +153,29 @@ def _nvml_process_bytes(index: int) -> int | None:
     return None
 
 
-def _probe_main(request: Mapping[str, Any]) -> dict[str, Any]:
-    import torch
-
+def _probe_point(
+    torch: Any, request: Mapping[str, Any], b: int, s: int, p: str, index: int
+) -> dict[str, Any]:
     from vitscfg.estimate.fake import StepPoint, build_state, make_batch, with_segment
     from vitscfg.train.step import train_step
 
-    index = int(request["index"])
-    b, s, p = int(request["batch_size"]), int(request["segment_size"]), str(request["precision"])
     out: dict[str, Any] = {"batch_size": b, "segment_size": s, "precision": p, "ok": False}
     device = torch.device("cuda", index)
-    torch.cuda.set_device(device)
-    torch.backends.cudnn.benchmark = True  # as the trainer (and the reference) do
+    started = time.perf_counter()
+    gc.collect()
+    torch.cuda.empty_cache()
+    torch.cuda.reset_peak_memory_stats(device)
     free_before, _ = torch.cuda.mem_get_info(device)
+    reserved_before = int(torch.cuda.memory_reserved(device))
+    state = batch = None
     try:
         with torch.device(device):
             state = build_state(with_segment(request["config"], s), p, foreach=None)
             # Forced stepping: a small initial scale so fp16 does not skip the first steps.
-            state.scaler = torch.amp.GradScaler(  # type: ignore[attr-defined]
-                "cuda", init_scale=1.0, enabled=p == "fp16"
-            )
+            state.scaler = torch.amp.GradScaler("cuda", init_scale=1.0, enabled=p == "fp16")
             point = StepPoint(b, s, int(request["text_len"]), int(request["spec_frames"]))
             batch = make_batch(state.hp, point).to(device)
-        for _ in range(4):  # warm-up (cudnn benchmark) until a step was not skipped
+        for _ in range(4):  # warm-up until a step was not skipped (fp16)
             train_step(state, batch)
             torch.cuda.synchronize()
             if p != "fp16" or state.scaler.get_scale() >= 1.0:
@@ -154,28 +195,40 @@ def _probe_main(request: Mapping[str, Any]) -> dict[str, Any]:
             out["non_torch_bytes"] = max(0, nvml - reserved_now)
         else:
             free_after, _ = torch.cuda.mem_get_info(device)
-            out["non_torch_bytes"] = max(0, free_before - free_after - reserved_now)
+            out["non_torch_bytes"] = max(
+                0, free_before - free_after - (reserved_now - reserved_before)
+            )
         out["step_seconds"] = sorted(times)[len(times) // 2]
         out["ok"] = True
     except torch.OutOfMemoryError as exc:
         out["oom"] = True
         out["error"] = str(exc).splitlines()[0]
+    finally:
+        del state, batch
+    out["seconds"] = time.perf_counter() - started
     return out
 
 
 def main(argv: list[str]) -> int:
     request = json.loads(argv[0])
-    try:
-        result = _probe_main(request)
-    except Exception as exc:  # reported, never a traceback in the parent's output
-        result = {
-            "batch_size": int(request["batch_size"]),
-            "segment_size": int(request["segment_size"]),
-            "precision": str(request["precision"]),
-            "ok": False,
-            "error": f"{type(exc).__name__}: {exc}",
-        }
-    sys.stdout.write(json.dumps(result) + "\n")
+    p = str(request["precision"])
+    import torch
+
+    index = int(request["index"])
+    torch.cuda.set_device(index)
+    for b, s in request["points"]:
+        try:
+            result = _probe_point(torch, request, int(b), int(s), p, index)
+        except Exception as exc:  # reported, never a traceback in the parent's output
+            result = {
+                "batch_size": int(b),
+                "segment_size": int(s),
+                "precision": p,
+                "ok": False,
+                "error": f"{type(exc).__name__}: {exc}",
+            }
+        sys.stdout.write(json.dumps(result) + "\n")
+        sys.stdout.flush()
     return 0
 
 

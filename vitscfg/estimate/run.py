@@ -120,7 +120,32 @@ def run_estimate(
     if opts.gpu is not None:
         from vitscfg.estimate.gpu import gpu_prediction
 
-        gp = gpu_prediction(config, device, precisions, batches, segments, lengths, opts.margin, s0)
+        def report(r: Any) -> None:
+            what = (
+                f"{r.device_peak / 2**30:.2f} GiB, {r.step_seconds:.2f} s/step"
+                if r.ok
+                else "out of memory"
+                if r.oom
+                else f"failed: {r.error}"
+            )
+            err.write(
+                f"probe batch {r.batch_size} segment {r.segment_size} {r.precision}: "
+                f"{what} ({r.seconds:.0f} s)\n"
+            )
+            err.flush()
+
+        err.write(f"measuring the training step on {device.name} (one probe process per plan)\n")
+        gp = gpu_prediction(
+            config,
+            device,
+            precisions,
+            batches,
+            segments,
+            lengths,
+            opts.margin,
+            s0,
+            report=report,
+        )
         predict, max_batch, measured, rec = gp.predict, gp.max_batch, gp.measured, gp.recommended
         notes.extend(gp.notes)
         if gp.step_seconds and rec is not None:
