@@ -180,7 +180,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--cases", nargs="+", default=["tiny", "ljs_base"])
+    parser.add_argument("--cases", nargs="*", default=["tiny", "ljs_base"])
     parser.add_argument("--threads", default=_THREADS, help="--threads=N: torch and numba threads")
     args = parser.parse_args()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -6,8 +6,8 @@ worst-case lengths, it compares:
 * measured: the real peak of the trainer's step on the GPU (`vitscfg.estimate.probe`, one
   subprocess per point: max_memory_reserved + the process's non-PyTorch memory, and
   max_memory_allocated);
-* GPU path: the `--gpu` fit (the probes `vitscfg estimate --gpu` makes: batches 2, 4, 8 at
-  the config's segment and 4 at the farthest one), evaluated at the point;
+* GPU path: the `--gpu` fits (`vitscfg.estimate.gpu.gpu_prediction`, its two probe
+  stages on this card), evaluated at the point;
 * no-GPU path: the fake-tensor prediction of the device peak (`trace_points` +
   `to_device_bytes`, exactly what `vitscfg estimate` without --gpu computes), and its
   tensor-only part against max_memory_allocated (calibrates the allowances in
@@ -66,10 +66,12 @@ def main() -> int:
         return 2
 
     from vitscfg.estimate import devices
+    from vitscfg.estimate.data import Lengths
     from vitscfg.estimate.fake import StepPoint
     from vitscfg.estimate.fit import Sample, fit_bilinear
+    from vitscfg.estimate.gpu import gpu_prediction
     from vitscfg.estimate.predict import to_device_bytes, trace_points
-    from vitscfg.estimate.probe import run_probes
+    from vitscfg.estimate.probe import ProbeWorker
 
     device = devices.cuda_device(args.gpu_index)
     precisions = args.precision or ["fp32", "fp16"]
@@ -95,7 +97,7 @@ def main() -> int:
                 for (q, pt), peak in zip(jobs[: 3 * len(precisions)], cuda, strict=False)
                 if q == p
             ]
-            fit = to_device_bytes(fit_bilinear(samples), "cuda", 0)
+            fit = to_device_bytes(fit_bilinear(samples), "cuda", 0, p)
             for (q, pt), peak in zip(jobs, cuda, strict=True):
                 if q == p and (pt.batch_size, pt.segment_size) in points:
                     key = (name, p, pt.batch_size, pt.segment_size)
@@ -104,34 +106,48 @@ def main() -> int:
 
     # 2. The GPU path and the measurement, one probe process at a time.
     rows: list[str] = []
+    recs: list[str] = []
     errors: list[float] = []
     for name in args.configs:
         config = json.loads(CONFIGS[name].read_text(encoding="utf-8"))
         points, (text_len, frames) = POINTS[name]
         s0 = int(config["train"]["segment_size"])
         far = max(s for _, s in points)
+        lengths = Lengths(text_len, frames, "fixed")
+        segments = sorted({s0, far})
         for p in precisions:
-            plan = [(b, s0) for b in FIT_BATCHES] + [(FIT_BATCHES[1], far)]
-            todo = plan + [pt for pt in points if pt not in plan]
-            probes = {
-                (r.batch_size, r.segment_size): r
-                for r in run_probes(config, args.gpu_index, todo, p, text_len, frames)
-            }
-            for r in probes.values():
-                print(
-                    f"[{time.time() - started:5.0f} s] probe {name} {p} {r.batch_size}x"
-                    f"{r.segment_size}: ok={r.ok} {r.device_peak / GiB:.2f} GiB {r.seconds:.0f} s "
-                    f"{r.error}",
-                    flush=True,
+            with ProbeWorker(config, args.gpu_index, text_len, frames) as worker:
+                gp = gpu_prediction(
+                    config,
+                    device,
+                    [p],
+                    [b for b, _ in points],
+                    segments,
+                    lengths,
+                    0.07,
+                    s0,
+                    report=lambda r: print(
+                        f"[{time.time() - started:5.0f} s] --gpu probe {r.batch_size}x"
+                        f"{r.segment_size} {r.precision}: ok={r.ok} "
+                        f"{r.device_peak / GiB:.2f} GiB {r.seconds:.0f} s {r.error}",
+                        flush=True,
+                    ),
+                    worker=worker,
                 )
-            ok = [probes[pt] for pt in plan if probes[pt].ok]
-            fit = fit_bilinear([Sample(r.batch_size, r.segment_size, r.device_peak) for r in ok])
+                done = {(r.batch_size, r.segment_size): r for r in gp.probes if r.ok}
+                probes = {pt: done.get(pt) or worker.probe(*pt, p) for pt in points}
+            if gp.recommended is not None:
+                rec = gp.recommended
+                recs.append(
+                    f"- {name} {p}: batch {rec.batch_size} at segment {rec.segment_size}, "
+                    f"{rec.peak_bytes / GiB:.2f} GiB ({rec.reason})"
+                )
             for b, s in points:
                 real = probes[(b, s)]
                 if not real.ok:
                     row = f"| {name} | {p} | {b} | {s} | {real.error or 'failed'} ||||||"
                 else:
-                    gpu_pred = fit.predict(b, s)
+                    gpu_pred = gp.fit(b, p).predict(b, s)
                     fake_dev, tensor = fake[(name, p, b, s)]
                     e_gpu = (gpu_pred - real.device_peak) / real.device_peak
                     e_fake = (fake_dev - real.device_peak) / real.device_peak
@@ -139,7 +155,7 @@ def main() -> int:
                     errors += [abs(e_gpu), abs(e_fake)]
                     row = (
                         f"| {name} | {p} | {b} | {s} | {real.device_peak / GiB:.2f} "
-                        f"| {gpu_pred / GiB:.2f} ({e_gpu:+.1%}) "
+                        f"| {gpu_pred / GiB:.2f} ({e_gpu:+.1%}){' *' if (b, s) in done else ''} "
                         f"| {fake_dev / GiB:.2f} ({e_fake:+.1%}) "
                         f"| {real.peak_allocated / GiB:.2f} | {tensor / GiB:.2f} ({e_alloc:+.1%}) "
                         f"| {real.peak_reserved / GiB:.2f} | {real.non_torch_bytes / GiB:.2f} "
@@ -157,9 +173,11 @@ def main() -> int:
             f"{torch.__version__}; {time.time() - started:.0f} s. Worst-case lengths per item "
             "(ljs_base: 381 text ids, 1000 frames; tiny: 121, 500); peaks in GiB. "
             "Measured = max_memory_reserved + the probe process's non-PyTorch memory "
-            "(CUDA context, cuDNN/cuBLAS). `--gpu fit` = the affine fit of `vitscfg estimate "
-            "--gpu` through its probes (batches 2, 4, 8 at the config's segment, 4 at the "
-            "farthest); `no-GPU` = the fake-tensor prediction with the allowances of "
+            "(CUDA context, cuDNN/cuBLAS). `--gpu fit` = the fits of `vitscfg estimate "
+            "--gpu` through its probes (small stage: batches 2, 4, 8 at the config's segment, "
+            "4 at the farthest; large stage: a quarter, half and all of the largest batch the small fit "
+            "allows on this card; see vitscfg/estimate/gpu.py), * = the point was one of those "
+            "probes; `no-GPU` = the fake-tensor prediction with the allowances of "
             "vitscfg/estimate/devices.py. Goal: |error| <= 5 %.",
             "",
             "| config | precision | batch | segment | measured | --gpu fit | no-GPU (fake) "
@@ -168,6 +186,10 @@ def main() -> int:
             *rows,
             "",
             f"Worst |error| of the two predictions: {worst:.1%}.",
+            "",
+            "Recommendations of `--gpu` on this card (margin 7 %, confirmed by a real step):",
+            "",
+            *recs,
             "",
         ]
     )

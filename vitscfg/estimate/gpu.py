@@ -1,12 +1,24 @@
-"""`--gpu`: probe plan, fit and confirmation on a real GPU (see probe.py for one probe).
+"""`--gpu`: probe plan, fits and confirmation on a real GPU (see probe.py for one probe).
 
-Plan per precision, in one probe process: three small batches at the config's segment (2, 4, 8: small enough to
-fit nearly any card, three points so the affine fit is *checked*, not just solved) and one
-at the farthest grid segment; OOM probes are recorded and left out of the fit. The fit is
-on the device peak (reserved + context/handles). Then one confirming probe at the
+All probes of a run go through one worker process (probe.py: fresh allocator state per
+point, torch and CUDA started once). Plan per precision:
+
+1. Small stage: batches 2, 4, 8 at the config's segment (small enough for nearly any card;
+   three points so the affine fit is *checked*, not just solved) and 4 at the farthest
+   grid segment. Its fit predicts the largest batch B1 that fits the budget.
+2. Large stage: B1/4, B1/2 and B1 at the config's segment and half the far segment's largest
+   batch there. Measured on an H100 (docs/estimator-accuracy.md), the small fit alone is
+   4-18 % low at batch 32-169: reserved memory grows a little faster than affinely
+   (allocator segments, cuDNN algorithms chosen per shape). Peak(B) is convex, so the
+   chord between measured batches is on the safe side inside their range: a cell's peak
+   at the config's segment is interpolated between the probed batches, then moved to its
+   segment with the per-sample slope of the fit through the batch >= 8 probes (the small
+   fit's for batches up to 8).
+
+OOM probes are recorded and left out of the fits. Then one confirming probe at the
 recommended point; when it measures above the budget or OOMs, the batch is lowered by 10 %
-and confirmed again (three tries); the confirming probe runs in a process of its own, as a
-new training run would.
+and confirmed again (up to six tries). A recommendation equal to a probed point in budget is
+confirmed by that probe.
 """
 
 from __future__ import annotations
@@ -19,29 +31,64 @@ from vitscfg.estimate.data import Lengths
 from vitscfg.estimate.devices import DeviceInfo
 from vitscfg.estimate.fit import BilinearFit, Sample, fit_bilinear
 from vitscfg.estimate.grid import Recommendation, recommend
-from vitscfg.estimate.probe import ProbeResult, run_probe, run_probes
+from vitscfg.estimate.probe import ProbeResult, ProbeWorker
 
 PROBE_BATCHES = (2, 4, 8)
+CONFIRM_TRIES = 6  # each lowers the batch by 10 % after an OOM or a peak above budget
+SMALL_MAX = PROBE_BATCHES[-1]  # cells up to this batch use the small-stage fit
 
 
 @dataclass
 class GpuPrediction:
-    fits: dict[str, BilinearFit]
+    small: dict[str, BilinearFit]  # fit of the small stage (cells up to SMALL_MAX)
+    large: dict[str, BilinearFit]  # fit of the probes at batch >= SMALL_MAX (cells above)
     probes: list[ProbeResult]
     recommended: Recommendation | None
     step_seconds: float | None
     capacity: int
     margin: float
     notes: list[str] = field(default_factory=list)
+    segment: int = 0  # the config's segment size: where the batch anchors were probed
+
+    def fit(self, b: int, p: str) -> BilinearFit:
+        return self.small[p] if b <= SMALL_MAX or p not in self.large else self.large[p]
+
+    def anchors(self, p: str) -> list[tuple[int, int]]:
+        """(batch, device peak) of the successful probes at the config's segment."""
+        return sorted(
+            {
+                (r.batch_size, r.device_peak)
+                for r in self.probes
+                if r.ok and r.precision == p and r.segment_size == self.segment
+            }
+        )
 
     def predict(self, b: int, s: int, p: str) -> int:
+        """Measured where probed; else the peak at the config's segment interpolated
+        between the probed batches (peak(B) is convex: the chord is on the safe side),
+        extrapolated along the outermost chord, then moved to segment ``s`` with the fit's
+        per-sample slope."""
         for r in self.probes:
             if r.ok and (r.batch_size, r.segment_size, r.precision) == (b, s, p):
                 return r.device_peak
-        return self.fits[p].predict(b, s)
+        fit = self.fit(b, p)
+        pts = self.anchors(p)
+        if len(pts) < 2:
+            return fit.predict(b, s)
+        i = next((k for k in range(1, len(pts) - 1) if b <= pts[k][0]), len(pts) - 1)
+        (b0, y0), (b1, y1) = pts[i - 1], pts[i]
+        at_s0 = y0 + (y1 - y0) * (b - b0) / (b1 - b0)
+        return int(round(at_s0 + b * fit.a * (s - self.segment)))
 
     def max_batch(self, s: int, p: str) -> int:
-        return self.fits[p].max_batch(s, self.capacity * (1 - self.margin))
+        budget = self.capacity * (1 - self.margin)
+        lo, hi = 0, 1
+        while hi < 1 << 16 and self.predict(hi, s, p) <= budget:
+            lo, hi = hi, hi * 2
+        while hi - lo > 1:  # predict is increasing in the batch
+            mid = (lo + hi) // 2
+            lo, hi = (mid, hi) if self.predict(mid, s, p) <= budget else (lo, mid)
+        return lo
 
     def measured(self, b: int, s: int, p: str) -> str | None:
         hit = any(
@@ -59,93 +106,116 @@ def gpu_prediction(
     lengths: Lengths,
     margin: float,
     config_segment: int,
-    probe: Callable[..., ProbeResult] = run_probe,
-    probe_list: Callable[..., list[ProbeResult]] = run_probes,
     report: Callable[[ProbeResult], None] | None = None,
+    worker: Any = None,
 ) -> GpuPrediction:
+    """``worker``: something with ``probe(b, s, p) -> ProbeResult`` (tests); default a
+    :class:`ProbeWorker` on ``device``."""
     assert device.index is not None
-    capacity = device.capacity_bytes
-    far = max(segment_sizes, key=lambda s: (abs(s - config_segment), s))
-    plan = [(b, config_segment) for b in PROBE_BATCHES] + (
-        [(PROBE_BATCHES[1], far)] if far != config_segment else []
-    )
-    probes: list[ProbeResult] = []
-    fits: dict[str, BilinearFit] = {}
-    notes: list[str] = []
+    own = worker is None
+    if own:
+        worker = ProbeWorker(config, device.index, lengths.text_len, lengths.spec_frames)
+    try:
+        return _plan(worker, config_segment, segment_sizes, precisions, device, margin, report)
+    finally:
+        if own:
+            worker.close()
 
-    def record(r: ProbeResult) -> ProbeResult:
+
+def _plan(
+    worker: Any,
+    s0: int,
+    segment_sizes: Sequence[int],
+    precisions: Sequence[str],
+    device: DeviceInfo,
+    margin: float,
+    report: Callable[[ProbeResult], None] | None,
+) -> GpuPrediction:
+    capacity = device.capacity_bytes
+    budget = capacity * (1 - margin)
+    far = max(segment_sizes, key=lambda s: (abs(s - s0), s))
+    probes: list[ProbeResult] = []
+    notes: list[str] = []
+    small: dict[str, BilinearFit] = {}
+    large: dict[str, BilinearFit] = {}
+
+    def run(b: int, s: int, p: str) -> ProbeResult:
+        for r in probes:
+            if (r.batch_size, r.segment_size, r.precision) == (b, s, p):
+                return r
+        r: ProbeResult = worker.probe(b, s, p)
         probes.append(r)
         if report is not None:
             report(r)
         if r.oom:
-            notes.append(
-                f"probe batch {r.batch_size} segment {r.segment_size} {r.precision}: "
-                "out of memory (recorded)"
-            )
+            notes.append(f"probe batch {b} segment {s} {p}: out of memory (recorded)")
         elif not r.ok:
-            notes.append(
-                f"probe batch {r.batch_size} segment {r.segment_size} "
-                f"{r.precision} failed: {r.error}"
-            )
+            notes.append(f"probe batch {b} segment {s} {p} failed: {r.error}")
         return r
 
-    def run(b: int, s: int, p: str) -> ProbeResult:
-        return record(probe(config, device.index, b, s, p, lengths.text_len, lengths.spec_frames))
+    def fit(results: Sequence[ProbeResult]) -> BilinearFit:
+        return fit_bilinear([Sample(r.batch_size, r.segment_size, r.device_peak) for r in results])
 
     for p in precisions:
-        # One process for the plan (fresh allocator state per point, see probe.py).
-        results = [
-            record(r)
-            for r in probe_list(
-                config, device.index, plan, p, lengths.text_len, lengths.spec_frames
-            )
-        ]
-        ok = [r for r in results if r.ok]
-        if len({r.batch_size for r in ok if r.segment_size == config_segment}) < 2:
-            ok += [r for r in (run(1, config_segment, p),) if r.ok]
-        samples = [Sample(r.batch_size, r.segment_size, r.device_peak) for r in ok]
+        first = [run(b, s0, p) for b in PROBE_BATCHES]
+        if far != s0:
+            first.append(run(PROBE_BATCHES[1], far, p))
+        ok = [r for r in first if r.ok]
+        if len({r.batch_size for r in ok if r.segment_size == s0}) < 2:
+            ok += [r for r in (run(1, s0, p),) if r.ok]
         try:
-            fits[p] = fit_bilinear(samples)
+            small[p] = fit(ok)
         except ValueError:
             notes.append(f"{p}: too few successful probes to fit; nothing is recommended")
-            fits[p] = BilinearFit(float(capacity) * 2, 0.0, float(capacity), 1.0)
+            small[p] = BilinearFit(float(capacity) * 2, 0.0, float(capacity), 1.0)
             continue
-        if fits[p].max_rel_residual > 0.02:
+        b1, b_far = small[p].max_batch(s0, budget), small[p].max_batch(far, budget)
+        second = [
+            run(b, s, p)
+            for b, s in ((b1 // 4, s0), (b1 // 2, s0), (b1, s0), (b_far // 2, far))
+            if b > SMALL_MAX
+        ]
+        big = [r for r in (*first, *second) if r.ok and r.batch_size >= SMALL_MAX]
+        try:
+            if len(big) >= 3:
+                large[p] = fit(big)
+        except ValueError:
+            pass
+        worst = max(
+            [small[p].max_rel_residual] + ([large[p].max_rel_residual] if p in large else [])
+        )
+        if worst > 0.02:
             notes.append(
                 f"{p}: memory is not affine in batch size over the probes "
-                f"(max residual {fits[p].max_rel_residual:.1%}); treat the grid as rough"
+                f"(max residual {worst:.1%}); the grid interpolates between probes"
             )
 
-    def predict(b: int, s: int, p: str) -> int:
-        return fits[p].predict(b, s)
-
-    def max_batch(s: int, p: str) -> int:
-        return fits[p].max_batch(s, capacity * (1 - margin))
-
+    gp = GpuPrediction(small, large, probes, None, None, capacity, margin, notes, s0)
     measured = [r.batch_size for r in probes if r.ok]
     rec = recommend(
-        max_batch,
-        predict,
-        config_segment,
+        gp.max_batch,
+        gp.predict,
+        s0,
         segment_sizes,
         precisions,
         capacity,
         margin,
         largest_measured=max(measured) if measured else None,
     )  # no cap: the confirming probe below measures the recommendation itself
-    step_seconds = None
-    for _ in range(3):
+    confirmed = False
+    for _ in range(CONFIRM_TRIES):
         if rec is None:
             break
         r = run(rec.batch_size, rec.segment_size, rec.precision)
-        if r.ok and r.device_peak <= capacity * (1 - margin):
-            step_seconds = r.step_seconds
+        if r.ok and r.device_peak <= budget:
+            gp.step_seconds = r.step_seconds
             rec = replace(
                 rec,
                 peak_bytes=r.device_peak,
                 reason=rec.reason
                 + f"; confirmed by a real step ({r.device_peak / (1 << 30):.2f} GiB)",
             )
+            confirmed = True
             break
         lower = max(1, int(rec.batch_size * 0.9))
         notes.append(
@@ -159,8 +229,14 @@ def gpu_prediction(
         rec = replace(
             rec,
             batch_size=lower,
-            peak_bytes=predict(lower, rec.segment_size, rec.precision),
+            peak_bytes=gp.predict(lower, rec.segment_size, rec.precision),
             reason=rec.reason.split(";")[0] + f"; lowered to {lower} after the confirming probe",
             extrapolated=rec.extrapolated and lower > max(measured, default=0),
         )
-    return GpuPrediction(fits, probes, rec, step_seconds, capacity, margin, notes)
+    if rec is not None and not confirmed:
+        notes.append(
+            f"no confirming probe succeeded in {CONFIRM_TRIES} tries: batch {rec.batch_size} "
+            "is a prediction only"
+        )
+    gp.recommended = rec
+    return gp

@@ -50,10 +50,12 @@ class FakePrediction:
         return self.fits[precision].fit.predict(batch_size, segment_size)
 
 
-def to_device_bytes(fit: BilinearFit, kind: DeviceKind, num_workers: int) -> BilinearFit:
+def to_device_bytes(
+    fit: BilinearFit, kind: DeviceKind, num_workers: int, precision: str = "fp32"
+) -> BilinearFit:
     """Apply the (affine) overhead model to a tensor-bytes fit."""
     if kind == "cuda":
-        k = devices.CUDA_FRAGMENTATION
+        k = devices.CUDA_FRAGMENTATION[precision]
         fixed = devices.CUDA_WORKSPACE_BYTES + devices.CUDA_CONTEXT_BYTES
         return BilinearFit(fit.c0 * k + fixed, fit.a * k, fit.b * k, fit.max_rel_residual)
     extra = devices.cpu_overhead_bytes(num_workers)
@@ -147,7 +149,7 @@ def fake_prediction(
             if q == p
         )
         tensor_fit = fit_bilinear(samples)
-        fits[p] = TracedFit(p, to_device_bytes(tensor_fit, kind, workers), tensor_fit, samples)
+        fits[p] = TracedFit(p, to_device_bytes(tensor_fit, kind, workers, p), tensor_fit, samples)
     return FakePrediction(kind, fits, text_len, spec_frames)
 
 
@@ -191,5 +193,61 @@ def predict_peak_bytes(
         foreach=cuda,
     )[0].peak_bytes
     if cuda:
-        return int(peak * devices.CUDA_FRAGMENTATION) + devices.CUDA_WORKSPACE_BYTES
+        return int(peak * devices.CUDA_FRAGMENTATION[precision]) + devices.CUDA_WORKSPACE_BYTES
     return peak
+
+
+def _reserved_here(
+    config: Mapping[str, Any], point: Any, precision: str, device_kind: DeviceKind
+) -> int:
+    """In a disposable trace child: the predicted reserved bytes of one point."""
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
+    from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
+
+    cuda = device_kind == "cuda"
+    round_to = CUDA_BLOCK_BYTES if cuda else 1
+    if meta_supported(precision):
+        peaks = meta_step_peaks_here(config, precision, [point], round_to=round_to, foreach=cuda)
+    else:
+        peaks = step_peaks(config, precision, [point], round_to=round_to, foreach=cuda)
+    peak = peaks[0].peak_bytes
+    if cuda:
+        return int(peak * devices.CUDA_FRAGMENTATION[precision]) + devices.CUDA_WORKSPACE_BYTES
+    return peak
+
+
+class PendingPrediction:
+    """:func:`predict_peak_bytes` running in a trace child while the caller goes on (the
+    trainer keeps training while the estimator traces its step)."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        batch_size: int,
+        segment_size: int,
+        precision: str,
+        device_kind: DeviceKind,
+        text_len: int,
+        spec_frames: int,
+    ) -> None:
+        from vitscfg.estimate.fake import StepPoint
+        from vitscfg.estimate.meta import child_init, trace_context
+
+        point = StepPoint(batch_size, segment_size, text_len, spec_frames)
+        self._pool = trace_context().Pool(1, initializer=child_init, maxtasksperchild=1)
+        self._result = self._pool.apply_async(
+            _reserved_here, (dict(config), point, precision, device_kind)
+        )
+
+    def ready(self) -> bool:
+        return bool(self._result.ready())
+
+    def get(self, timeout: float | None = None) -> int:
+        try:
+            return int(self._result.get(timeout))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._pool.terminate()
+        self._pool.join()

@@ -5,7 +5,7 @@ CUDA context of the probe is measured from a clean process. One process runs a l
 points (one precision) in order, each from a *fresh allocator state* (estimator.md 5.2): the
 previous point's models, optimisers and batch are dropped, the cache is emptied
 (``torch.cuda.empty_cache``) and the peak counters reset before the next point builds its
-own. That pays the torch import and CUDA start-up once per list instead of once per point.
+own. That pays the torch import and CUDA start-up (~10 s) once instead of once per point.
 A point builds the real models/optimisers (`vitscfg.estimate.fake.build_state`, which calls
 the trainer's `build_models`/`make_optimizers`), runs `train_step` until both optimisers
 have state (GradScaler forced to step: init_scale 1, and re-run while a step was skipped,
@@ -14,21 +14,25 @@ estimator.md 2.3), resets the peak counters, runs two more steps and reports pea
 minus reserved, or mem_get_info before/after) and the step time. cuDNN runs with the
 trainer's setting (``torch.backends.cudnn.benchmark`` left off, see vitscfg/train/loop.py).
 
-Each point's result is printed as one JSON line as soon as it is measured, so a process
-that dies mid-list (a hard CUDA error) loses only the point it was on; the parent reruns
-the rest in a new process. Run as ``python -m vitscfg.estimate.probe '<json request>'``.
+The child (``python -m vitscfg.estimate.probe``) reads a setup line, then one request line
+per point, and answers each with one JSON line: the parent (:class:`ProbeWorker`) keeps it
+up across the estimator's stages, so a process that dies (a hard CUDA error) loses only the
+point it was on and the next point starts a new one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -52,6 +56,101 @@ class ProbeResult:
         return self.peak_reserved + self.non_torch_bytes
 
 
+class ProbeWorker:
+    """A probe process that stays up between points (torch import and CUDA start-up paid
+    once): ``probe(b, s, p)`` sends one request line and waits for its result line. A
+    crash or a timeout costs that point (a failed result); the next point starts a new
+    process."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        index: int,
+        text_len: int,
+        spec_frames: int,
+        timeout: float = 300.0,
+    ) -> None:
+        self.setup = {
+            "config": config,
+            "index": index,
+            "text_len": text_len,
+            "spec_frames": spec_frames,
+        }
+        self.timeout = timeout
+        self.proc: subprocess.Popen[str] | None = None
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stderr: list[str] = []
+
+    def __enter__(self) -> ProbeWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _start(self) -> subprocess.Popen[str]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "vitscfg.estimate.probe"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTORCH_NVML_BASED_CUDA_CHECK": "1"},
+        )
+        self.lines = queue.Queue()
+        self.stderr = []
+        threading.Thread(target=_pump, args=(proc.stdout, self.lines), daemon=True).start()
+        threading.Thread(target=_pump, args=(proc.stderr, self.stderr), daemon=True).start()
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(self.setup) + "\n")
+        proc.stdin.flush()
+        return proc
+
+    def probe(self, batch_size: int, segment_size: int, precision: str) -> ProbeResult:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        assert self.proc.stdin is not None
+        request = {"batch_size": batch_size, "segment_size": segment_size, "precision": precision}
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            while True:
+                line = self.lines.get(timeout=self.timeout)
+                if line is None:
+                    raise EOFError
+                if line.startswith("{"):
+                    return ProbeResult(**json.loads(line))
+        except (queue.Empty, EOFError, BrokenPipeError, OSError) as exc:
+            timed_out = isinstance(exc, queue.Empty)
+            self.close()
+            tail = " | ".join(ln.strip() for ln in self.stderr[-3:])
+            why = (
+                f"probe timed out after {self.timeout:.0f} s"
+                if timed_out
+                else f"probe process died: {tail or 'no message'}"
+            )
+            return ProbeResult(batch_size, segment_size, precision, False, error=why)
+
+    def close(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(OSError):
+            if proc.stdin is not None:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _pump(stream: Any, sink: Any) -> None:
+    for line in stream:
+        (sink.put if isinstance(sink, queue.Queue) else sink.append)(line)
+    if isinstance(sink, queue.Queue):
+        sink.put(None)
+
+
 def run_probes(
     config: Mapping[str, Any],
     index: int,
@@ -59,31 +158,11 @@ def run_probes(
     precision: str,
     text_len: int,
     spec_frames: int,
-    timeout: float = 600.0,
+    timeout: float = 300.0,
 ) -> list[ProbeResult]:
-    """Probe each (batch_size, segment_size) in order; never raises for OOM or a crash.
-
-    A crashed or timed-out process costs the point it was on (reported as failed); the
-    remaining points run in a fresh process.
-    """
-    results: list[ProbeResult] = []
-    todo = list(points)
-    while todo:
-        request = {
-            "config": config,
-            "index": index,
-            "points": todo,
-            "precision": precision,
-            "text_len": text_len,
-            "spec_frames": spec_frames,
-        }
-        done, error = _run_child(request, timeout)
-        results += done
-        todo = todo[len(done) :]
-        if todo and error:  # the child died on todo[0]
-            b, s = todo.pop(0)
-            results.append(ProbeResult(b, s, precision, False, error=error))
-    return results
+    """Probe each (batch_size, segment_size) in order in one worker; never raises."""
+    with ProbeWorker(config, index, text_len, spec_frames, timeout) as worker:
+        return [worker.probe(b, s, precision) for b, s in points]
 
 
 def run_probe(
@@ -96,36 +175,10 @@ def run_probe(
     spec_frames: int,
     timeout: float = 300.0,
 ) -> ProbeResult:
-    """One point in its own fresh process (the confirming probe: as a new training run)."""
+    """One point in its own fresh process."""
     return run_probes(
         config, index, [(batch_size, segment_size)], precision, text_len, spec_frames, timeout
     )[0]
-
-
-def _run_child(request: Mapping[str, Any], timeout: float) -> tuple[list[ProbeResult], str]:
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "vitscfg.estimate.probe", json.dumps(request)],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env={**os.environ, "PYTORCH_NVML_BASED_CUDA_CHECK": "1"},
-        )
-        stdout, stderr, code = proc.stdout, proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout or b""
-        stdout = out.decode() if isinstance(out, bytes) else out
-        stderr, code = f"probe timed out after {timeout:.0f} s", None
-    done = [ProbeResult(**json.loads(ln)) for ln in stdout.splitlines() if ln.startswith("{")]
-    if len(done) == len(request["points"]):
-        return done, ""
-    tail = stderr.strip().splitlines()[-3:]
-    why = " | ".join(tail) if code is None else f"probe exited {code}: {' | '.join(tail)}"
-    return done, why
-
-
-def _replace(r: ProbeResult, **kw: Any) -> ProbeResult:
-    return ProbeResult(**{**asdict(r), **kw})
 
 
 def _nvml_process_bytes(index: int) -> int | None:
@@ -209,20 +262,24 @@ def _probe_point(
     return out
 
 
-def main(argv: list[str]) -> int:
-    request = json.loads(argv[0])
-    p = str(request["precision"])
+def main() -> int:
+    """Serve: a setup line (config, index, lengths), then one request line per point."""
+    setup = json.loads(sys.stdin.readline())
     import torch
 
-    index = int(request["index"])
+    index = int(setup["index"])
     torch.cuda.set_device(index)
-    for b, s in request["points"]:
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        b, s, p = int(req["batch_size"]), int(req["segment_size"]), str(req["precision"])
         try:
-            result = _probe_point(torch, request, int(b), int(s), p, index)
+            result = _probe_point(torch, setup, b, s, p, index)
         except Exception as exc:  # reported, never a traceback in the parent's output
             result = {
-                "batch_size": int(b),
-                "segment_size": int(s),
+                "batch_size": b,
+                "segment_size": s,
                 "precision": p,
                 "ok": False,
                 "error": f"{type(exc).__name__}: {exc}",
@@ -233,4 +290,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(main())

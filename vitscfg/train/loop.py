@@ -65,6 +65,7 @@ from vitscfg.model.hparams import ModelHParams
 from vitscfg.train import TrainError, distributed
 from vitscfg.train import checkpoint as ckpt
 from vitscfg.train.evaluate import SAMPLES, evaluate, to_step_batch
+from vitscfg.train.memcheck import MemoryCheck
 from vitscfg.train.resume import (
     NanGuard,
     apply_hyper,
@@ -73,7 +74,7 @@ from vitscfg.train.resume import (
     restore,
     warm_start,
 )
-from vitscfg.train.step import StepResult, StepState, make_optimizers, train_step
+from vitscfg.train.step import Batch, StepResult, StepState, make_optimizers, train_step
 from vitscfg.train.tblog import StepProgress, TrainLog, startup_table
 
 EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -207,6 +208,9 @@ class Trainer:
         self.digest = config_digest(self.config)
         self.notes: list[str] = []
         self._resume_or_init()
+        self.memcheck = MemoryCheck(
+            self.config, self.precision, t.segment_size, self.device, self.main
+        )
         self.log = (
             TrainLog(self.run_dir, self.console, self.hp.sampling_rate) if self.main else None
         )
@@ -321,6 +325,7 @@ class Trainer:
                         self.step += 1
                         nan.good_step()
                         self._after_step(result, bar)
+                        self._memory_check(batch)
                         if self.stop_signal is not None or self._at_max():
                             return self._finish()
                     else:
@@ -331,6 +336,13 @@ class Trainer:
                 self.epoch += 1
         self.epoch = self.t.epochs  # the last epoch, for the final checkpoint's record
         return self._finish()
+
+    def _memory_check(self, batch: Batch) -> None:
+        line = self.memcheck.after_step(self.step, batch)
+        if line is not None:
+            self.console.print(line)
+            if self.log is not None:
+                self.log.writer.add_text("estimator/memory_check", line, self.step)
 
     def _at_max(self) -> bool:
         return self.opt.max_steps is not None and self.step >= self.opt.max_steps
@@ -418,6 +430,9 @@ class Trainer:
 
     # -- cleanup -----------------------------------------------------------------------
     def cleanup(self) -> None:
+        memcheck = getattr(self, "memcheck", None)
+        if memcheck is not None:
+            memcheck.close()
         for sig, old in self._old_handlers.items():
             signal.signal(sig, old)
         self._old_handlers.clear()
