@@ -1,17 +1,30 @@
-"""Overfitting 4 utterances: the validation mel L1 (whole-utterance reconstruction,
-measured on those same 4 utterances) must fall.
+"""Overfitting 4 utterances (issue 6): within 200 steps the validation mel L1
+(whole-utterance reconstruction, measured on those same 4 utterances) must fall by at
+least 50 %. This is the default test (`make test`, CI), not an opt-in long mode.
 
-Measured on the 2-core CI machine with this micro model, batch 4, lr 1e-3
-(eval mel L1 per log-mel bin; training g/mel is that x c_mel=45 on random windows):
-step 0: 2.32, 25: 1.69, 50: 1.50, 100: 1.35, 200: 1.21 (-48 %), 250: 1.14 (-51 %); training g/mel
-~100 at the start -> ~51 at step 200; eval mel L1 1.16 at step 225 (-50 %). CI runs 25 steps (-27 %) and
-asks for -20 %; VITSCFG_LONG_TESTS=1 runs 250 steps (~2 min quiet) and asks for -50 %.
+The micro model of _trainkit, with two of its widths put back to the tiny config's
+values (config fields a user could write, through the real `run_train`):
+``segment_size`` 4096 (32 frames of decoder/discriminator window instead of 16) and
+``model.upsample_initial_channel`` 64; batch 4 (all four utterances every step), lr 2e-3,
+the other train fields as the tiny config (c_mel 45, c_kl 1, lr_decay 0.999875 per
+epoch = per step here). Evals only at step 0 and at the end; evals run under a forked
+RNG, so extra evals do not change the trajectory below.
+
+Measured on the shared 2-core machine (torch 2.9.1, CPU, load average ~1.8; eval mel L1
+per log-mel bin, seed 1234), identical with 1 and 2 torch threads:
+step 0: 2.383, 50: 1.343 (-44 %), 100: 1.183 (-50 %), 150: 1.000 (-58 %),
+200: 0.899 (-62 %), 250: 0.868 (-64 %), 300: 0.836 (-65 %).
+Seed 4321 (a robustness check, not what runs): 2.339 -> 0.932 at step 200 (-60 %).
+200 steps take ~55-65 s in a plain script (~0.27 s/step plus ~4 s of start-up) and
+59-112 s as this pytest test while another job shared the cores (load average 1.7-2.4;
+59 s inside a full `make test` of 4 min 52 s).
+Before this change (micro model as is, segment 2048, lr 1e-3) the same 4 utterances went
+2.32 -> 1.21 at step 200 (-48 %) and 1.08 at step 300 (-54 %).
 """
 
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -24,8 +37,8 @@ from rich.console import Console  # noqa: E402
 
 from vitscfg.train.run import run_train  # noqa: E402
 
-LONG = os.environ.get("VITSCFG_LONG_TESTS") == "1"
-STEPS, MIN_DROP = (250, 0.50) if LONG else (25, 0.20)
+STEPS = 200
+MIN_DROP = 0.50
 
 
 def test_overfit_four_utterances(tmp_path: Path) -> None:
@@ -36,11 +49,13 @@ def test_overfit_four_utterances(tmp_path: Path) -> None:
         val_lines=four,
         train={
             "batch_size": 4,
-            "learning_rate": 1e-3,
+            "segment_size": 4096,
+            "learning_rate": 2e-3,
             "epochs": 10_000,
             "eval_interval": STEPS,
-            "log_interval": 10,
+            "log_interval": 50,
         },
+        model={"upsample_initial_channel": 64},
     )
     buffer = io.StringIO()
     console = Console(file=buffer, width=300, highlight=False, soft_wrap=True)
