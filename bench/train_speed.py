@@ -139,7 +139,9 @@ def gpu_cases(steps: int) -> None:
         return
     from vitscfg.model.mel import spectrogram
 
-    config: dict[str, Any] = json.loads(LJS_BASE.read_text(encoding="utf-8"))
+    # examples/ljs_base.json: the reference widths, and in the repo (GPU boxes may lack ../shared).
+    path = REPO / "examples" / "ljs_base.json"
+    config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     device = torch.device("cuda")
     name = torch.cuda.get_device_name(device)
     for batch in (16, 32):
