@@ -3,17 +3,15 @@
 All probes of a run go through one worker process (probe.py: fresh allocator state per
 point, torch and CUDA started once). Plan per precision:
 
-1. Small stage: batches 2, 4, 8 at the config's segment (small enough for nearly any card;
-   three points so the affine fit is *checked*, not just solved) and 4 at the farthest
-   grid segment. Its fit predicts the largest batch B1 that fits the budget.
-2. Large stage: B1/4, B1/2 and B1 at the config's segment and half the far segment's largest
-   batch there. Measured on an H100 (docs/estimator-accuracy.md), the small fit alone is
-   4-18 % low at batch 32-169: reserved memory grows a little faster than affinely
-   (allocator segments, cuDNN algorithms chosen per shape). Peak(B) is convex, so the
-   chord between measured batches is on the safe side inside their range: a cell's peak
-   at the config's segment is interpolated between the probed batches, then moved to its
-   segment with the per-sample slope of the fit through the batch >= 8 probes (the small
-   fit's for batches up to 8).
+1. Small stage: batches 2, 4, 8 at the config's segment S0 (small enough for nearly any
+   card; three points so the affine fit is *checked*, not just solved) and 4, 8 at the grid
+   segment farthest from it. Its fit predicts the largest batch B1 that fits the budget.
+2. Large stage: 16, 32, ... (doubling) below B1, and B1, at S0; a quarter and half of the
+   far segment's largest batch there. Measured on an H100 (docs/estimator-accuracy.md), an
+   affine fit through batches 2-8 alone is 4-18 % low at batch 32-169: reserved memory
+   grows a little faster than affinely (allocator segments, cuDNN algorithms chosen per
+   shape). So a cell is interpolated between probed batches at S0 and at the far segment
+   (peak(B) is convex: the chord is on the safe side), then linear in the segment.
 
 OOM probes are recorded and left out of the fits. Then one confirming probe at the
 recommended point; when it measures above the budget or OOMs, the batch is lowered by 10 %
@@ -49,36 +47,37 @@ class GpuPrediction:
     margin: float
     notes: list[str] = field(default_factory=list)
     segment: int = 0  # the config's segment size: where the batch anchors were probed
+    far: int = 0  # the grid segment farthest from it: the second row of anchors
 
     def fit(self, b: int, p: str) -> BilinearFit:
         return self.small[p] if b <= SMALL_MAX or p not in self.large else self.large[p]
 
-    def anchors(self, p: str) -> list[tuple[int, int]]:
-        """(batch, device peak) of the successful probes at the config's segment."""
+    def anchors(self, p: str, segment: int) -> list[tuple[int, int]]:
+        """(batch, device peak) of the successful probes at ``segment``."""
         return sorted(
             {
                 (r.batch_size, r.device_peak)
                 for r in self.probes
-                if r.ok and r.precision == p and r.segment_size == self.segment
+                if r.ok and r.precision == p and r.segment_size == segment
             }
         )
 
     def predict(self, b: int, s: int, p: str) -> int:
-        """Measured where probed; else the peak at the config's segment interpolated
-        between the probed batches (peak(B) is convex: the chord is on the safe side),
-        extrapolated along the outermost chord, then moved to segment ``s`` with the fit's
-        per-sample slope."""
+        """Measured where probed; else, at the config's segment and at the far one, the
+        peak interpolated between the probed batches (peak(B) is convex: the chord is on
+        the safe side; extrapolated along the outermost chord), then linear in the segment
+        between (and beyond) those two, as the fit's form says."""
         for r in self.probes:
             if r.ok and (r.batch_size, r.segment_size, r.precision) == (b, s, p):
                 return r.device_peak
         fit = self.fit(b, p)
-        pts = self.anchors(p)
-        if len(pts) < 2:
+        near = _chord(self.anchors(p, self.segment), b)
+        if near is None:
             return fit.predict(b, s)
-        i = next((k for k in range(1, len(pts) - 1) if b <= pts[k][0]), len(pts) - 1)
-        (b0, y0), (b1, y1) = pts[i - 1], pts[i]
-        at_s0 = y0 + (y1 - y0) * (b - b0) / (b1 - b0)
-        return int(round(at_s0 + b * fit.a * (s - self.segment)))
+        far = _chord(self.anchors(p, self.far), b) if self.far != self.segment else None
+        if far is None:
+            return int(round(near + b * fit.a * (s - self.segment)))
+        return int(round(near + (far - near) * (s - self.segment) / (self.far - self.segment)))
 
     def max_batch(self, s: int, p: str) -> int:
         budget = self.capacity * (1 - self.margin)
@@ -95,6 +94,15 @@ class GpuPrediction:
             r.ok and (r.batch_size, r.segment_size, r.precision) == (b, s, p) for r in self.probes
         )
         return "probed" if hit else None
+
+
+def _chord(points: Sequence[tuple[int, int]], b: int) -> float | None:
+    """Linear interpolation of (batch, peak) points at ``b``; None with fewer than two."""
+    if len(points) < 2:
+        return None
+    i = next((k for k in range(1, len(points) - 1) if b <= points[k][0]), len(points) - 1)
+    (b0, y0), (b1, y1) = points[i - 1], points[i]
+    return y0 + (y1 - y0) * (b - b0) / (b1 - b0)
 
 
 def gpu_prediction(
@@ -140,9 +148,9 @@ def _plan(
     large: dict[str, BilinearFit] = {}
 
     def run(b: int, s: int, p: str) -> ProbeResult:
-        for r in probes:
-            if (r.batch_size, r.segment_size, r.precision) == (b, s, p):
-                return r
+        for old in probes:
+            if (old.batch_size, old.segment_size, old.precision) == (b, s, p):
+                return old
         r: ProbeResult = worker.probe(b, s, p)
         probes.append(r)
         if report is not None:
@@ -159,7 +167,7 @@ def _plan(
     for p in precisions:
         first = [run(b, s0, p) for b in PROBE_BATCHES]
         if far != s0:
-            first.append(run(PROBE_BATCHES[1], far, p))
+            first += [run(b, far, p) for b in PROBE_BATCHES[1:]]
         ok = [r for r in first if r.ok]
         if len({r.batch_size for r in ok if r.segment_size == s0}) < 2:
             ok += [r for r in (run(1, s0, p),) if r.ok]
@@ -170,11 +178,10 @@ def _plan(
             small[p] = BilinearFit(float(capacity) * 2, 0.0, float(capacity), 1.0)
             continue
         b1, b_far = small[p].max_batch(s0, budget), small[p].max_batch(far, budget)
-        second = [
-            run(b, s, p)
-            for b, s in ((b1 // 4, s0), (b1 // 2, s0), (b1, s0), (b_far // 2, far))
-            if b > SMALL_MAX
-        ]
+        doubling = [SMALL_MAX * 2**k for k in range(1, 16) if SMALL_MAX * 2**k < b1]
+        second = [run(b, s0, p) for b in (*doubling, b1) if b > SMALL_MAX]
+        if far != s0:
+            second += [run(b, far, p) for b in (b_far // 4, b_far // 2) if b > SMALL_MAX]
         big = [r for r in (*first, *second) if r.ok and r.batch_size >= SMALL_MAX]
         try:
             if len(big) >= 3:
@@ -190,7 +197,7 @@ def _plan(
                 f"(max residual {worst:.1%}); the grid interpolates between probes"
             )
 
-    gp = GpuPrediction(small, large, probes, None, None, capacity, margin, notes, s0)
+    gp = GpuPrediction(small, large, probes, None, None, capacity, margin, notes, s0, far)
     measured = [r.batch_size for r in probes if r.ok]
     rec = recommend(
         gp.max_batch,
