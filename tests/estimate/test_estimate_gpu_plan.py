@@ -130,3 +130,31 @@ def test_memory_check_line_is_inactive_off_cuda() -> None:
     line = check.line(int(9.5 * (1 << 30)))
     assert "10.00 GiB" in line and "9.50 GiB" in line and "(-5.0%)" in line
     assert "16 x 381 text ids x 1000 frames" in line
+
+
+def test_over_budget_confirmation_lowers_to_what_it_measured() -> None:
+    """A jump the anchors cannot see (here +2 GiB above batch 150, like an allocator
+    segment): the confirming probe measures it and the next try lands next to the true
+    limit instead of 10 % below."""
+
+    class Bumpy(FakeWorker):
+        def probe(self, b: int, s: int, p: str) -> ProbeResult:
+            r = super().probe(b, s, p)
+            if r.ok and b > 150:
+                return ProbeResult(
+                    b, s, p, True, peak_reserved=r.peak_reserved + 2 * GiB, non_torch_bytes=GiB
+                )
+            return r
+
+    def bumpy_peak(b: int) -> int:
+        return true_peak(b, 8192) + (2 * GiB if b > 150 else 0)
+
+    worker = Bumpy()
+    gp = plan(worker)
+    rec = gp.recommended
+    assert rec is not None and "confirmed by a real step" in rec.reason
+    budget = CAPACITY * 0.93
+    best = max(b for b in range(1, 400) if bumpy_peak(b) <= budget)
+    assert bumpy_peak(rec.batch_size) <= budget
+    assert rec.batch_size >= best - 3, (rec.batch_size, best, gp.notes)
+    assert any("measured above the budget" in n for n in gp.notes)  # the path under test

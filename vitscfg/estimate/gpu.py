@@ -14,8 +14,9 @@ point, torch and CUDA started once). Plan per precision:
    (peak(B) is convex: the chord is on the safe side), then linear in the segment.
 
 OOM probes are recorded and left out of the fits. Then one confirming probe at the
-recommended point; when it measures above the budget or OOMs, the batch is lowered by 10 %
-and confirmed again (up to six tries). A recommendation equal to a probed point in budget is
+recommended point; when it measures above the budget, the batch is lowered to what that
+measurement implies (it becomes an anchor), after an OOM by 10 %, and confirmed again (up
+to six tries). A recommendation equal to a probed point in budget is
 confirmed by that probe.
 """
 
@@ -32,7 +33,7 @@ from vitscfg.estimate.grid import Recommendation, recommend
 from vitscfg.estimate.probe import ProbeResult, ProbeWorker
 
 PROBE_BATCHES = (2, 4, 8)
-CONFIRM_TRIES = 6  # each lowers the batch by 10 % after an OOM or a peak above budget
+CONFIRM_TRIES = 6  # each failed confirmation lowers the batch
 SMALL_MAX = PROBE_BATCHES[-1]  # cells up to this batch use the small-stage fit
 
 
@@ -224,7 +225,13 @@ def _plan(
             )
             confirmed = True
             break
-        lower = max(1, int(rec.batch_size * 0.9))
+        b, seg, prec = rec.batch_size, rec.segment_size, rec.precision
+        if r.ok:  # over budget: the probe is a new anchor; scale the per-item part down too
+            c0 = gp.small[prec].c0
+            scaled = int(b * (budget - c0) / max(r.device_peak - c0, 1.0))
+            lower = max(1, min(gp.max_batch(seg, prec), scaled, b - 1))
+        else:  # OOM: nothing measured at this batch
+            lower = max(1, int(b * 0.9))
         notes.append(
             f"confirming probe at batch {rec.batch_size} "
             + ("ran out of memory" if r.oom else "measured above the budget")
