@@ -215,6 +215,8 @@ class Trainer:
             TrainLog(self.run_dir, self.console, self.hp.sampling_rate) if self.main else None
         )
         if self.main:
+            if self.log is not None:
+                self.log.num_workers = workers
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = json.dumps(self.config, indent=2, ensure_ascii=False) + "\n"
             atomic_write_text(self.run_dir / "config.json", text)

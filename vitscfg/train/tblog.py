@@ -86,6 +86,11 @@ class Plotter:
             return None
 
 
+#: Share of the wall time spent waiting for the DataLoader above which the log says so once
+#: (an H100 run of ljs_base at batch 160 with 4 workers waited 30 %: 354 of 1180 ms/step).
+DATA_BOUND = 0.15
+
+
 class TrainLog:
     """Two SummaryWriters (``<run_dir>`` for training, ``<run_dir>/eval`` for validation,
     the reference layout) plus the console. Created on the main rank only."""
@@ -102,6 +107,8 @@ class TrainLog:
         self._last_time = time.perf_counter()
         self._last_step = 0
         self.data_wait_s = 0.0  # accumulated by the loop between two log lines
+        self.num_workers = 0  # the loader's, for the data-bound hint
+        self._warned_data = False
 
     def reset_clock(self, step: int) -> None:
         self._last_time = time.perf_counter()
@@ -144,6 +151,15 @@ class TrainLog:
             f"|g| {grad_norm_g:.3g} |d| {grad_norm_d:.3g}  {rate:.2f} steps/s  "
             f"data {wait_ms:.0f} ms/step  {mem}{extra}"
         )
+        share = self.data_wait_s / elapsed
+        if share > DATA_BOUND and not self._warned_data:
+            self._warned_data = True
+            cores = os.cpu_count() or 1
+            self.console.print(
+                f"[yellow]data loading took {share:.0%} of the time since the last log line: "
+                f"the GPU waits for batches; raise train.num_workers (now {self.num_workers}, "
+                f"this machine has {cores} cores)[/]"
+            )
         self.reset_clock(step)
         return rate
 
