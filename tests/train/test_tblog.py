@@ -38,3 +38,25 @@ def test_data_bound_hint_once(tmp_path: Path) -> None:
     log_once(log, 30, waited=5.0, elapsed=10.0)  # said once only
     assert out.getvalue().count("data loading took") == 1
     log.close()
+
+
+def test_images_without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
+    """matplotlib is not a dependency: mel and alignment images still reach TensorBoard."""
+    import sys
+
+    import numpy as np
+
+    from vitscfg.train.tblog import Plotter, plain_image
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails as if missing
+    out = io.StringIO()
+    plotter = Plotter(Console(file=out, width=200))
+    mel = torch.zeros(80, 50)
+    mel[0] = 1.0  # the lowest bin is the brightest
+    img = plotter.image(mel)
+    assert img is not None and img.shape == (80, 50, 3) and img.dtype == np.uint8
+    # origin "lower": row 0 of the spectrogram is the bottom row of the picture, yellow.
+    assert tuple(img[-1, 0]) == (253, 231, 37) and tuple(img[0, 0]) == (68, 1, 84)
+    assert plotter.image(mel) is not None and out.getvalue().count("without axes") == 1
+    flat = plain_image(torch.full((4, 4), 3.0), origin="upper")
+    assert flat.shape == (4, 4, 3) and (flat == flat[0, 0]).all()

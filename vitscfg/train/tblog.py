@@ -43,15 +43,39 @@ def memory_text(device: torch.device) -> tuple[str, float]:
     return f"RSS {mib:.0f} MiB", mib
 
 
+#: Anchor colours of a perceptually ordered dark-blue -> green -> yellow map (viridis's
+#: endpoints and quartiles), interpolated to 256 entries for the matplotlib-free images.
+_ANCHORS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))
+
+
+def plain_image(array: torch.Tensor, *, origin: str = "lower") -> Any:
+    """A (H, W) tensor as an RGB image (numpy HWC uint8) without matplotlib: min-max
+    normalised, coloured through :data:`_ANCHORS`; no axes, no colour bar."""
+    import numpy as np
+
+    a = array.detach().float().cpu().numpy()
+    lo, hi = float(np.nanmin(a)), float(np.nanmax(a))
+    norm = np.nan_to_num((a - lo) / (hi - lo) if hi > lo else np.zeros_like(a))
+    x = np.linspace(0.0, 1.0, len(_ANCHORS))
+    lut = np.stack(
+        [np.interp(np.linspace(0.0, 1.0, 256), x, [c[k] for c in _ANCHORS]) for k in range(3)],
+        axis=-1,
+    ).astype(np.uint8)
+    rgb = lut[(norm * 255).round().astype(np.int64)]
+    return (rgb[::-1] if origin == "lower" else rgb).copy()
+
+
 class Plotter:
     """Renders mel spectrograms and alignments to HWC uint8 arrays, or None.
 
-    The first failure (matplotlib missing or broken) is reported once through
-    ``warn``; every later call then returns None at no cost."""
+    With matplotlib: axes and a colour bar. Without it (it is not a dependency): plain
+    coloured images (:func:`plain_image`), said once. A plot that fails is reported once
+    and the later calls return None at no cost: a plot must never stop training."""
 
     def __init__(self, console: Console) -> None:
         self.console = console
         self.disabled = False
+        self.plain = False
 
     def _warn(self, why: str) -> None:
         if not self.disabled:
@@ -62,16 +86,22 @@ class Plotter:
         """A (H, W) tensor as an RGB image (numpy HWC uint8), None when plotting is off."""
         if self.disabled:
             return None
-        try:
-            import matplotlib
+        if not self.plain:
+            try:
+                import matplotlib
 
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-            import numpy as np
-        except ImportError:
-            self._warn("matplotlib is not installed (pip install matplotlib)")
-            return None
+                matplotlib.use("Agg")
+                import matplotlib.pyplot as plt
+                import numpy as np
+            except ImportError:
+                self.plain = True
+                self.console.print(
+                    "TensorBoard images without axes or colour bars: matplotlib is not "
+                    "installed (pip install matplotlib for those)"
+                )
         try:
+            if self.plain:
+                return plain_image(array, origin=origin)
             fig, ax = plt.subplots(figsize=(10, 2.5))
             im = ax.imshow(array.detach().float().cpu().numpy(), aspect="auto", origin=origin)
             fig.colorbar(im, ax=ax)
