@@ -204,3 +204,64 @@ def test_torchrun_vitscfg_train_two_cpu_ranks(tmp_path: Path) -> None:
     assert point is not None and point.step == 2
     assert point.state is not None
     assert not any(k.startswith("module.") for k in point.g["model"])
+
+
+@pytest.mark.slow
+def test_sigterm_on_one_rank_stops_both_at_the_same_step(tmp_path: Path) -> None:
+    """A signal that reaches one rank only (a scheduler killing one task, Ctrl-C racing the
+    step) stops every rank after the same step: a checkpoint at that step, nobody hangs."""
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    config = REPO / "examples" / "tiny" / "config.json"
+    run_dir = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        "-m",
+        "vitscfg",
+        "train",
+        str(config),
+        "--max-steps",
+        "10000",
+        "--run-dir",
+        str(run_dir),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=_child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while not (run_dir / "G_0.pth").exists():  # step 0's pair: both ranks are training
+            assert proc.poll() is None and time.monotonic() < deadline, "no step-0 checkpoint"
+            time.sleep(0.5)
+        time.sleep(3)
+        ranks = [
+            p
+            for p in psutil.Process(proc.pid).children(recursive=True)
+            if "vitscfg" in " ".join(p.cmdline()) and p.environ().get("RANK") == "1"
+        ]
+        assert len(ranks) == 1
+        ranks[0].terminate()  # SIGTERM to rank 1 only
+        out, _ = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            for child in psutil.Process(proc.pid).children(recursive=True):
+                child.kill()
+            proc.kill()
+    stops = [line for line in out.splitlines() if "stopped at step" in line]
+    assert len(stops) == 2, out[-3000:]
+    steps = {line.split("stopped at step")[1].split(";")[0].strip() for line in stops}
+    assert len(steps) == 1, stops  # the same step on both ranks
+    from vitscfg.train import checkpoint as ckpt
+
+    point, messages = ckpt.find_resumable(run_dir)
+    assert messages == [] and point is not None
+    assert str(point.step) == steps.pop() and point.step > 0

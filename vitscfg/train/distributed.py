@@ -205,3 +205,14 @@ def reduce_mean(t: torch.Tensor, dist: Dist) -> torch.Tensor:
     out = t.detach().clone()
     torch_dist.all_reduce(out, op=torch_dist.ReduceOp.SUM)
     return out / dist.world_size
+
+
+def any_rank(flag: bool, dist: Dist) -> bool:
+    """True on every rank when it is true on any (a collective: every rank must call it at
+    the same point). Why: a Ctrl-C or SIGTERM reaches ranks at different moments; a rank
+    that stops alone waits in a barrier while the others wait in the next all-reduce."""
+    if dist.world_size <= 1:
+        return flag
+    t = torch.tensor([1 if flag else 0], dtype=torch.int32, device=dist.device)
+    torch_dist.all_reduce(t, op=torch_dist.ReduceOp.MAX)
+    return bool(t.item())

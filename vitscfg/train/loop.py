@@ -320,7 +320,7 @@ class Trainer:
                         code = nan.bad_step(result, batch)
                         if code is not None:
                             return code
-                        if self.stop_signal is not None:
+                        if self._stop_requested():
                             return self._finish()  # the weights are the last good ones
                     elif result.stepped:
                         micro = 0
@@ -328,7 +328,7 @@ class Trainer:
                         nan.good_step()
                         self._after_step(result, bar)
                         self._memory_check(batch)
-                        if self.stop_signal is not None or self._at_max():
+                        if self._stop_requested() or self._at_max():
                             return self._finish()
                     else:
                         micro += 1
@@ -345,6 +345,14 @@ class Trainer:
             self.console.print(line)
             if self.log is not None:
                 self.log.writer.add_text("estimator/memory_check", line, self.step)
+
+    def _stop_requested(self) -> bool:
+        """A signal on any rank stops every rank after the same step (all-reduced)."""
+        if distributed.any_rank(self.stop_signal is not None, self.dist):
+            if self.stop_signal is None:  # another rank was signalled
+                self.stop_signal = signal.SIGTERM
+            return True
+        return False
 
     def _at_max(self) -> bool:
         return self.opt.max_steps is not None and self.step >= self.opt.max_steps
