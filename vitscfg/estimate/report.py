@@ -205,7 +205,8 @@ def write_png(path: str, cells: Sequence[Cell], capacity: int, margin: float) ->
         import matplotlib.pyplot as plt
     except ImportError:
         return (
-            "--plot PNG needs matplotlib (pip install matplotlib); use --plot - for a terminal plot"
+            "--plot PNG needs matplotlib (pip install 'vitscfg[plot]'); use --plot - for a "
+            "terminal plot"
         )
     fig, ax = plt.subplots(figsize=(7, 4))
     for p in dict.fromkeys(c.precision for c in cells):
@@ -221,6 +222,13 @@ def write_png(path: str, cells: Sequence[Cell], capacity: int, margin: float) ->
     ax.set_xlabel("batch_size")
     ax.set_ylabel("predicted peak (GiB)")
     ax.legend()
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
     plt.close(fig)
+    from vitscfg.atomic import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(path, buffer.getvalue())
+    except OSError as exc:
+        return f"--plot {path}: cannot write ({exc.strerror or exc})"
     return None

@@ -97,7 +97,7 @@ class Plotter:
                 self.plain = True
                 self.console.print(
                     "TensorBoard images without axes or colour bars: matplotlib is not "
-                    "installed (pip install matplotlib for those)"
+                    "installed (pip install 'vitscfg[plot]' for those)"
                 )
         try:
             if self.plain:
