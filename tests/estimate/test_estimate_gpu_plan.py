@@ -158,3 +158,49 @@ def test_over_budget_confirmation_lowers_to_what_it_measured() -> None:
     assert bumpy_peak(rec.batch_size) <= budget
     assert rec.batch_size >= best - 3, (rec.batch_size, best, gp.notes)
     assert any("measured above the budget" in n for n in gp.notes)  # the path under test
+
+
+def test_estimate_command_gpu_branch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`vitscfg estimate --gpu 0` end to end with a simulated card and probe worker: the
+    JSON contract, the per-probe progress lines, the measured speed."""
+    import io
+
+    from vitscfg.estimate import devices, gpu
+    from vitscfg.estimate.run import EstimateOptions, run_estimate
+
+    class Worker(FakeWorker):
+        def __init__(self, config: object, index: int, text_len: int, frames: int) -> None:
+            super().__init__()
+            assert (index, text_len) == (0, 121)
+
+        def probe(self, b: int, s: int, p: str) -> ProbeResult:
+            r = super().probe(b, s, p)
+            return ProbeResult(**{**r.__dict__, "step_seconds": 0.5, "seconds": 2.0})
+
+        def close(self) -> None:
+            pass
+
+    card = DeviceInfo("Simulated 80GB", CAPACITY, CAPACITY, "cuda", index=0)
+    monkeypatch.setattr(devices, "cuda_device", lambda index: card)
+    monkeypatch.setattr(gpu, "ProbeWorker", Worker)
+    out, err = io.StringIO(), io.StringIO()
+    opts = EstimateOptions(
+        "examples/tiny/config.json", gpu=0, output_format="json", max_text_len=121
+    )
+    assert run_estimate(opts, out, err) == 0, err.getvalue()
+    data = json.loads(out.getvalue())
+    assert data["device"]["source"] == "cuda" and data["method"] == "gpu-probe"
+    rec = data["recommended"]
+    assert rec["peak_bytes"] <= CAPACITY * 0.93 and "confirmed by a real step" in rec["reason"]
+    assert {p["precision"] for p in data["points"]} == {"fp32"}
+    assert "probe batch 2 segment 4096 fp32:" in err.getvalue()
+    text = io.StringIO()
+    assert (
+        run_estimate(
+            EstimateOptions("examples/tiny/config.json", gpu=0, max_text_len=121),
+            text,
+            io.StringIO(),
+        )
+        == 0
+    )
+    assert "Speed (measured" in text.getvalue() and "2.00 steps/s" in text.getvalue()
