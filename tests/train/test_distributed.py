@@ -265,3 +265,20 @@ def test_sigterm_on_one_rank_stops_both_at_the_same_step(tmp_path: Path) -> None
     point, messages = ckpt.find_resumable(run_dir)
     assert messages == [] and point is not None
     assert str(point.step) == steps.pop() and point.step > 0
+
+
+def test_cpu_ranks_match_numba_threads_to_torch(monkeypatch: pytest.MonkeyPatch) -> None:
+    numba = pytest.importorskip("numba")
+    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    before_numba, before_torch = numba.get_num_threads(), torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        distributed._share_cores()
+        assert numba.get_num_threads() == 1
+        monkeypatch.setenv("NUMBA_NUM_THREADS", "2")  # the user's choice wins
+        numba.set_num_threads(before_numba)
+        distributed._share_cores()
+        assert numba.get_num_threads() == before_numba
+    finally:
+        numba.set_num_threads(before_numba)
+        torch.set_num_threads(before_torch)

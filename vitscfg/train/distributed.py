@@ -101,6 +101,21 @@ def _backend(device: torch.device) -> str:
     return "gloo"
 
 
+def _share_cores() -> None:
+    """CPU ranks share the machine: torchrun sets OMP_NUM_THREADS=1 for torch, but numba
+    (the CPU alignment search) still starts a thread per core in every rank, and N ranks x
+    all cores made steps up to 10x slower on a loaded 2-core box. Match numba to torch,
+    unless the user chose NUMBA_NUM_THREADS."""
+    if "NUMBA_NUM_THREADS" in os.environ:
+        return
+    try:
+        import numba
+    except ImportError:
+        return
+    limit = int(getattr(numba.config, "NUMBA_NUM_THREADS", 1))
+    numba.set_num_threads(max(1, min(limit, torch.get_num_threads())))
+
+
 def setup(use_gpu: bool, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Dist:
     """Read torchrun's environment, pick the device and, for more than one process, join
     the process group. Call once at start-up; ``cleanup`` at the end."""
@@ -130,6 +145,8 @@ def setup(use_gpu: bool, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Dist:
     dist = Dist(rank, local_rank, world_size, device, rank == 0, note)
     if world_size == 1:
         return dist
+    if device.type == "cpu":
+        _share_cores()
     if not torch_dist.is_available():
         raise DistributedSetupError(
             f"WORLD_SIZE={world_size} but torch {torch.__version__} was built without "
