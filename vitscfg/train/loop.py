@@ -53,18 +53,15 @@ from typing import Any
 import numpy as np
 import torch
 from rich.console import Console
-from torch.utils.data import DataLoader
 
 from vitscfg.atomic import atomic_write_text
 from vitscfg.config.schema.train import VitscfgTrain
-from vitscfg.data.buckets import VITS_BUCKETS
-from vitscfg.data.dataset import TextAudioDataset, collate
-from vitscfg.data.sampler import BucketBatchSampler
 from vitscfg.model import build_models
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.train import TrainError, distributed
 from vitscfg.train import checkpoint as ckpt
 from vitscfg.train.evaluate import SAMPLES, evaluate, to_step_batch
+from vitscfg.train.loader import make_data
 from vitscfg.train.memcheck import MemoryCheck
 from vitscfg.train.resume import (
     NanGuard,
@@ -89,16 +86,6 @@ class TrainOptions:
     init_from: Path | None = None
     init_d: Path | None = None
     resample: bool = False
-
-
-def _worker_init(worker_id: int) -> None:
-    """DataLoader workers: one thread (small STFTs only slow down with more), their own
-    numpy/python seeds, and Ctrl-C left to the main process (which saves first)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(1)
-    seed = torch.initial_seed() % 2**32
-    np.random.seed(seed)
-    random.seed(seed)
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
@@ -154,32 +141,9 @@ class Trainer:
         torch.manual_seed(t.seed)
 
         # Data: everything checkable is checked here, before any model exists.
-        kw: dict[str, Any] = {"resample": self.opt.resample}
-        cfg_path = self.opt.config_path
-        self.train_set = TextAudioDataset.from_config(self.config, "train", cfg_path, **kw)
-        self.val_set = TextAudioDataset.from_config(self.config, "val", cfg_path, **kw)
-        self.sampler = BucketBatchSampler(
-            self.train_set.lengths,
-            t.batch_size,
-            VITS_BUCKETS.boundaries,
-            rank=self.dist.rank,
-            world_size=self.dist.world_size,
-            seed=t.seed,
-            seconds_per_frame=self.train_set.audio.seconds_per_frame,
-        )
+        data = make_data(self.config, t, self.opt.config_path, self.dist, self.opt.resample)
+        self.train_set, self.val_set, self.sampler, self.loader = data
         workers = t.num_workers
-        self.loader = DataLoader(
-            self.train_set,
-            batch_sampler=self.sampler,
-            collate_fn=collate,
-            num_workers=workers,
-            pin_memory=self.device.type == "cuda",
-            persistent_workers=workers > 0,
-            worker_init_fn=_worker_init if workers > 0 else None,
-            # Its own generator: creating an iterator must not draw from the global RNG,
-            # or a resumed run would see different random numbers than a straight one.
-            generator=torch.Generator().manual_seed(t.seed),
-        )
 
         # Model, optimisers, schedulers, scaler: the exact objects train_step measures.
         self.hp = ModelHParams.from_config(self.config)
