@@ -91,10 +91,14 @@ def test_oom_probes_are_recorded_not_fatal() -> None:
                 return ProbeResult(b, s, p, False, oom=True, error="CUDA out of memory")
             return super().probe(b, s, p)
 
-    gp = plan(Tight())
+    worker = Tight()
+    gp = plan(worker)
     assert any("out of memory" in n for n in gp.notes)
     rec = gp.recommended
     assert rec is not None and rec.batch_size <= 100
+    # Nothing at or above a batch that ran out; after an OOM, halfway down (bisection).
+    assert not [c for c in worker.calls if c[1] == 8192 and c[0] > 128]
+    assert rec.batch_size >= 90 and "confirmed by a real step" in rec.reason
 
 
 def test_probe_worker_reports_a_dead_child(tmp_path: Path) -> None:

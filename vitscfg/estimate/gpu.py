@@ -15,8 +15,9 @@ point, torch and CUDA started once). Plan per precision:
 
 OOM probes are recorded and left out of the fits. Then one confirming probe at the
 recommended point; when it measures above the budget, the batch is lowered to what that
-measurement implies (it becomes an anchor), after an OOM by 10 %, and confirmed again (up
-to six tries). A recommendation equal to a probed point in budget is
+measurement implies (it becomes an anchor), after an OOM halfway down to the largest batch
+that ran, and confirmed again (up to six tries). No recommendation is at or above a batch
+that ran out of memory. A recommendation equal to a probed point in budget is
 confirmed by that probe.
 """
 
@@ -88,7 +89,21 @@ class GpuPrediction:
         while hi - lo > 1:  # predict is increasing in the batch
             mid = (lo + hi) // 2
             lo, hi = (mid, hi) if self.predict(mid, s, p) <= budget else (lo, mid)
-        return lo
+        oom = [
+            r.batch_size for r in self.probes if r.oom and (r.segment_size, r.precision) == (s, p)
+        ]
+        return min([lo] + [b - 1 for b in oom])  # never at or above a batch that ran out
+
+    def largest_ok_below(self, b: int, s: int, p: str) -> int:
+        """The largest batch under ``b`` that a probe ran at this segment (0: none)."""
+        return max(
+            (
+                r.batch_size
+                for r in self.probes
+                if r.ok and (r.segment_size, r.precision) == (s, p) and r.batch_size < b
+            ),
+            default=0,
+        )
 
     def measured(self, b: int, s: int, p: str) -> str | None:
         hit = any(
@@ -180,7 +195,11 @@ def _plan(
             continue
         b1, b_far = small[p].max_batch(s0, budget), small[p].max_batch(far, budget)
         doubling = [SMALL_MAX * 2**k for k in range(1, 16) if SMALL_MAX * 2**k < b1]
-        second = [run(b, s0, p) for b in (*doubling, b1) if b > SMALL_MAX]
+        second: list[ProbeResult] = []
+        for b in (*doubling, b1) if b1 > SMALL_MAX else ():
+            second.append(run(b, s0, p))
+            if not second[-1].ok:  # OOM (or worse): larger batches would fail too
+                break
         if far != s0:
             second += [run(b, far, p) for b in (b_far // 4, b_far // 2) if b > SMALL_MAX]
         big = [r for r in (*first, *second) if r.ok and r.batch_size >= SMALL_MAX]
@@ -230,8 +249,10 @@ def _plan(
             c0 = gp.small[prec].c0
             scaled = int(b * (budget - c0) / max(r.device_peak - c0, 1.0))
             lower = max(1, min(gp.max_batch(seg, prec), scaled, b - 1))
-        else:  # OOM: nothing measured at this batch
-            lower = max(1, int(b * 0.9))
+        else:  # OOM: halfway down to the largest batch that ran (bisection), else -10 %
+            below = gp.largest_ok_below(b, seg, prec)
+            lower = (below + b) // 2 if below else int(b * 0.9)
+            lower = max(1, min(lower, gp.max_batch(seg, prec), b - 1))
         notes.append(
             f"confirming probe at batch {rec.batch_size} "
             + ("ran out of memory" if r.oom else "measured above the budget")
