@@ -35,7 +35,7 @@ from vitscfg.estimate.probe import ProbeResult, ProbeWorker
 
 PROBE_BATCHES = (2, 4, 8)
 CONFIRM_TRIES = 6  # each failed confirmation lowers the batch
-SMALL_MAX = PROBE_BATCHES[-1]  # cells up to this batch use the small-stage fit
+SMALL_MAX = PROBE_BATCHES[-1]  # the small stage's largest batch
 
 
 @dataclass
@@ -52,6 +52,8 @@ class GpuPrediction:
     far: int = 0  # the grid segment farthest from it: the second row of anchors
 
     def fit(self, b: int, p: str) -> BilinearFit:
+        """The fit for a batch: used only where a segment row has fewer than two probes
+        (the per-sample slope) or none at all (the whole prediction)."""
         return self.small[p] if b <= SMALL_MAX or p not in self.large else self.large[p]
 
     def anchors(self, p: str, segment: int) -> list[tuple[int, int]]:
