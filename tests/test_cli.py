@@ -49,7 +49,7 @@ def test_errors_exit_1_with_position_and_hint():
         ("check", "--format", "xml", str(LJS)),
         ("check", "--dialect", "nope", str(LJS)),
         ("check", "/definitely/missing.json"),
-        ("check", "tests"),
+        ("check", "docs"),  # a folder without any config file
     ],
 )
 def test_usage_and_unreadable_exit_2(args):
@@ -177,3 +177,20 @@ def test_unreadable_path_does_not_hide_other_files():
     assert run.returncode == 2
     assert "missing.json: no such file" in run.stderr
     assert len(json.loads(run.stdout)["files"]) == 1
+
+
+def test_folder_checks_the_configs_in_it(tmp_path):
+    """`vitscfg check DIR` as `ruff check DIR`: every JSON/YAML config below it, sorted,
+    hidden folders skipped; the shared configs of 10 forks report no crash (exit 0/1)."""
+    run = vitscfg("check", "--format", "json", "--no-data", str(SHARED_CONFIGS))
+    assert run.returncode in (0, 1), run.stdout + run.stderr
+    files = [f["path"] for f in json.loads(run.stdout)["files"]]
+    assert len(files) == len(list(SHARED_CONFIGS.glob("*.json"))) and files == sorted(files)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / "sub" / "a.json").write_bytes(LJS.read_bytes())
+    (tmp_path / ".hidden" / "b.json").write_text("{", encoding="utf-8")
+    (tmp_path / "notes.md").write_text("not a config", encoding="utf-8")
+    run = vitscfg("check", "--format", "json", "--no-data", str(tmp_path))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert [Path(f["path"]).name for f in json.loads(run.stdout)["files"]] == ["a.json"]

@@ -24,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         "cross-field rules that make trainers crash or misbehave, and (when found) the data "
         "on disk. Exit 0: no errors; 1: errors found; 2: usage error or unreadable file.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="config files (JSON or YAML)")
+    parser.add_argument(
+        "files", nargs="+", metavar="FILE", help="config files (JSON or YAML), or folders of them"
+    )
     parser.add_argument(
         "--format",
         dest="output_format",
@@ -87,7 +89,7 @@ def run(argv: Sequence[str]) -> int:
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")  # skip entry-point scans
     from vitscfg.config.dialect import DIALECTS
     from vitscfg.lint.report import REPORTERS
-    from vitscfg.lint.run import CheckOptions, check_paths, parse_codes
+    from vitscfg.lint.run import CheckOptions, check_paths, expand_paths, parse_codes
     from vitscfg.settings import SettingsError, load_settings
 
     try:
@@ -107,7 +109,7 @@ def run(argv: Sequence[str]) -> int:
     # Unreadable paths are usage errors (exit 2), but the readable files are still
     # checked and reported, so one bad glob does not hide every finding.
     unreadable: list[str] = []
-    result = check_paths(args.files, options, unreadable)
+    result = check_paths(expand_paths(args.files, unreadable), options, unreadable)
     for message in unreadable:
         fail(message)
     if args.fix or args.diff:

@@ -60,6 +60,32 @@ def check_document(doc: Document, options: CheckOptions) -> FileResult:
     return FileResult(doc.path, dialect if doc.parsed else None, diagnostics, doc.text, reason)
 
 
+CONFIG_SUFFIXES = (".json", ".yaml", ".yml")
+#: Folders a folder argument never descends into (environments, caches, VCS metadata).
+SKIP_DIRS = frozenset({"node_modules", "__pycache__", "site-packages"})
+
+
+def expand_paths(
+    paths: Iterable[str | os.PathLike[str]], unreadable: list[str]
+) -> list[str | os.PathLike[str]]:
+    """Files stay; a folder becomes its config files (JSON/YAML, recursively, sorted,
+    hidden folders skipped), as `ruff check DIR` does. A folder without any is recorded
+    in ``unreadable`` (a usage error), so a mistyped folder is never a silent pass."""
+    out: list[str | os.PathLike[str]] = []
+    for path in paths:
+        if not os.path.isdir(path):
+            out.append(path)
+            continue
+        found = []
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS)
+            found += [os.path.join(root, f) for f in files if f.endswith(CONFIG_SUFFIXES)]
+        if not found:
+            unreadable.append(f"{path}: no config files (*.json, *.yaml, *.yml) in this folder")
+        out.extend(sorted(found))
+    return out
+
+
 def check_paths(
     paths: Iterable[str | os.PathLike[str]],
     options: CheckOptions,
