@@ -147,25 +147,25 @@ def step_seconds(ends: list[float], skip: int = 2) -> float:
     return statistics.median(gaps) if gaps else float("nan")
 
 
-def time_vitscfg(data: Path, batch: int, steps: int, run_dir: Path) -> float:
-    """Seconds per step of the real `vitscfg train` loop (run_train, --max-steps)."""
-    import torch
-
+def run_trainer_timed(
+    config_path: Path, steps: int, run_dir: Path
+) -> tuple[list[float], list[Any]]:
+    """`vitscfg train --max-steps N` (run_train, from scratch in ``run_dir``) with the
+    wall-clock end and the batch of every step: the loop's ``train_step`` is wrapped."""
     from vitscfg.train import loop
     from vitscfg.train.run import run_train
 
-    torch.set_num_threads(THREADS)
-    config_path = run_dir.parent / "vitscfg_peer_config.json"
-    config_path.write_text(json.dumps(vitscfg_config(data, batch), indent=2), encoding="utf-8")
-    shutil.rmtree(run_dir, ignore_errors=True)
     ends: list[float] = []
+    batches: list[Any] = []
     real_step = vars(loop)["train_step"]  # patched: the loop looks it up per step
 
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        result = real_step(*args, **kwargs)
+    def timed(state: Any, batch: Any, **kwargs: Any) -> Any:
+        result = real_step(state, batch, **kwargs)
         ends.append(time.perf_counter())
+        batches.append(batch)
         return result
 
+    shutil.rmtree(run_dir, ignore_errors=True)
     vars(loop)["train_step"] = timed
     try:
         code = run_train(config_path, run_dir=run_dir, max_steps=steps, resume=False)
@@ -173,6 +173,17 @@ def time_vitscfg(data: Path, batch: int, steps: int, run_dir: Path) -> float:
         vars(loop)["train_step"] = real_step
     if code != 0:
         raise SystemExit(f"vitscfg train exited {code}")
+    return ends, batches
+
+
+def time_vitscfg(data: Path, batch: int, steps: int, run_dir: Path) -> float:
+    """Seconds per step of the real `vitscfg train` loop (run_train, --max-steps)."""
+    import torch
+
+    torch.set_num_threads(THREADS)
+    config_path = run_dir.parent / "vitscfg_peer_config.json"
+    config_path.write_text(json.dumps(vitscfg_config(data, batch), indent=2), encoding="utf-8")
+    ends, _ = run_trainer_timed(config_path, steps, run_dir)
     return step_seconds(ends)
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -41,11 +40,15 @@ import torch  # noqa: E402
 from torch.amp.grad_scaler import GradScaler  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peer_train import LJS_BASE, make_corpus, step_seconds, vitscfg_config  # noqa: E402
+from peer_train import (  # noqa: E402
+    LJS_BASE,
+    make_corpus,
+    run_trainer_timed,
+    step_seconds,
+    vitscfg_config,
+)
 
 from vitscfg.model import build_models  # noqa: E402
-from vitscfg.train import loop  # noqa: E402
-from vitscfg.train.run import run_train  # noqa: E402
 from vitscfg.train.step import Batch, StepState, make_optimizers, train_step  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,24 +71,7 @@ def case_config(name: str, batch: int) -> tuple[dict[str, Any], Path]:
 
 
 def run_trainer(config_path: Path, steps: int, run_dir: Path) -> tuple[float, list[Batch]]:
-    ends: list[float] = []
-    batches: list[Batch] = []
-    real = vars(loop)["train_step"]  # patched: the loop looks it up per step
-
-    def timed(state: StepState, batch: Batch, **kwargs: Any) -> Any:
-        result = real(state, batch, **kwargs)
-        ends.append(time.perf_counter())
-        batches.append(batch)
-        return result
-
-    shutil.rmtree(run_dir, ignore_errors=True)
-    vars(loop)["train_step"] = timed
-    try:
-        code = run_train(config_path, run_dir=run_dir, max_steps=steps, resume=False)
-    finally:
-        vars(loop)["train_step"] = real
-    if code != 0:
-        raise SystemExit(f"vitscfg train exited {code}")
+    ends, batches = run_trainer_timed(config_path, steps, run_dir)
     return step_seconds(ends), batches
 
 

@@ -18,48 +18,16 @@ import hashlib
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch.amp.grad_scaler import GradScaler
 
+from tests.model.conftest import TINY_CONFIG
 from vitscfg.model import build_models
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.mel import spectrogram
 from vitscfg.train import distributed
 from vitscfg.train.step import Batch, StepState, make_optimizers, train_step
-
-# The model tests' tiny widths (tests/model/conftest.py): a G+D step in well under a second.
-TINY: dict[str, Any] = {
-    "train": {"segment_size": 128, "c_mel": 45, "c_kl": 1.0},
-    "data": {
-        "sampling_rate": 8000,
-        "filter_length": 64,
-        "hop_length": 16,
-        "win_length": 64,
-        "n_mel_channels": 20,
-        "mel_fmin": 0.0,
-        "mel_fmax": None,
-        "n_speakers": 0,
-    },
-    "model": {
-        "inter_channels": 8,
-        "hidden_channels": 16,
-        "filter_channels": 32,
-        "n_heads": 2,
-        "n_layers": 2,
-        "kernel_size": 3,
-        "p_dropout": 0.1,
-        "resblock": "1",
-        "resblock_kernel_sizes": [3, 5],
-        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
-        "upsample_rates": [4, 4],
-        "upsample_initial_channel": 16,
-        "upsample_kernel_sizes": [8, 8],
-        "n_layers_q": 3,
-        "use_spectral_norm": False,
-    },
-}
 
 
 def synthetic_batch(hp: ModelHParams, generator: torch.Generator) -> Batch:
@@ -89,7 +57,7 @@ def main(out_dir: Path, steps: int, nan_rank: int | None = None) -> None:
     dist = distributed.setup(use_gpu=False, timeout_s=120)
     try:
         torch.manual_seed(100 + dist.rank)  # different init per rank: DDP must broadcast
-        bare_g, bare_d = build_models(TINY)
+        bare_g, bare_d = build_models(TINY_CONFIG)  # the model tests' tiny widths
         hp = bare_g.hp
         net_g, net_d = distributed.wrap(bare_g, dist), distributed.wrap(bare_d, dist)
         before = digest(net_g, net_d)

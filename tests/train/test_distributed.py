@@ -36,6 +36,22 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _torchrun(*args: str) -> list[str]:
+    """Two local ranks through torchrun (the documented launcher) on a free port."""
+    return [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        *args,
+    ]
+
+
 def _child_env() -> dict[str, str]:
     """One thread per rank (two ranks share two cores); numba's parallel MAS oversubscribes
     a loaded machine badly (10x slower steps) when each rank starts a thread per core."""
@@ -122,20 +138,7 @@ def test_unwrap_strips_ddp_prefix(tmp_path: Path) -> None:
 
 
 def _run_worker(tmp_path: Path, *args: str) -> list[dict[str, Any]]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        str(WORKER),
-        str(tmp_path),
-        *args,
-    ]
+    cmd = _torchrun(str(WORKER), str(tmp_path), *args)
     proc = subprocess.run(
         cmd, cwd=REPO, env=_child_env(), capture_output=True, text=True, timeout=300
     )
@@ -174,25 +177,9 @@ def test_torchrun_vitscfg_train_two_cpu_ranks(tmp_path: Path) -> None:
     written by rank 0 that resumes as step 2 with the 2-rank sampler state."""
     config = REPO / "examples" / "tiny" / "config.json"
     run_dir = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        "-m",
-        "vitscfg",
-        "train",
-        str(config),
-        "--max-steps",
-        "2",
-        "--run-dir",
-        str(run_dir),
-    ]
+    cmd = _torchrun(
+        "-m", "vitscfg", "train", str(config), "--max-steps", "2", "--run-dir", str(run_dir)
+    )
     proc = subprocess.run(
         cmd, cwd=REPO, env=_child_env(), capture_output=True, text=True, timeout=600
     )
@@ -215,25 +202,9 @@ def test_sigterm_on_one_rank_stops_both_at_the_same_step(tmp_path: Path) -> None
     psutil = pytest.importorskip("psutil")
     config = REPO / "examples" / "tiny" / "config.json"
     run_dir = tmp_path / "run"
-    cmd = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        "-m",
-        "vitscfg",
-        "train",
-        str(config),
-        "--max-steps",
-        "10000",
-        "--run-dir",
-        str(run_dir),
-    ]
+    cmd = _torchrun(
+        "-m", "vitscfg", "train", str(config), "--max-steps", "10000", "--run-dir", str(run_dir)
+    )
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=_child_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
