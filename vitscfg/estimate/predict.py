@@ -192,28 +192,24 @@ def predict_peak_bytes(
         round_to=CUDA_BLOCK_BYTES if cuda else 1,
         foreach=cuda,
     )[0].peak_bytes
-    if cuda:
-        return int(peak * devices.CUDA_FRAGMENTATION[precision]) + devices.CUDA_WORKSPACE_BYTES
-    return peak
+    return _device_bytes(peak, precision, device_kind)
+
+
+def _device_bytes(tensor_peak: int, precision: str, device_kind: DeviceKind) -> int:
+    """``predict_peak_bytes``'s answer from a traced tensor peak: reserved bytes on CUDA
+    (context excluded), the tensor peak itself on the CPU."""
+    if device_kind == "cuda":
+        k = devices.CUDA_FRAGMENTATION[precision]
+        return int(tensor_peak * k) + devices.CUDA_WORKSPACE_BYTES
+    return tensor_peak
 
 
 def _reserved_here(
     config: Mapping[str, Any], point: Any, precision: str, device_kind: DeviceKind
 ) -> int:
-    """In a disposable trace child: the predicted reserved bytes of one point."""
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
-    from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
-
-    cuda = device_kind == "cuda"
-    round_to = CUDA_BLOCK_BYTES if cuda else 1
-    if meta_supported(precision):
-        peaks = meta_step_peaks_here(config, precision, [point], round_to=round_to, foreach=cuda)
-    else:
-        peaks = step_peaks(config, precision, [point], round_to=round_to, foreach=cuda)
-    peak = peaks[0].peak_bytes
-    if cuda:
-        return int(peak * devices.CUDA_FRAGMENTATION[precision]) + devices.CUDA_WORKSPACE_BYTES
-    return peak
+    """In a disposable trace child (so the meta trace may be used): predict_peak_bytes."""
+    (peak,) = _trace_group((config, precision, [point], device_kind, True))
+    return _device_bytes(peak, precision, device_kind)
 
 
 class PendingPrediction:
