@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = (
-    REPO_ROOT.parent / "shared" / "configs" / "jaywalnut310__vits__configs_ljs_base.json"
+    REPO_ROOT / "tests/fixtures/shared_configs/jaywalnut310__vits__configs_ljs_base.json"
 )
 SCHEMA = REPO_ROOT / "schemas" / "vits.schema.json"
 BAR = 0.5

@@ -32,7 +32,8 @@ from vitscfg.model.mel import spectrogram
 from vitscfg.train.step import Batch, StepState, make_optimizers, train_step
 
 DEFAULT_CONFIG = (
-    Path(__file__).resolve().parents[2] / "shared/configs/jaywalnut310__vits__configs_ljs_base.json"
+    Path(__file__).resolve().parents[1]
+    / "tests/fixtures/shared_configs/jaywalnut310__vits__configs_ljs_base.json"
 )
 
 

@@ -40,7 +40,7 @@ os.environ.setdefault("NUMBA_NUM_THREADS", str(THREADS))
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "bench" / "out"
 VENV = OUT / "peer-venv"
-LJS_BASE = REPO.parent / "shared/configs/jaywalnut310__vits__configs_ljs_base.json"
+LJS_BASE = REPO / "tests/fixtures/shared_configs/jaywalnut310__vits__configs_ljs_base.json"
 PEER_PACKAGES = [
     "torch==2.11.0",
     "torchaudio==2.11.0",

@@ -14,7 +14,7 @@ The bar is < 5%. A loaded machine makes single runs noisy: rounds alternate
 trainer/bare and the median over rounds is reported.
 
 Cases: ``tiny`` = examples/tiny/config.json with its bundled corpus (16 kHz);
-``ljs_base`` = ../shared/configs ljs_base widths on the synthetic 22.05 kHz corpus of
+``ljs_base`` = the reference ljs_base widths (tests/fixtures/shared_configs) on the synthetic 22.05 kHz corpus of
 bench/peer_train.py. On a CUDA machine it also prints ljs_base steps/s at batch 16 and 32
 in fp32 and fp16 (bare step on synthetic batches); elsewhere it prints "no GPU".
 """
@@ -125,7 +125,7 @@ def gpu_cases(steps: int) -> None:
         return
     from vitscfg.model.mel import spectrogram
 
-    # examples/ljs_base.json: the reference widths, and in the repo (GPU boxes may lack ../shared).
+    # examples/ljs_base.json: the reference widths in the vitscfg dialect.
     path = REPO / "examples" / "ljs_base.json"
     config: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     device = torch.device("cuda")

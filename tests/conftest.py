@@ -1,4 +1,10 @@
-"""Shared fixtures: the real configs of ../shared/configs and their expected dialects."""
+"""Shared fixtures: the real configs of 10 forks and their expected dialects.
+
+They are copied unchanged into tests/fixtures/shared_configs (with their README: repository
+and commit of each) so that a lone clone runs the whole suite; the workplace's copy in
+../shared/configs is the source, and tests/config/test_fixture_sync.py fails when the two
+differ.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_CONFIGS = REPO.parent / "shared" / "configs"
+SHARED_CONFIGS = REPO / "tests" / "fixtures" / "shared_configs"
+SHARED_SOURCE = REPO.parent / "shared" / "configs"  # the workplace's copy, when present
 
 
 def shared_configs() -> list[Path]:

@@ -29,7 +29,13 @@ import pytest
 pytestmark = pytest.mark.slow
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-GOOD_CONFIG = REPO_ROOT.parent / "shared" / "configs" / "jaywalnut310__vits__configs_ljs_base.json"
+GOOD_CONFIG = (
+    REPO_ROOT
+    / "tests"
+    / "fixtures"
+    / "shared_configs"
+    / "jaywalnut310__vits__configs_ljs_base.json"
+)
 # Invalid JSON (trailing comma): VC004, an error whatever the final rule set is.
 BAD_CONFIG = '{\n  "train": {\n    "batch_size": 16,\n  }\n}\n'
 

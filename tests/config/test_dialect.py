@@ -1,4 +1,4 @@
-"""Dialect detection on the real configs of ../shared/configs and on small cases."""
+"""Dialect detection on the real configs (tests/fixtures/shared_configs) and on small cases."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Each fixture has `positive` cases (the rule fires, at `pointer`, with `severity`,
 and `--fix` writes `fixed_value` when given) and `negative` cases (it does not).
-A case is raw `text`, or a `base` config from ../shared/configs (or examples/) with
+A case is raw `text`, or a `base` config from tests/fixtures/shared_configs (or examples/) with
 a `patch` of JSON pointers (null deletes the key). The VC3xx data rules are
 tested in test_data_rules.py with real files.
 """

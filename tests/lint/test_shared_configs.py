@@ -1,4 +1,4 @@
-"""Every real config in ../shared/configs trains in its fork, so `check` must give it
+"""Every real config in tests/fixtures/shared_configs trains in its fork, so `check` must give it
 no error (except where configs/README.md allows one) and must name its dialect."""
 
 from __future__ import annotations
