@@ -22,6 +22,7 @@ outside: 512-byte block rounding and AdamW's foreach path (the CUDA default).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,7 +32,8 @@ from typing import Any
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from vitscfg.estimate.tracker import StorageTracker, module_tensors, optimizer_tensors
+from vitscfg.estimate.allocator import StepTrace, replay_steps
+from vitscfg.estimate.tracker import StorageTracker
 
 #: CUDA caching allocator minimum block size (c10/cuda/CUDACachingAllocator.cpp kMinBlockSize).
 CUDA_BLOCK_BYTES = 512
@@ -54,6 +56,10 @@ class StepPeak:
     peak_bytes: int  # live tensor bytes at the worst moment of the step
     start_bytes: int  # live tensor bytes when the step starts (model state + batch)
     seconds: float  # CPU time of the traced step (not a speed prediction)
+    # With ``allocator=True``: the step's allocations (allocator.StepTrace) and the CUDA
+    # caching allocator's reserved bytes after the state is built and two such steps ran.
+    trace: StepTrace | None = None
+    reserved_bytes: int = 0
 
 
 class _ScalarDefault(TorchDispatchMode):
@@ -128,6 +134,26 @@ def make_batch(hp: Any, point: StepPoint, gen: torch.Generator | None = None) ->
 def _batch_tensors(batch: Any) -> list[torch.Tensor]:
     fields = (batch.text, batch.text_lengths, batch.spec, batch.spec_lengths, batch.wav)
     return [*fields, batch.wav_lengths, *([batch.sid] if batch.sid is not None else [])]
+
+
+def state_tensors(state: Any) -> list[torch.Tensor]:
+    """Tensors that outlive a step, in the order `build_state` (and so the probe) creates
+    them: every parameter, buffer and tensor attribute, then per parameter its gradient and
+    AdamW state."""
+    out: list[torch.Tensor] = []
+    for net in (state.net_g, state.net_d):
+        out.extend(net.parameters())
+        out.extend(net.buffers())
+        # Plain tensor attributes live across steps too: weight_norm's computed ``weight``
+        # is replaced by each forward, so the step frees the old one and keeps a new one.
+        for module in net.modules():
+            out.extend(v for v in vars(module).values() if isinstance(v, torch.Tensor))
+    for net, opt in ((state.net_g, state.optim_g), (state.net_d, state.optim_d)):
+        for p in net.parameters():
+            if p.grad is not None:
+                out.append(p.grad)
+            out.extend(v for v in opt.state.get(p, {}).values() if isinstance(v, torch.Tensor))
+    return out
 
 
 def _adam_state(p: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -214,6 +240,7 @@ def step_peaks(
     round_to: int = 1,
     foreach: bool = False,
     seed: int = 0,
+    allocator: bool = False,
 ) -> list[StepPeak]:
     """Trace (fake) or run (real, CPU) one `train_step` per point; peaks in point order.
 
@@ -230,6 +257,7 @@ def step_peaks(
         round_to=round_to,
         foreach=foreach,
         seed=seed,
+        allocator=allocator,
     )
 
 
@@ -243,6 +271,7 @@ def trace_step_peaks(
     round_to: int = 1,
     foreach: bool = False,
     seed: int = 0,
+    allocator: bool = False,
 ) -> list[StepPeak]:
     """The loop shared by every backend: ``mode()`` is entered around each model build and
     its steps; models and batches are created on ``device`` (cpu: real or fake tensors,
@@ -267,17 +296,28 @@ def trace_step_peaks(
                 point = points[i]
                 with placed():
                     batch = make_batch(state.hp, point)
-                tracker = StorageTracker(round_to)
-                tracker.track(module_tensors(state.net_g, state.net_d))
-                tracker.track(optimizer_tensors(state.optim_g, state.optim_d))
+                events: list[tuple[int, int]] | None = [] if allocator else None
+                tracker = StorageTracker(round_to, events)
+                tracker.track(state_tensors(state))
+                n_state = tracker.seen
                 tracker.track(_batch_tensors(batch))
+                n_batch = tracker.seen
                 start = tracker.live
                 t0 = time.process_time()
                 with tracker:
                     result = train_step(state, batch)
+                del result  # the step's outputs die before the next step: part of it
                 seconds = time.process_time() - t0
-                results[i] = StepPeak(point, precision, tracker.peak, start, seconds)
-                del result, batch, tracker
+                peak = StepPeak(point, precision, tracker.peak, start, seconds)
+                if events is not None:
+                    trace = StepTrace(
+                        tuple(n for _, n in events[:n_state]),
+                        (*events[n_state:], *((uid, -1) for uid in range(n_state, n_batch))),
+                    )
+                    reserved = replay_steps([trace, trace]).peak_reserved
+                    peak = dataclasses.replace(peak, trace=trace, reserved_bytes=reserved)
+                results[i] = peak
+                del batch, tracker
             del state
         gc.collect()
     return [results[i] for i in range(len(points))]

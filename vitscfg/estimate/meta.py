@@ -174,6 +174,7 @@ def meta_step_peaks_here(
     round_to: int = 1,
     foreach: bool = False,
     seed: int = 0,
+    allocator: bool = False,
 ) -> list[StepPeak]:
     """Meta trace in *this* process, which must be a disposable child (it calls
     :func:`use_cpp_meta_kernels`). Same results as ``step_peaks(..., fake=True)``."""
@@ -189,6 +190,7 @@ def meta_step_peaks_here(
         round_to=round_to,
         foreach=foreach,
         seed=seed,
+        allocator=allocator,
     )
 
 
@@ -225,6 +227,7 @@ def meta_step_peaks(
     round_to: int = 1,
     foreach: bool = False,
     seed: int = 0,
+    allocator: bool = False,
 ) -> list[StepPeak]:
     """Exact peaks of `train_step` per point, fast: a meta trace in a forked child for fp32
     where fork exists, else the fake trace in this process (same bytes, ~20x slower)."""
@@ -237,9 +240,17 @@ def meta_step_peaks(
             round_to=round_to,
             foreach=foreach,
             seed=seed,
+            allocator=allocator,
         )
     from vitscfg.estimate.fake import step_peaks
 
     return step_peaks(
-        config, precision, points, fake=True, round_to=round_to, foreach=foreach, seed=seed
+        config,
+        precision,
+        points,
+        fake=True,
+        round_to=round_to,
+        foreach=foreach,
+        seed=seed,
+        allocator=allocator,
     )

@@ -39,9 +39,13 @@ class StorageTracker(TorchDispatchMode):
     (parameters, gradients, optimiser state, the batch): they are live memory too.
     """
 
-    def __init__(self, round_to: int = 1) -> None:
+    def __init__(self, round_to: int = 1, events: list[tuple[int, int]] | None = None) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.round_to = round_to
+        # Optional allocation log for allocator.py: (uid, raw nbytes) when a storage is first
+        # seen, (uid, -1) when it dies; uids count up from 0 in the order storages are seen.
+        self.events = events
+        self._uid = 0
         self.live = 0
         self.peak = 0
         # key -> (weakref keeping the finalizer alive, counted bytes); instance state only.
@@ -56,14 +60,21 @@ class StorageTracker(TorchDispatchMode):
         key = storage._cdata
         if key in self._storages:
             return
-        nbytes = _round_up(int(storage.nbytes()), self.round_to)
+        raw = int(storage.nbytes())
+        nbytes = _round_up(raw, self.round_to)
+        events, uid = self.events, self._uid
+        self._uid += 1
 
         def on_free(_ref: Any, key: int = key) -> None:
             entry = self._storages.pop(key, None)
             if entry is not None:
                 self.live -= entry[1]
+                if events is not None:
+                    events.append((uid, -1))
 
         self._storages[key] = (weakref.ref(storage, on_free), nbytes)
+        if events is not None:
+            events.append((uid, raw))
         self.live += nbytes
         if self.live > self.peak:
             self.peak = self.live
@@ -73,6 +84,11 @@ class StorageTracker(TorchDispatchMode):
         for t in tensors:
             if isinstance(t, torch.Tensor):
                 self._add(t)
+
+    @property
+    def seen(self) -> int:
+        """Storages counted so far (the next uid of the event log)."""
+        return self._uid
 
     def reset_peak(self) -> None:
         self.peak = self.live
@@ -102,24 +118,3 @@ class StorageTracker(TorchDispatchMode):
                 if isinstance(t, torch.Tensor):
                     self._add(t)
         return out
-
-
-def module_tensors(*modules: torch.nn.Module) -> list[torch.Tensor]:
-    """Parameters, their gradients and buffers of the given modules."""
-    out: list[torch.Tensor] = []
-    for m in modules:
-        for p in m.parameters():
-            out.append(p)
-            if p.grad is not None:
-                out.append(p.grad)
-        out.extend(m.buffers())
-    return out
-
-
-def optimizer_tensors(*optimizers: torch.optim.Optimizer) -> list[torch.Tensor]:
-    """Every tensor in the optimisers' per-parameter state (Adam moments, step counters)."""
-    out: list[torch.Tensor] = []
-    for opt in optimizers:
-        for state in opt.state.values():
-            out.extend(v for v in state.values() if isinstance(v, torch.Tensor))
-    return out
