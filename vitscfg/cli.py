@@ -226,7 +226,12 @@ def estimate(
     segment_sizes: Annotated[
         str | None, typer.Option(help="Grid segment sizes, e.g. 8192,12800.")
     ] = None,
-    margin: Annotated[float, typer.Option(help="Safety margin below capacity.")] = 0.07,
+    margin: Annotated[
+        float,
+        typer.Option(
+            help="Safety margin below capacity (mixed bucket shapes reserve up to ~6 % more than one shape)."
+        ),
+    ] = 0.07,
     output_format: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
     plot: Annotated[
         str | None, typer.Option(help="'-' for a terminal plot, or a PNG path (matplotlib).")

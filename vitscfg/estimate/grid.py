@@ -3,6 +3,12 @@
 Classification against the device capacity C (free memory) with a safety margin m:
 ``fits``: peak <= C * (1 - m); ``tight``: C * (1 - m) < peak <= C (it may run, until
 fragmentation, a cuDNN benchmark or another process takes the rest); ``oom``: peak > C.
+Why 7 % by default: a prediction or probe is of one batch shape, and a run that mixes the
+loader's bucket shapes reserves more (the allocator keeps blocks cut for each): +5 % in a
+real batch-160 run on an H100, +1 to +6 % by the allocator model depending on which bucket
+comes first (docs/gpu-validation.md), on top of the prediction's own error (within 5 %
+on ljs_base, docs/estimator-accuracy.md). Reserved bytes above the budget are not yet an
+OOM: the allocator frees its cache and retries before it fails.
 
 Recommendation: keep the config's segment_size when some batch fits with it (segment_size
 changes what the decoder learns from; batch size mostly changes speed), and take the largest
