@@ -23,6 +23,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -30,14 +31,17 @@ GiB = float(1 << 30)
 CONFIGS = {"ljs_base": ROOT / "examples" / "ljs_base.json"}
 
 
-def _trace(config: dict, precision: str, points: list) -> list:
+def _trace(config: dict[str, Any], precision: str, points: list[Any]) -> list[Any]:
     from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
     from vitscfg.estimate.meta import meta_step_peaks
 
-    kwargs = {"round_to": CUDA_BLOCK_BYTES, "foreach": True, "allocator": True}
     if precision == "fp32":
-        return meta_step_peaks(config, precision, points, **kwargs)
-    return step_peaks(config, precision, points, **kwargs)
+        return meta_step_peaks(
+            config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
+        )
+    return step_peaks(
+        config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
+    )
 
 
 def study_points(precisions: list[str]) -> None:
@@ -49,7 +53,7 @@ def study_points(precisions: list[str]) -> None:
     print("config    prec  batch segment | measured | tensors x factor | allocator model")
     for precision in precisions:
         rows = [p for p in fixture["points"] if p["precision"] == precision]
-        by_config: dict[str, list[dict]] = {}
+        by_config: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             by_config.setdefault(row["config"], []).append(row)
         for name, group in by_config.items():
@@ -71,7 +75,12 @@ def study_points(precisions: list[str]) -> None:
 
 
 def study_mixed(
-    config_path: Path, precision: str, batch: int, segment: int, shapes: dict, orders: list
+    config_path: Path,
+    precision: str,
+    batch: int,
+    segment: int,
+    shapes: dict[str, tuple[int, int]],
+    orders: list[list[str]],
 ) -> None:
     from vitscfg.estimate.allocator import replay_steps
     from vitscfg.estimate.fake import StepPoint
