@@ -58,5 +58,6 @@ def test_images_without_matplotlib(monkeypatch: pytest.MonkeyPatch) -> None:
     # origin "lower": row 0 of the spectrogram is the bottom row of the picture, yellow.
     assert tuple(img[-1, 0]) == (253, 231, 37) and tuple(img[0, 0]) == (68, 1, 84)
     assert plotter.image(mel) is not None and out.getvalue().count("without axes") == 1
+    assert "pip install 'vitscfg[plot]'" in out.getvalue()  # not eaten as rich markup
     flat = plain_image(torch.full((4, 4), 3.0), origin="upper")
     assert flat.shape == (4, 4, 3) and (flat == flat[0, 0]).all()

@@ -97,7 +97,8 @@ class Plotter:
                 self.plain = True
                 self.console.print(
                     "TensorBoard images without axes or colour bars: matplotlib is not "
-                    "installed (pip install 'vitscfg[plot]' for those)"
+                    "installed (pip install 'vitscfg[plot]' for those)",
+                    markup=False,  # else rich takes "[plot]" for a style tag and drops it
                 )
         try:
             if self.plain:
