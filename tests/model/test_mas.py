@@ -290,3 +290,29 @@ def test_import_does_not_load_numba() -> None:
 
     code = "import sys, vitscfg.model.mas; assert 'numba' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_shapes_only_path_allocates_what_the_full_path_does() -> None:
+    """On meta/fake tensors the per-frame loops are skipped (they only write through views);
+    the memory estimator needs every buffer allocated and freed in the same order, so the
+    allocation log of the shortcut equals that of the full run on real tensors."""
+    from vitscfg.estimate.tracker import StorageTracker
+
+    def log(device: str) -> list[tuple[int, int]]:
+        gen = torch.Generator().manual_seed(0)
+        neg_cent = torch.randn(3, 40, 12, generator=gen).to(device)
+        mask = torch.ones(3, 40, 12, device=device)
+        mask[1, 30:] = 0
+        mask[2, :, 9:] = 0
+        events: list[tuple[int, int]] = []
+        tracker = StorageTracker(1, events)
+        tracker.track([neg_cent, mask])
+        with tracker:
+            path = mas.maximum_path_torch(neg_cent, mask)
+        assert path.shape == neg_cent.shape
+        return events
+
+    real, meta = log("cpu"), log("meta")
+    assert meta == real
+    assert mas._shapes_only(torch.empty(1, device="meta"))
+    assert not mas._shapes_only(torch.empty(1))
