@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/estimate_speed.py
 
-Runs the CLI in a subprocess (imports included) for examples/ljs_base.json and the tiny
-example, default grids, --no-data, and prints wall and CPU seconds (the CLI and its forked
+Runs the CLI in a subprocess (imports included) for examples/ljs_base.json (fp32), the
+reference ljs_base config (fp16_run: true) and the tiny example, default grids, --no-data, and prints wall and CPU seconds (the CLI and its forked
 trace processes) with the 1-minute load average before each run: on a shared machine the
 wall time scales with the load, the CPU time much less.
 """
@@ -18,7 +18,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = [ROOT / "examples" / "ljs_base.json", ROOT / "examples" / "tiny" / "config.json"]
+CONFIGS = [
+    ROOT / "examples" / "ljs_base.json",  # fp32: meta traces
+    # The reference ljs_base trains with fp16_run: autocast needs the (slower) fake traces.
+    ROOT / "tests" / "fixtures" / "shared_configs" / "jaywalnut310__vits__configs_ljs_base.json",
+    ROOT / "examples" / "tiny" / "config.json",
+]
 
 
 def main() -> int:
