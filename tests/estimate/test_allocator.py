@@ -188,7 +188,7 @@ def test_model_against_h100_reserved_bytes() -> None:
     """The model replayed over meta traces of ljs_base fp32, against what an H100 reserved
     at the same points (tests/fixtures/h100_reserved.json): within 5 % (measured: -2.7 to
     +1.6 %), with no fitted constant. autocast points are not checked here: the model is
-    4-8 % low there (docs/gpu-validation.md), and their fake traces take minutes."""
+    up to 8 % low there (docs/gpu-validation.md), and their fake traces take minutes."""
     import json
     from pathlib import Path
 

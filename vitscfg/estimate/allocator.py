@@ -11,9 +11,9 @@ it mixes the loader's bucket shapes than a probe that repeats one shape.
 
 What it showed (scripts/allocator_study.py, docs/gpu-validation.md): on ljs_base fp32 the
 model's reserved bytes are within -2.7..+1.6 % of the H100's, with no fitted constant (the
-factor does as well there, having been fitted on them); with autocast it is 4-8 % low (the
-CUDA autocast path allocates what the CPU trace does not), so the fitted factor stays the
-prediction. For a batch-160 run it reproduces the real run's reserved bytes (75.2 against
+factor does as well there, having been fitted on them); with autocast it is -8.1..+1.9 %
+on ljs_base and 5-10 % low on tiny (the CUDA autocast path allocates what the CPU trace does
+not), so the fitted factor stays the prediction. For a batch-160 run it reproduces the real run's reserved bytes (75.2 against
 75.8 GiB measured; the probe, one shape: 71.9) and shows the order dependence: a short
 bucket first leaves the cache cut for it, +6 % over the probe.
 
