@@ -11,7 +11,9 @@ worst-case lengths, it compares:
 * no-GPU path: the fake-tensor prediction of the device peak (`trace_points` +
   `to_device_bytes`, exactly what `vitscfg estimate` without --gpu computes), and its
   tensor-only part against max_memory_allocated (calibrates the allowances in
-  vitscfg/estimate/devices.py).
+  vitscfg/estimate/devices.py);
+* the caching allocator model (vitscfg/estimate/allocator.py, not the prediction: a study)
+  against max_memory_reserved.
 
 Goal: <= 5 % error. Run:
 
@@ -29,6 +31,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = {
@@ -44,6 +47,41 @@ POINTS = {
 }
 FIT_BATCHES = (2, 4, 8)  # as vitscfg.estimate.gpu.PROBE_BATCHES
 GiB = 1 << 30
+
+
+def allocator_job(job: tuple[dict[str, Any], str, list[Any]]) -> list[int]:
+    """The allocator model's reserved bytes at each point (one precision and segment), in a
+    disposable forked child (so fp32 may take the meta trace)."""
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
+    from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
+
+    config, precision, points = job
+    trace = meta_step_peaks_here if meta_supported(precision) else step_peaks
+    peaks = trace(
+        config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
+    )
+    return [p.reserved_bytes for p in peaks]
+
+
+def allocator_reserved(
+    config: dict[str, Any], precisions: list[str], points: list[Any]
+) -> dict[tuple[str, int, int], int]:
+    """(precision, batch, segment) -> the model's reserved bytes; one process per
+    precision and segment size, all at once."""
+    from vitscfg.estimate.meta import child_init, trace_context
+
+    jobs = [
+        (config, p, [pt for pt in points if pt.segment_size == s])
+        for p in precisions
+        for s in sorted({pt.segment_size for pt in points})
+    ]
+    with trace_context().Pool(len(jobs), initializer=child_init, maxtasksperchild=1) as pool:
+        results = pool.map(allocator_job, jobs, chunksize=1)
+    out: dict[tuple[str, int, int], int] = {}
+    for (_, p, pts), reserved in zip(jobs, results, strict=True):
+        for pt, r in zip(pts, reserved, strict=True):
+            out[(p, pt.batch_size, pt.segment_size)] = r
+    return out
 
 
 def main() -> int:
@@ -82,6 +120,7 @@ def main() -> int:
 
     # 1. The no-GPU path, every point at once (parallel processes).
     fake: dict[tuple[str, str, int, int], tuple[int, int]] = {}  # -> (device, tensor)
+    model: dict[tuple[str, str, int, int], int] = {}  # -> allocator model's reserved
     for name in args.configs:
         config = json.loads(CONFIGS[name].read_text(encoding="utf-8"))
         points, (text_len, frames) = POINTS[name]
@@ -105,6 +144,9 @@ def main() -> int:
                 if q == p and (pt.batch_size, pt.segment_size) in points:
                     key = (name, p, pt.batch_size, pt.segment_size)
                     fake[key] = (fit.predict(pt.batch_size, pt.segment_size), peak)
+        direct = [StepPoint(b, s, text_len, frames) for b, s in points]
+        for (p, b, s), r in allocator_reserved(config, precisions, direct).items():
+            model[(name, p, b, s)] = r
         print(f"[{time.time() - started:5.0f} s] fake traces of {name} done", flush=True)
 
     # 2. The GPU path and the measurement, one probe process at a time.
@@ -148,20 +190,24 @@ def main() -> int:
             for b, s in points:
                 real = probes[(b, s)]
                 if not real.ok:
-                    row = f"| {name} | {p} | {b} | {s} | {real.error or 'failed'} ||||||"
+                    row = f"| {name} | {p} | {b} | {s} | {real.error or 'failed'} |||||||"
                 else:
                     gpu_pred = gp.predict(b, s, p)
                     fake_dev, tensor = fake[(name, p, b, s)]
                     e_gpu = (gpu_pred - real.device_peak) / real.device_peak
                     e_fake = (fake_dev - real.device_peak) / real.device_peak
                     e_alloc = (tensor - real.peak_allocated) / real.peak_allocated
+                    modelled = model[(name, p, b, s)]
+                    e_model = (modelled - real.peak_reserved) / real.peak_reserved
                     errors += [abs(e_gpu), abs(e_fake)]
                     row = (
                         f"| {name} | {p} | {b} | {s} | {real.device_peak / GiB:.2f} "
                         f"| {gpu_pred / GiB:.2f} ({e_gpu:+.1%}){' *' if (b, s) in done else ''} "
                         f"| {fake_dev / GiB:.2f} ({e_fake:+.1%}) "
                         f"| {real.peak_allocated / GiB:.2f} | {tensor / GiB:.2f} ({e_alloc:+.1%}) "
-                        f"| {real.peak_reserved / GiB:.2f} | {real.non_torch_bytes / GiB:.2f} "
+                        f"| {real.peak_reserved / GiB:.2f} "
+                        f"| {modelled / GiB:.2f} ({e_model:+.1%}) "
+                        f"| {real.non_torch_bytes / GiB:.2f} "
                         f"| {real.step_seconds * 1000:.0f} |"
                     )
                 rows.append(row)
@@ -200,12 +246,14 @@ def render(
             "4 and 8 at the farthest; large stage: 16, 32, ... up to the largest batch the "
             "small fit allows on this card, and two large batches at the far segment; see "
             "vitscfg/estimate/gpu.py), * = the point was one of those probes; `no-GPU` = the "
-            "fake-tensor prediction with the allowances of vitscfg/estimate/devices.py. "
-            "Goal: |error| <= 5 %.",
+            "fake-tensor prediction with the allowances of vitscfg/estimate/devices.py; "
+            "`allocator model` = the reserved bytes of vitscfg/estimate/allocator.py "
+            "(a study, not the prediction). Goal: |error| <= 5 %.",
             "",
             "| config | precision | batch | segment | measured | --gpu fit | no-GPU (fake) "
-            "| measured allocated | fake tensors | measured reserved | non-PyTorch | step ms |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| measured allocated | fake tensors | measured reserved | allocator model "
+            "| non-PyTorch | step ms |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *rows,
             "",
             f"Worst |error| of the two predictions: {worst:.1%}.",
