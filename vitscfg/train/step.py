@@ -138,10 +138,14 @@ def _frozen(module: nn.Module) -> Iterator[None]:
 
 
 def _grad_norm(module: nn.Module) -> torch.Tensor:
-    grads = [p.grad.detach().float().norm(2) for p in module.parameters() if p.grad is not None]
+    """Total L2 norm of the gradients. One foreach op over all of them rather than a norm
+    per parameter (~500 in ljs_base's G): fewer kernel launches on a GPU, and a tenth of
+    the step's time in the estimator's fake trace, which pays per op."""
+    grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
     if not grads:
         return torch.zeros((), device=next(module.parameters()).device)
-    norm: torch.Tensor = torch.linalg.vector_norm(torch.stack(grads), 2)
+    norms = torch._foreach_norm(grads, 2)
+    norm: torch.Tensor = torch.linalg.vector_norm(torch.stack(norms).float(), 2)
     return norm
 
 
