@@ -32,14 +32,11 @@ CONFIGS = {"ljs_base": ROOT / "examples" / "ljs_base.json"}
 
 
 def _trace(config: dict[str, Any], precision: str, points: list[Any]) -> list[Any]:
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
     from vitscfg.estimate.meta import meta_step_peaks
 
-    if precision == "fp32":
-        return meta_step_peaks(
-            config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
-        )
-    return step_peaks(
+    # A meta trace in a forked child where it applies (fp32), else the fake trace here.
+    return meta_step_peaks(
         config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
     )
 

@@ -52,12 +52,11 @@ GiB = 1 << 30
 def allocator_job(job: tuple[dict[str, Any], str, list[Any]]) -> list[int]:
     """The allocator model's reserved bytes at each point (one precision and segment), in a
     disposable forked child (so fp32 may take the meta trace)."""
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
-    from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
+    from vitscfg.estimate.meta import step_peaks_here
 
     config, precision, points = job
-    trace = meta_step_peaks_here if meta_supported(precision) else step_peaks
-    peaks = trace(
+    peaks = step_peaks_here(
         config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
     )
     return [p.reserved_bytes for p in peaks]

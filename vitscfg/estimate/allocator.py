@@ -167,12 +167,10 @@ class StepTrace:
     events: tuple[Event, ...]
 
 
-def replay(
-    events: Iterable[Event], allocator: CachingAllocatorModel | None = None
-) -> CachingAllocatorModel:
+def replay(events: Iterable[Event]) -> CachingAllocatorModel:
     """Run an allocation trace through the allocator model. Frees of uids it never saw
     allocated are ignored; zero-byte tensors allocate nothing, as on CUDA."""
-    alloc = allocator if allocator is not None else CachingAllocatorModel()
+    alloc = CachingAllocatorModel()
     live: dict[int, _Block] = {}
     for uid, nbytes in events:
         if nbytes < 0:

@@ -51,10 +51,8 @@ ASSUMED_USABLE = 0.98
 #: reserved). Older stacks with lazy module loading report 300-500 MiB (estimator.md 2.5):
 #: the H100 figure is kept as the safe side.
 CUDA_CONTEXT_BYTES = 770 * MiB
-#: Workspaces taken from the caching allocator outside the traced tensors (cuBLAS): already
-#: inside the measured reserved/allocated ratio below, so no separate allowance.
-CUDA_WORKSPACE_BYTES = 0
-#: Reserved bytes per traced tensor byte (caching allocator: freed blocks stay reserved,
+#: Reserved bytes per traced tensor byte (workspaces taken from the caching allocator, e.g.
+#: cuBLAS, are inside this measured ratio: no separate allowance; caching allocator: freed blocks stay reserved,
 #: 2 MiB / 20 MiB segments, splitting; plus what autocast on CUDA keeps that the CPU trace
 #: does not: the fp16 weight-cast cache). Calibrated on the H100 run of
 #: docs/estimator-accuracy.md (ljs_base and tiny, batch 4-32): reserved / fake-traced tensor

@@ -194,6 +194,18 @@ def meta_step_peaks_here(
     )
 
 
+def step_peaks_here(
+    config: Mapping[str, Any], precision: str, points: Sequence[StepPoint], **kwargs: Any
+) -> list[StepPeak]:
+    """In a disposable child: the meta trace where it can emulate the step (fp32), else the
+    fake trace (same bytes). ``kwargs``: those of :func:`trace_step_peaks`."""
+    if meta_supported(precision):
+        return meta_step_peaks_here(config, precision, points, **kwargs)
+    from vitscfg.estimate.fake import step_peaks
+
+    return step_peaks(config, precision, points, **kwargs)
+
+
 def child_init() -> None:
     """First thing in every forked trace process: one intra-op thread.
 

@@ -56,7 +56,7 @@ def to_device_bytes(
     """Apply the (affine) overhead model to a tensor-bytes fit."""
     if kind == "cuda":
         k = devices.CUDA_FRAGMENTATION[precision]
-        fixed = devices.CUDA_WORKSPACE_BYTES + devices.CUDA_CONTEXT_BYTES
+        fixed = devices.CUDA_CONTEXT_BYTES
         return BilinearFit(fit.c0 * k + fixed, fit.a * k, fit.b * k, fit.max_rel_residual)
     extra = devices.cpu_overhead_bytes(num_workers)
     return BilinearFit(fit.c0 + extra, fit.a, fit.b, fit.max_rel_residual)
@@ -67,15 +67,12 @@ def _trace_group(args: tuple[Mapping[str, Any], str, list[Any], DeviceKind, bool
     ``isolated``: this is a disposable forked worker, so fp32 may use the meta trace (which
     re-registers Meta kernels process-wide, see meta.py)."""
     from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
-    from vitscfg.estimate.meta import meta_step_peaks_here, meta_supported
+    from vitscfg.estimate.meta import step_peaks_here
 
     config, precision, points, kind, isolated = args
     cuda = kind == "cuda"
-    round_to = CUDA_BLOCK_BYTES if cuda else 1
-    if isolated and meta_supported(precision):
-        peaks = meta_step_peaks_here(config, precision, points, round_to=round_to, foreach=cuda)
-    else:
-        peaks = step_peaks(config, precision, points, round_to=round_to, foreach=cuda)
+    trace = step_peaks_here if isolated else step_peaks
+    peaks = trace(config, precision, points, round_to=CUDA_BLOCK_BYTES if cuda else 1, foreach=cuda)
     return [x.peak_bytes for x in peaks]
 
 
@@ -200,7 +197,7 @@ def _device_bytes(tensor_peak: int, precision: str, device_kind: DeviceKind) -> 
     (context excluded), the tensor peak itself on the CPU."""
     if device_kind == "cuda":
         k = devices.CUDA_FRAGMENTATION[precision]
-        return int(tensor_peak * k) + devices.CUDA_WORKSPACE_BYTES
+        return int(tensor_peak * k)
     return tensor_peak
 
 

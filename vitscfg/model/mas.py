@@ -114,9 +114,9 @@ def maximum_path_torch(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tens
     # buffers through views and allocate nothing, and they are 2*T_spec ops of the ~10k a
     # traced step has (half of an fp16 trace's time for ljs_base). Every buffer below is
     # still allocated and freed in the same order, so the traced memory is unchanged.
-    shapes_only = _shapes_only(neg_cent)
+    loop_frames = 0 if _shapes_only(neg_cent) else t_spec  # frames the two loops run over
     prev = cur = value  # loop views; dropped with value below so its storage is freed there
-    for y in range(1, 1 if shapes_only else t_spec):
+    for y in range(1, loop_frames):
         width = min(y + 1, t_text)  # cells x <= y; those right of the diagonal stay sentinel
         prev = value[:, y - 1]
         cur = value[:, y, 1 : width + 1]
@@ -140,7 +140,7 @@ def maximum_path_torch(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tens
 
     tokens = torch.empty((batch, t_spec), dtype=torch.int64, device=device)
     tokens[:, -1] = (text_len - 1).clamp(min=0)
-    for y in range(t_spec - 1, 0, -1) if not shapes_only else ():
+    for y in range(loop_frames - 1, 0, -1):
         torch.gather(prev_token[:, y], 1, tokens[:, y : y + 1], out=tokens[:, y - 1 : y])
 
     path = (tokens.unsqueeze(2) == positions) & active.unsqueeze(2)
