@@ -1,6 +1,6 @@
 """What the CUDA caching allocator adds to a traced step, without a GPU (allocator.py).
 
-Two studies, both CPU-only (meta traces for fp32, fake traces with autocast):
+Two studies, both CPU-only (meta traces, with CPU autocast emulated for fp16/bf16):
 
 * ``points``: the allocator model's reserved bytes against what an H100 measured
   (tests/fixtures/h100_reserved.json), beside the estimator's prediction (traced tensor
@@ -35,7 +35,7 @@ def _trace(config: dict[str, Any], precision: str, points: list[Any]) -> list[An
     from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
     from vitscfg.estimate.meta import meta_step_peaks
 
-    # A meta trace in a forked child where it applies (fp32), else the fake trace here.
+    # A meta trace in a forked child where fork exists, else the fake trace here.
     return meta_step_peaks(
         config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
     )

@@ -19,8 +19,9 @@ Goal: <= 5 % error. Run:
 
     python scripts/validate_estimator.py [--gpu-index 0] [--out docs/estimator-accuracy.md]
 
-Refuses (exit 2) without CUDA. The fake traces run first, in parallel processes; then the
-probes, one subprocess at a time (each row is printed as soon as it is measured).
+Refuses (exit 2) without CUDA. The traces (meta; fake where fork is missing) run first, in
+parallel processes; then the probes, one subprocess at a time (each row is printed as soon
+as it is measured).
 """
 
 from __future__ import annotations
@@ -146,7 +147,7 @@ def main() -> int:
         direct = [StepPoint(b, s, text_len, frames) for b, s in points]
         for (p, b, s), r in allocator_reserved(config, precisions, direct).items():
             model[(name, p, b, s)] = r
-        print(f"[{time.time() - started:5.0f} s] fake traces of {name} done", flush=True)
+        print(f"[{time.time() - started:5.0f} s] traces of {name} done", flush=True)
 
     # 2. The GPU path and the measurement, one probe process at a time.
     rows: list[str] = []

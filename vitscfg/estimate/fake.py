@@ -11,8 +11,9 @@ With ``fake=True`` everything lives in a ``FakeTensorMode``: shapes, dtypes and 
 lifetimes are exact, no data is computed, and the cost is per op, independent of the batch
 size. With ``fake=False`` the same code runs on real CPU tensors; that is the ground truth
 the tests compare the fake prediction with. The same loop on ``meta`` tensors
-(:func:`trace_step_peaks`, used by meta.py) gives the fake trace's bytes ~20x faster, for
-fp32 (meta has no autocast); the fake trace stays the path for fp16/bf16.
+(:func:`trace_step_peaks`, used by meta.py) gives the fake trace's bytes ~20x faster in
+fp32, and the real CPU step's bytes with autocast (meta_autocast.py); the fake trace stays
+the path where fork or that emulation is not available.
 
 Fake CUDA cannot run autograd without a GPU (the process aborts, estimator.md 2.1), so the
 trace always uses CPU tensors; a CUDA target only changes what can be emulated from the

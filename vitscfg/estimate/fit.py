@@ -1,6 +1,6 @@
 """Fill a batch_size x segment_size grid from a few measured or traced points.
 
-Why a model and not a trace per cell: a fake trace of ljs_base costs ~10-20 s on two cores
+Why a model and not a trace per cell: a trace of ljs_base costs ~2-4 s on two cores
 and a GPU probe a few seconds plus a process start, while a grid has 10-20 cells. Peak
 memory is affine in the batch size at fixed lengths (estimator.md 2.4: residuals <= 0.15 %
 over B = 1..64) and the per-item slope is affine in segment_size (the decoder and the

@@ -15,18 +15,19 @@ tensor with a device attached; storages, views and lifetimes are the same), whic
 tests check against the real CPU step and the fake trace. What meta cannot do:
 
 * autocast: autocast dispatch keys exist per backend (CPU, CUDA, ...), not for meta, so a
-  meta step would silently run fp16/bf16 configs in fp32. Only fp32 uses this path
-  (:func:`meta_supported`); the others keep the fake trace.
-* ``torch.autocast(device_type="meta", enabled=False)`` (the model's "float32 here" blocks)
-  raises in torch; :func:`_meta_autocast` maps it to the CPU autocast state, which is off
-  in fp32 and never applies to meta tensors anyway.
+  meta step would silently run fp16/bf16 configs in fp32. meta_autocast.py gives meta
+  tensors CPU autocast's cast policy (same bytes as a real CPU autocast step); where it
+  cannot be installed, fp16/bf16 fall back to the fake trace (:func:`step_peaks_here`).
+* ``torch.autocast(device_type="meta")`` raises in torch; :func:`_meta_autocast` maps it to
+  the CPU autocast state (the model asks for ``x.device.type``).
 * ``aten._weight_norm_interface_backward`` has no meta kernel at all (FakeTensor runs the
   CPU kernel on zeros): registered here with the CPU kernel's outputs, two
   ``empty_like(..., contiguous)`` (aten/src/ATen/native/WeightNorm.cpp).
 
 Data-dependent reads (``.item()``) fail on meta; the fp32 step has none (the MAS routes
 non-CPU tensors to its torch implementation, the GradScaler is disabled, AdamW's step
-counters are real CPU tensors as in a real run).
+counters are real CPU tensors as in a real run); in fp16, GradScaler's ``found_inf`` read
+answers zero (meta_autocast.py).
 
 Process isolation: re-registering Meta kernels changes the whole process's dispatcher, so
 it only ever happens in a forked child that exits after the trace (:func:`run_forked`,
@@ -36,6 +37,7 @@ or the estimator's fork pool with ``maxtasksperchild=1``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
@@ -52,8 +54,9 @@ _LIBRARY: list[Any] = []
 
 
 def meta_supported(precision: str) -> bool:
-    """Meta traces are exact for fp32 only (no autocast on meta, see the module docstring)."""
-    return precision == "fp32"
+    """Every precision the trainer knows: fp32 as is, fp16/bf16 through meta_autocast.py
+    (which can still refuse to install: :func:`step_peaks_here` then uses the fake trace)."""
+    return precision in ("fp32", "fp16", "bf16")
 
 
 def fork_available() -> bool:
@@ -166,6 +169,24 @@ def _meta_autocast() -> Iterator[None]:
         torch.autocast = original  # type: ignore[misc]
 
 
+@contextlib.contextmanager
+def _meta_mode(cache: Any) -> Iterator[None]:
+    """Entered around each model build and its steps: ``torch.autocast`` accepts "meta",
+    and with a cast cache (fp16/bf16) meta tensors get CPU autocast's casts."""
+    with _meta_autocast():
+        if cache is None:
+            yield
+            return
+        from vitscfg.estimate.meta_autocast import emulated_autocast
+
+        with emulated_autocast(cache):
+            yield
+
+
+class MetaUnsupported(ValueError):
+    """This precision cannot be traced on meta here; the fake trace can."""
+
+
 def meta_step_peaks_here(
     config: Mapping[str, Any],
     precision: str,
@@ -177,15 +198,24 @@ def meta_step_peaks_here(
     allocator: bool = False,
 ) -> list[StepPeak]:
     """Meta trace in *this* process, which must be a disposable child (it calls
-    :func:`use_cpp_meta_kernels`). Same results as ``step_peaks(..., fake=True)``."""
+    :func:`use_cpp_meta_kernels` and, for fp16/bf16, meta_autocast.install). Same bytes as
+    ``step_peaks(..., fake=True)`` in fp32, the real CPU step's in fp16/bf16. Raises
+    ValueError where meta cannot emulate the precision (the caller uses the fake trace)."""
     if not meta_supported(precision):
-        raise ValueError(f"meta traces cannot emulate autocast ({precision}); use the fake path")
+        raise MetaUnsupported(f"meta traces cannot emulate {precision!r}; use the fake path")
     use_cpp_meta_kernels()
+    cache = None
+    if precision != "fp32":
+        from vitscfg.estimate.meta_autocast import install
+
+        cache = install()
+        if cache is None:
+            raise MetaUnsupported(f"this torch lets no autocast reach meta tensors ({precision})")
     return trace_step_peaks(
         config,
         precision,
         points,
-        _meta_autocast,
+        functools.partial(_meta_mode, cache),
         _META,
         round_to=round_to,
         foreach=foreach,
@@ -197,10 +227,13 @@ def meta_step_peaks_here(
 def step_peaks_here(
     config: Mapping[str, Any], precision: str, points: Sequence[StepPoint], **kwargs: Any
 ) -> list[StepPeak]:
-    """In a disposable child: the meta trace where it can emulate the step (fp32), else the
-    fake trace (same bytes). ``kwargs``: those of :func:`trace_step_peaks`."""
-    if meta_supported(precision):
+    """In a disposable child: the meta trace where it can emulate the step, else the fake
+    trace (same bytes within 0.03 %, meta_autocast.py). ``kwargs``: those of
+    :func:`trace_step_peaks`."""
+    try:
         return meta_step_peaks_here(config, precision, points, **kwargs)
+    except MetaUnsupported:
+        pass
     from vitscfg.estimate.fake import step_peaks
 
     return step_peaks(config, precision, points, **kwargs)
@@ -241,11 +274,11 @@ def meta_step_peaks(
     seed: int = 0,
     allocator: bool = False,
 ) -> list[StepPeak]:
-    """Exact peaks of `train_step` per point, fast: a meta trace in a forked child for fp32
-    where fork exists, else the fake trace in this process (same bytes, ~20x slower)."""
+    """Exact peaks of `train_step` per point, fast: a meta trace in a forked child where
+    fork exists, else the fake trace in this process (same bytes, ~5-20x slower)."""
     if meta_supported(precision) and fork_available():
         return run_forked(
-            meta_step_peaks_here,
+            step_peaks_here,
             config,
             precision,
             points,

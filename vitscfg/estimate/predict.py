@@ -1,8 +1,8 @@
 """The no-GPU prediction: fake-tensor traces of the trainer's step, fitted over the grid.
 
-Cost: a trace is per op, not per byte, whatever the batch: ~2 s for ljs_base in fp32 (a
-meta trace, meta.py), 20-30 s with autocast (fp16/bf16: a fake trace, fake.py), on two
-cores. The grid is filled from three traces per precision, (B_lo, S0), (B_hi, S0) and
+Cost: a trace is per op, not per byte, whatever the batch: ~2 s for ljs_base in fp32 and
+~3 s with autocast (meta traces, meta.py and meta_autocast.py; 20-30 s as fake traces,
+fake.py, the fall-back where fork or the autocast emulation is missing), on two cores. The grid is filled from three traces per precision, (B_lo, S0), (B_hi, S0) and
 (B_hi, S_far), through :func:`vitscfg.estimate.fit.fit_bilinear`, and the traces run in
 parallel forked processes (no second torch import; one process per trace, which the meta
 trace needs). B_lo/B_hi are the grid's smallest and largest batch: peak(B) is convex
@@ -167,8 +167,8 @@ def predict_peak_bytes(
     included because torch's counters do not see it). ``"cpu"``: the tensor peak in bytes.
     Lengths default to the loader's limits (last bucket boundary, 2*max_text_len+1): pass
     the first batch's padded lengths to compare with that batch's measured peak.
-    One trace: ~1-3 s in fp32 (meta, forked child), 10-30 s with autocast (fake); call it
-    once, off the hot path.
+    One trace: ~1-4 s (meta, forked child; 10-30 s as a fake trace where meta is not
+    available); call it once, off the hot path.
     """
     from vitscfg.estimate.data import limit_lengths
     from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, StepPoint

@@ -4,7 +4,7 @@ measured peak beside `vitscfg estimate`'s prediction for the heaviest batch seen
 Why in the trainer: the estimator is validated on a few configs (docs/estimator-accuracy.md),
 users run many; a line per run catches a drifting allowance (new torch, new card) where it
 matters, and tells the user how much headroom the run really has. The prediction is the
-no-GPU one (`vitscfg.estimate.predict`, a meta/fake trace of the same `train_step`) for the
+no-GPU one (`vitscfg.estimate.predict`, a meta trace of the same `train_step`) for the
 batch that raised the allocated peak the most, at its padded lengths; it runs in a trace
 child process while training goes on, and is compared with ``max_memory_reserved`` (what
 the caching allocator holds; the CUDA context is outside both). Main rank only.

@@ -140,7 +140,7 @@ def _frozen(module: nn.Module) -> Iterator[None]:
 def _grad_norm(module: nn.Module) -> torch.Tensor:
     """Total L2 norm of the gradients. One foreach op over all of them rather than a norm
     per parameter (~500 in ljs_base's G): fewer kernel launches on a GPU, and a tenth of
-    the step's time in the estimator's fake trace, which pays per op."""
+    the step's time in the estimator's traces, which pay per op."""
     grads = [p.grad.detach() for p in module.parameters() if p.grad is not None]
     if not grads:
         return torch.zeros((), device=next(module.parameters()).device)

@@ -1,0 +1,207 @@
+"""CPU autocast for ``meta`` tensors, so that fp16/bf16 steps can use the fast meta trace.
+
+Why: a meta trace of ljs_base costs ~1 s per step; the fake trace that autocast needed
+costs 10-13 s per step (FakeTensor is a Python subclass, meta.py), which made the no-GPU
+estimate of an fp16 config ~30 s on two cores against ~11 s for fp32. Autocast is a
+dispatch key per backend (AutocastCPU, AutocastCUDA, ...) that tensors carry by device;
+meta tensors carry none, and torch's autocast kernels only cast tensors of their own
+device (``is_autocast_eligible``). So a meta step under autocast silently runs in fp32.
+
+What this module does, in a disposable child process only (it changes the process's
+dispatcher, like meta.py's Meta-kernel swap):
+
+* every aten op that has an AutocastCPU kernel in this torch gets a Python kernel at that
+  key with the same cast policy as torch's CPU registrations (aten/src/ATen/autocast_mode.cpp,
+  ``TORCH_LIBRARY_IMPL(aten, AutocastCPU, m)``): ``lower_precision_fp`` for the ops in
+  :data:`LOWER_PRECISION_OPS`, ``promote`` for :data:`PROMOTE_OPS`, ``fp32`` for all the
+  others (that file registers no other policy for the CPU). A tensor is cast when it is
+  floating point and not float64; fp32 leaves that require grad (parameters) are cast once
+  per autocast region and cached, as torch's ``cached_cast`` does, until the outermost
+  autocast exits. Arguments are cast last first: the order in which the C++ wrapper's
+  parameter pack is evaluated (GCC, right to left), so that allocations come in the same
+  order as in a real CPU step;
+* while tracing, AutocastCPU is added to the thread's included dispatch keys, so meta
+  tensors reach those kernels whenever CPU autocast is enabled (autocast off = the key is
+  excluded, which wins over included);
+* ``.item()`` on a meta tensor answers zero (:func:`_scalar_zero`): the only read in the
+  step is GradScaler's ``found_inf``, and zero means "no overflow", so the optimisers step
+  and their state exists (the steady state, as the fake trace's ``_ScalarDefault``).
+
+Checked (tests/estimate/test_estimate_accuracy.py): the meta trace of the tiny model in
+fp16 and bf16 gives the real CPU autocast step's peak byte for byte. It is closer to the
+real step than the fake trace: FakeTensor's Python reference for ``native_layer_norm``
+returns fp16 mean/rstd where the CPU kernel (and CUDA's) returns fp32 (+0.03 % of peak).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+
+#: CPU ops that autocast runs in the lower precision (torch 2.9, autocast_mode.cpp).
+LOWER_PRECISION_OPS = frozenset(
+    {
+        "conv1d",
+        "conv1d.padding",
+        "conv2d",
+        "conv2d.padding",
+        "conv3d",
+        "conv3d.padding",
+        "bmm",
+        "mm",
+        "linalg_vecdot",
+        "baddbmm",
+        "addmm",
+        "_addmm_activation",
+        "addbmm",
+        "linear",
+        "_convolution.deprecated",
+        "matmul",
+        "conv_tbc",
+        "mkldnn_rnn_layer",
+        "conv_transpose1d",
+        "conv_transpose2d.input",
+        "conv_transpose3d.input",
+        "prelu",
+        "scaled_dot_product_attention",
+        "_native_multi_head_attention",
+    }
+)
+#: CPU ops that autocast runs in the widest floating type of their arguments.
+PROMOTE_OPS = frozenset({"stack", "cat", "index_copy", "index_copy.dimname"})
+
+_AUTOCAST_KEY = torch._C.DispatchKey.AutocastCPU
+#: The cast cache of the installed kernels (child process only; at most one).
+_INSTALLED: list[Any] = []
+#: Libraries holding the kernels registered here; kept alive on purpose.
+_LIBRARIES: list[Any] = []
+
+
+class _CastCache:
+    """torch's autocast weight cache: one lower-precision copy per fp32 leaf that requires
+    grad, alive until the outermost autocast region exits (``torch.clear_autocast_cache``)."""
+
+    def __init__(self) -> None:
+        self.casts: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def cast(self, t: torch.Tensor, dtype: torch.dtype, lower: torch.dtype) -> torch.Tensor:
+        if not (t.is_floating_point() and t.dtype != torch.float64) or t.dtype == dtype:
+            return t
+        cacheable = (
+            dtype == lower
+            and t.dtype == torch.float32
+            and t.requires_grad
+            and t.is_leaf
+            and not t._is_view()
+            and torch.is_autocast_cache_enabled()
+        )
+        if not cacheable:
+            return t.to(dtype)
+        hit = self.casts.get(id(t))
+        if hit is not None and hit[0] is t:
+            return hit[1]
+        out = t.to(dtype)
+        self.casts[id(t)] = (t, out)  # holds t: its id cannot be reused while cached
+        return out
+
+    def cast_arg(self, x: Any, dtype: torch.dtype, lower: torch.dtype) -> Any:
+        if isinstance(x, torch.Tensor):
+            return self.cast(x, dtype, lower)
+        if isinstance(x, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in x):
+            return type(x)(
+                self.cast(v, dtype, lower) if isinstance(v, torch.Tensor) else v for v in x
+            )
+        return x
+
+
+def _tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[torch.Tensor]:
+    for a in (*args, *kwargs.values()):
+        if isinstance(a, torch.Tensor):
+            yield a
+        elif isinstance(a, (list, tuple)):
+            yield from (v for v in a if isinstance(v, torch.Tensor))
+
+
+def _kernel(op: Any, policy: str, cache: _CastCache) -> Callable[..., Any]:
+    def autocast_kernel(*args: Any, **kwargs: Any) -> Any:
+        lower = torch.get_autocast_dtype("cpu")
+        dtype = torch.float32 if policy == "fp32" else lower
+        if policy == "promote" and any(t.dtype == torch.float32 for t in _tensors(args, kwargs)):
+            dtype = torch.float32
+        with torch._C._ExcludeDispatchKeyGuard(torch._C.DispatchKeySet(_AUTOCAST_KEY)):
+            # Last argument first, as the C++ wrapper (see the module docstring).
+            cast_kwargs = {k: cache.cast_arg(kwargs[k], dtype, lower) for k in reversed(kwargs)}
+            cast_args = [cache.cast_arg(a, dtype, lower) for a in reversed(args)][::-1]
+            return op(*cast_args, **cast_kwargs)
+
+    return autocast_kernel
+
+
+def _scalar_zero(t: torch.Tensor) -> bool | float | int:
+    if t.dtype == torch.bool:
+        return False
+    return 0.0 if t.is_floating_point() else 0
+
+
+def install() -> _CastCache | None:
+    """Register the kernels (process-global, irreversible: a disposable child only), after
+    meta.use_cpp_meta_kernels, which drops torch's Python Meta kernel for ``.item()`` (one
+    that raises) among others.
+
+    Returns the cast cache that :func:`emulated_autocast` clears, or None when this torch
+    does not let it (nothing is left registered then; the caller keeps the fake trace)."""
+    if _INSTALLED:
+        installed: _CastCache = _INSTALLED[0]
+        return installed
+    cache = _CastCache()
+    try:
+        library: Any = torch.library  # untyped API
+        autocast_lib: Any = library.Library("aten", "IMPL", "AutocastCPU")
+        meta_lib: Any = library.Library("aten", "IMPL", "Meta")
+        meta_lib.impl(torch.ops.aten._local_scalar_dense.default, _scalar_zero)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "overriding a previously registered kernel"
+            for name in torch._C._dispatch_get_all_op_names():
+                if not name.startswith("aten::"):
+                    continue
+                if not torch._C._dispatch_has_kernel_for_dispatch_key(name, "AutocastCPU"):
+                    continue
+                short = name.removeprefix("aten::")
+                packet, _, overload = short.partition(".")
+                op = getattr(getattr(torch.ops.aten, packet), overload or "default")
+                policy = (
+                    "lower"
+                    if short in LOWER_PRECISION_OPS
+                    else "promote"
+                    if short in PROMOTE_OPS
+                    else "fp32"
+                )
+                autocast_lib.impl(op, _kernel(op, policy, cache))
+    except (AttributeError, RuntimeError, ValueError):  # the libraries die with this frame
+        return None
+    _LIBRARIES.extend([autocast_lib, meta_lib])
+    _INSTALLED.append(cache)
+    return cache
+
+
+@contextlib.contextmanager
+def emulated_autocast(cache: _CastCache) -> Iterator[None]:
+    """Route meta tensors through the AutocastCPU kernels while CPU autocast is enabled, and
+    drop the cast cache whenever torch drops its own (the outermost autocast exits)."""
+    original = torch.clear_autocast_cache
+
+    def clear_both() -> None:
+        original()
+        cache.casts.clear()
+
+    torch.clear_autocast_cache = clear_both
+    try:
+        with torch._C._IncludeDispatchKeyGuard(_AUTOCAST_KEY):
+            yield
+    finally:
+        torch.clear_autocast_cache = original
+        cache.casts.clear()
