@@ -4,7 +4,7 @@ Two studies, both CPU-only (meta traces, with CPU autocast emulated for fp16/bf1
 
 * ``points``: the allocator model's reserved bytes against what an H100 measured
   (tests/fixtures/h100_reserved.json), beside the estimator's prediction (traced tensor
-  peak x ``devices.CUDA_FRAGMENTATION``).
+  peak x ``devices.CUDA_RESERVED_PER_TENSOR_BYTE``).
 * ``mixed``: reserved bytes when a run mixes bucket shapes, against one shape repeated (a
   probe). Training cycles through the loader's buckets and the allocator keeps the blocks
   of each; the order decides how much more it reserves.
@@ -37,7 +37,13 @@ def _trace(config: dict[str, Any], precision: str, points: list[Any]) -> list[An
 
     # A meta trace in a forked child where fork exists, else the fake trace here.
     return meta_step_peaks(
-        config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
+        config,
+        precision,
+        points,
+        round_to=CUDA_BLOCK_BYTES,
+        foreach=True,
+        allocator=True,
+        autocast_target="cuda",
     )
 
 
@@ -61,7 +67,8 @@ def study_points(precisions: list[str]) -> None:
             ]
             for row, traced in zip(group, _trace(config, precision, points), strict=True):
                 measured = row["reserved"]
-                factor = traced.peak_bytes * devices.CUDA_FRAGMENTATION[precision] / GiB
+                tensors = devices.cuda_tensor_bytes(traced.peak_bytes, traced.autocast)
+                factor = tensors * devices.CUDA_RESERVED_PER_TENSOR_BYTE / GiB
                 model = traced.reserved_bytes / GiB
                 print(
                     f"{name:9s} {precision:5s} {row['batch_size']:5d} {row['segment_size']:7d} |"

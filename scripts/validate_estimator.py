@@ -58,7 +58,13 @@ def allocator_job(job: tuple[dict[str, Any], str, list[Any]]) -> list[int]:
 
     config, precision, points = job
     peaks = step_peaks_here(
-        config, precision, points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
+        config,
+        precision,
+        points,
+        round_to=CUDA_BLOCK_BYTES,
+        foreach=True,
+        allocator=True,
+        autocast_target="cuda",
     )
     return [p.reserved_bytes for p in peaks]
 
@@ -139,7 +145,7 @@ def main() -> int:
                 for (q, pt), peak in zip(jobs[: 3 * len(precisions)], cuda, strict=False)
                 if q == p
             ]
-            fit = to_device_bytes(fit_bilinear(samples), "cuda", 0, p)
+            fit = to_device_bytes(fit_bilinear(samples), "cuda", 0)
             for (q, pt), peak in zip(jobs, cuda, strict=True):
                 if q == p and (pt.batch_size, pt.segment_size) in points:
                     key = (name, p, pt.batch_size, pt.segment_size)

@@ -4,18 +4,20 @@ Why: the no-GPU path knows every tensor's size and lifetime (tracker.py) but the
 to hold what the *allocator* reserves: blocks rounded to 512 B, 2 MiB segments for small
 tensors, 20 MiB segments for medium ones, large blocks not split when at most 1 MiB would
 remain, and freed blocks that stay cached in segments a training loop never returns. The
-estimator's prediction covers all that with one reserved/tensor-bytes factor per precision,
-fitted on an H100 (devices.CUDA_FRAGMENTATION); this model derives it from the step's own
+estimator's prediction covers all that with one reserved/tensor-bytes factor, fitted on an
+H100 (devices.CUDA_RESERVED_PER_TENSOR_BYTE); this model derives it from the step's own
 allocations instead, and answers what one factor cannot: how much more a run reserves when
 it mixes the loader's bucket shapes than a probe that repeats one shape.
 
 What it showed (scripts/allocator_study.py, docs/gpu-validation.md): on ljs_base fp32 the
 model's reserved bytes are within -2.7..+1.6 % of the H100's, with no fitted constant (the
-factor does as well there, having been fitted on them); with autocast it is -8.1..+1.9 %
-on ljs_base and 5-10 % low on tiny (the CUDA autocast path allocates what the CPU trace does
-not), so the fitted factor stays the prediction. For a batch-160 run it reproduces the real run's reserved bytes (75.2 against
-75.8 GiB measured; the probe, one shape: 71.9) and shows the order dependence: a short
-bucket first leaves the cache cut for it, +6 % over the probe.
+factor does as well there, having been fitted on them); in fp16 with CUDA's autocast
+policy traced it is -2.6..+12.9 % (high at batch 24 and 48: the fp16/fp32 mix of CUDA
+autocast cuts more segments in the replay than the card shows), 2-24 % low on tiny, so
+the fitted factor stays the prediction. For a batch-160 fp32 run it reproduces the real
+run's reserved bytes (75.2 against 75.8 GiB measured; the probe, one shape: 71.9) and
+shows the order dependence: a short bucket first leaves the cache cut for it, +6 % over
+the probe.
 
 The rules, with the constants of c10/cuda/CUDACachingAllocator.cpp (default settings: no
 ``max_split_size_mb``, no ``roundup_power2_divisions``, no expandable segments, one stream):

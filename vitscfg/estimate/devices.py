@@ -51,13 +51,24 @@ ASSUMED_USABLE = 0.98
 #: reserved). Older stacks with lazy module loading report 300-500 MiB (estimator.md 2.5):
 #: the H100 figure is kept as the safe side.
 CUDA_CONTEXT_BYTES = 770 * MiB
-#: Reserved bytes per traced tensor byte (workspaces taken from the caching allocator, e.g.
-#: cuBLAS, are inside this measured ratio: no separate allowance; caching allocator: freed blocks stay reserved,
-#: 2 MiB / 20 MiB segments, splitting; plus what autocast on CUDA keeps that the CPU trace
-#: does not: the fp16 weight-cast cache). Calibrated on the H100 run of
-#: docs/estimator-accuracy.md (ljs_base and tiny, batch 4-32): reserved / fake-traced tensor
-#: bytes = 1.05-1.12 in fp32 (median 1.09), 1.12-1.24 with autocast (median 1.17).
-CUDA_FRAGMENTATION: dict[str, float] = {"fp32": 1.09, "fp16": 1.17, "bf16": 1.17}
+#: Reserved bytes per traced tensor byte, for a trace with CUDA's autocast policy (meta
+#: traces, meta_autocast.py): the caching allocator keeps freed blocks, rounds to 2 MiB / 20
+#: MiB segments and splits them; workspaces it serves (cuBLAS) are inside the ratio. H100
+#: run of docs/estimator-accuracy.md, ljs_base at batch 6-48: 1.088-1.110 in fp32,
+#: 1.042-1.137 in fp16; one ratio for every precision (fitted on fp32, it predicts the fp16
+#: points within 4.4 %, docs/gpu-validation.md).
+CUDA_RESERVED_PER_TENSOR_BYTE = 1.09
+#: A trace with CPU autocast's policy (the fake trace, where the meta emulation is not
+#: available) holds fewer tensor bytes than CUDA autocast: CUDA runs exp, softmax,
+#: layer_norm, sums, ... in fp32 (autocast_mode.h), the CPU in the input's precision. H100
+#: max_memory_allocated / CPU-policy trace, ljs_base fp16: 1.072-1.098.
+CUDA_OVER_CPU_AUTOCAST = 1.08
+
+
+def cuda_tensor_bytes(peak_bytes: int, autocast: str) -> int:
+    """A traced tensor peak as CUDA would hold it; ``autocast``: the policy the trace
+    applied ("none" in fp32, "cuda", or "cpu" for the fake fall-back)."""
+    return round(peak_bytes * CUDA_OVER_CPU_AUTOCAST) if autocast == "cpu" else peak_bytes
 
 
 #: RSS of a Python process with torch and vitscfg's model imported, measured on the dev box

@@ -61,6 +61,8 @@ class StepPeak:
     # caching allocator's reserved bytes after the state is built and two such steps ran.
     trace: StepTrace | None = None
     reserved_bytes: int = 0
+    # The autocast policy the trace applied: "none" (fp32), "cpu" or "cuda" (meta_autocast.py).
+    autocast: str = "none"
 
 
 class _ScalarDefault(TorchDispatchMode):
@@ -247,9 +249,10 @@ def step_peaks(
 
     Points with the same segment size share one model build (the build depends on it only
     through the decoder window), so a grid costs one build per segment size plus one step
-    per point. The fast exact path for fp32 is :func:`vitscfg.estimate.meta.meta_step_peaks`.
+    per point. The fast path is :func:`vitscfg.estimate.meta.meta_step_peaks`. Fake (and
+    real) CPU tensors get CPU autocast's policy.
     """
-    return trace_step_peaks(
+    peaks = trace_step_peaks(
         config,
         precision,
         points,
@@ -260,6 +263,9 @@ def step_peaks(
         seed=seed,
         allocator=allocator,
     )
+    if precision == "fp32":
+        return peaks
+    return [dataclasses.replace(x, autocast="cpu") for x in peaks]
 
 
 def trace_step_peaks(

@@ -37,6 +37,7 @@ or the estimator's fork pool with ``maxtasksperchild=1``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import multiprocessing
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -172,7 +173,7 @@ def _meta_autocast() -> Iterator[None]:
 @contextlib.contextmanager
 def _meta_mode(cache: Any) -> Iterator[None]:
     """Entered around each model build and its steps: ``torch.autocast`` accepts "meta",
-    and with a cast cache (fp16/bf16) meta tensors get CPU autocast's casts."""
+    and with a cast cache (fp16/bf16) meta tensors get the emulated autocast's casts."""
     with _meta_autocast():
         if cache is None:
             yield
@@ -196,11 +197,14 @@ def meta_step_peaks_here(
     foreach: bool = False,
     seed: int = 0,
     allocator: bool = False,
+    autocast_target: str = "cpu",
 ) -> list[StepPeak]:
     """Meta trace in *this* process, which must be a disposable child (it calls
     :func:`use_cpp_meta_kernels` and, for fp16/bf16, meta_autocast.install). Same bytes as
-    ``step_peaks(..., fake=True)`` in fp32, the real CPU step's in fp16/bf16. Raises
-    ValueError where meta cannot emulate the precision (the caller uses the fake trace)."""
+    ``step_peaks(..., fake=True)`` in fp32, the real CPU step's in fp16/bf16 with
+    ``autocast_target="cpu"``; "cuda" applies CUDA autocast's cast policy instead (what a
+    GPU run does; meta_autocast.py). Raises MetaUnsupported where meta cannot emulate the
+    precision (the caller uses the fake trace)."""
     if not meta_supported(precision):
         raise MetaUnsupported(f"meta traces cannot emulate {precision!r}; use the fake path")
     use_cpp_meta_kernels()
@@ -208,10 +212,10 @@ def meta_step_peaks_here(
     if precision != "fp32":
         from vitscfg.estimate.meta_autocast import install
 
-        cache = install()
+        cache = install(autocast_target)
         if cache is None:
             raise MetaUnsupported(f"this torch lets no autocast reach meta tensors ({precision})")
-    return trace_step_peaks(
+    peaks = trace_step_peaks(
         config,
         precision,
         points,
@@ -222,20 +226,25 @@ def meta_step_peaks_here(
         seed=seed,
         allocator=allocator,
     )
+    if cache is None:
+        return peaks
+    return [dataclasses.replace(x, autocast=autocast_target) for x in peaks]
 
 
 def step_peaks_here(
     config: Mapping[str, Any], precision: str, points: Sequence[StepPoint], **kwargs: Any
 ) -> list[StepPeak]:
     """In a disposable child: the meta trace where it can emulate the step, else the fake
-    trace (same bytes within 0.03 %, meta_autocast.py). ``kwargs``: those of
-    :func:`trace_step_peaks`."""
+    trace (CPU autocast: the same bytes as the meta trace's "cpu" target within 0.03 %,
+    meta_autocast.py). ``kwargs``: those of :func:`trace_step_peaks`, and
+    ``autocast_target``."""
     try:
         return meta_step_peaks_here(config, precision, points, **kwargs)
     except MetaUnsupported:
         pass
     from vitscfg.estimate.fake import step_peaks
 
+    kwargs.pop("autocast_target", None)
     return step_peaks(config, precision, points, **kwargs)
 
 
@@ -273,9 +282,11 @@ def meta_step_peaks(
     foreach: bool = False,
     seed: int = 0,
     allocator: bool = False,
+    autocast_target: str = "cpu",
 ) -> list[StepPeak]:
     """Exact peaks of `train_step` per point, fast: a meta trace in a forked child where
-    fork exists, else the fake trace in this process (same bytes, ~5-20x slower)."""
+    fork exists, else the fake trace in this process (same bytes, ~5-20x slower; CPU
+    autocast whatever ``autocast_target``)."""
     if meta_supported(precision) and fork_available():
         return run_forked(
             step_peaks_here,
@@ -286,6 +297,7 @@ def meta_step_peaks(
             foreach=foreach,
             seed=seed,
             allocator=allocator,
+            autocast_target=autocast_target,
         )
     from vitscfg.estimate.fake import step_peaks
 

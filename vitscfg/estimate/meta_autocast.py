@@ -42,37 +42,137 @@ from typing import Any
 
 import torch
 
-#: CPU ops that autocast runs in the lower precision (torch 2.9, autocast_mode.cpp).
-LOWER_PRECISION_OPS = frozenset(
-    {
-        "conv1d",
-        "conv1d.padding",
-        "conv2d",
-        "conv2d.padding",
-        "conv3d",
-        "conv3d.padding",
-        "bmm",
-        "mm",
-        "linalg_vecdot",
-        "baddbmm",
-        "addmm",
-        "_addmm_activation",
-        "addbmm",
-        "linear",
-        "_convolution.deprecated",
-        "matmul",
-        "conv_tbc",
-        "mkldnn_rnn_layer",
-        "conv_transpose1d",
-        "conv_transpose2d.input",
-        "conv_transpose3d.input",
-        "prelu",
-        "scaled_dot_product_attention",
-        "_native_multi_head_attention",
-    }
-)
-#: CPU ops that autocast runs in the widest floating type of their arguments.
-PROMOTE_OPS = frozenset({"stack", "cat", "index_copy", "index_copy.dimname"})
+#: Cast policies per op and target, from torch's autocast registrations
+#: (aten/src/ATen/autocast_mode.cpp and .h, torch 2.9): ``lower`` casts floating arguments
+#: to the autocast dtype, ``fp32`` to float32, ``promote`` to the widest of them,
+#: ``fp32_dtype`` passes ``dtype=float32`` when the first argument is floating and no dtype
+#: was asked for (softmax, sum, ...), ``fp32_append`` does that through the op's
+#: ``_dtype`` overload (norm). An op registered for the target and absent from these
+#: tables is ``fp32`` (the only other policy either file registers).
+CPU_POLICY: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "conv1d",
+            "conv1d.padding",
+            "conv2d",
+            "conv2d.padding",
+            "conv3d",
+            "conv3d.padding",
+            "bmm",
+            "mm",
+            "linalg_vecdot",
+            "baddbmm",
+            "addmm",
+            "_addmm_activation",
+            "addbmm",
+            "linear",
+            "_convolution.deprecated",
+            "matmul",
+            "conv_tbc",
+            "mkldnn_rnn_layer",
+            "conv_transpose1d",
+            "conv_transpose2d.input",
+            "conv_transpose3d.input",
+            "prelu",
+            "scaled_dot_product_attention",
+            "_native_multi_head_attention",
+        ],
+        "lower",
+    ),
+    **dict.fromkeys(["stack", "cat", "index_copy", "index_copy.dimname"], "promote"),
+}
+CUDA_POLICY: dict[str, str] = {
+    **dict.fromkeys(
+        [
+            "_convolution",
+            "_convolution.deprecated",
+            "conv1d",
+            "conv2d",
+            "conv3d",
+            "conv_tbc",
+            "conv_transpose1d",
+            "conv_transpose2d.input",
+            "conv_transpose3d.input",
+            "convolution",
+            "prelu",
+            "addmm",
+            "addmv",
+            "addr",
+            "matmul",
+            "einsum",
+            "mm",
+            "mv",
+            "linalg_vecdot",
+            "linear",
+            "addbmm",
+            "baddbmm",
+            "bmm",
+            "chain_matmul",
+            "linalg_multi_dot",
+            "_thnn_fused_lstm_cell",
+            "_thnn_fused_gru_cell",
+            "lstm_cell",
+            "gru_cell",
+            "rnn_tanh_cell",
+            "rnn_relu_cell",
+            "_scaled_dot_product_flash_attention",
+            "scaled_dot_product_attention",
+            "cudnn_convolution",
+            "cudnn_convolution_transpose",
+            "_cudnn_rnn",
+        ],
+        "lower",
+    ),
+    **dict.fromkeys(
+        [
+            "prod",
+            "prod.dim_int",
+            "prod.dim_Dimname",
+            "softmax.int",
+            "softmax.Dimname",
+            "log_softmax.int",
+            "log_softmax.Dimname",
+            "cumprod",
+            "cumprod.dimname",
+            "cumsum",
+            "cumsum.dimname",
+            "linalg_vector_norm",
+            "linalg_matrix_norm",
+            "linalg_matrix_norm.str_ord",
+            "sum",
+            "sum.dim_IntList",
+            "sum.dim_DimnameList",
+        ],
+        "fp32_dtype",
+    ),
+    **dict.fromkeys(
+        ["norm.Scalar", "norm.ScalarOpt_dim", "norm.names_ScalarOpt_dim"], "fp32_append"
+    ),
+    **dict.fromkeys(
+        [
+            "addcdiv",
+            "addcmul",
+            "atan2",
+            "bilinear",
+            "cross",
+            "dot",
+            "vdot",
+            "grid_sampler",
+            "index_put",
+            "tensordot",
+            "scatter_add",
+        ],
+        "promote",
+    ),
+}
+#: The dispatch key whose registrations say which ops autocast touches, per target.
+_TARGET_KEY = {"cpu": "AutocastCPU", "cuda": "AutocastCUDA"}
+#: ``fp32_append``: the overload each op redispatches to with the dtype appended.
+_APPEND_OVERLOAD = {
+    "norm.Scalar": "ScalarOpt_dtype",
+    "norm.ScalarOpt_dim": "ScalarOpt_dim_dtype",
+    "norm.names_ScalarOpt_dim": "names_ScalarOpt_dim_dtype",
+}
 
 _AUTOCAST_KEY = torch._C.DispatchKey.AutocastCPU
 #: The cast cache of the installed kernels (child process only; at most one).
@@ -126,13 +226,43 @@ def _tensors(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[torch.Te
             yield from (v for v in a if isinstance(v, torch.Tensor))
 
 
+def _eligible(t: Any) -> bool:
+    return isinstance(t, torch.Tensor) and t.is_floating_point() and t.dtype != torch.float64
+
+
 def _kernel(op: Any, policy: str, cache: _CastCache) -> Callable[..., Any]:
+    """The Python kernel of one op at AutocastCPU, for the traced target's ``policy``."""
+    excluded = torch._C.DispatchKeySet(_AUTOCAST_KEY)
+    arguments = op._schema.arguments
+    dtype_at = next((i for i, a in enumerate(arguments) if a.name == "dtype"), None)
+    dtype_kwarg_only = dtype_at is not None and arguments[dtype_at].kwarg_only
+    target = op
+    if policy == "fp32_append":
+        packet = getattr(torch.ops.aten, op._schema.name.removeprefix("aten::"))
+        target = getattr(packet, _APPEND_OVERLOAD[op.name().removeprefix("aten::")])
+
     def autocast_kernel(*args: Any, **kwargs: Any) -> Any:
-        lower = torch.get_autocast_dtype("cpu")
-        dtype = torch.float32 if policy == "fp32" else lower
-        if policy == "promote" and any(t.dtype == torch.float32 for t in _tensors(args, kwargs)):
-            dtype = torch.float32
-        with torch._C._ExcludeDispatchKeyGuard(torch._C.DispatchKeySet(_AUTOCAST_KEY)):
+        with torch._C._ExcludeDispatchKeyGuard(excluded):
+            if policy == "none":  # autocast on the target does not touch this op
+                return op(*args, **kwargs)
+            if policy in ("fp32_dtype", "fp32_append"):
+                first = next(_tensors(args, kwargs), None)
+                if policy == "fp32_append":
+                    out = torch.float32 if _eligible(first) else getattr(first, "dtype", None)
+                    return target(*args, **kwargs, dtype=out)
+                if _eligible(first) and dtype_at is not None:
+                    if dtype_kwarg_only or dtype_at >= len(args):
+                        if kwargs.get("dtype") is None:
+                            kwargs = {**kwargs, "dtype": torch.float32}
+                    elif args[dtype_at] is None:
+                        args = (*args[:dtype_at], torch.float32, *args[dtype_at + 1 :])
+                return op(*args, **kwargs)
+            lower = torch.get_autocast_dtype("cpu")
+            dtype = torch.float32 if policy == "fp32" else lower
+            if policy == "promote" and any(
+                t.dtype == torch.float32 for t in _tensors(args, kwargs)
+            ):
+                dtype = torch.float32
             # Last argument first, as the C++ wrapper (see the module docstring).
             cast_kwargs = {k: cache.cast_arg(kwargs[k], dtype, lower) for k in reversed(kwargs)}
             cast_args = [cache.cast_arg(a, dtype, lower) for a in reversed(args)][::-1]
@@ -147,16 +277,19 @@ def _scalar_zero(t: torch.Tensor) -> bool | float | int:
     return 0.0 if t.is_floating_point() else 0
 
 
-def install() -> _CastCache | None:
-    """Register the kernels (process-global, irreversible: a disposable child only), after
-    meta.use_cpp_meta_kernels, which drops torch's Python Meta kernel for ``.item()`` (one
-    that raises) among others.
+def install(target: str = "cpu") -> _CastCache | None:
+    """Register the kernels for autocast as it behaves on ``target`` ("cpu" or "cuda"):
+    process-global and irreversible, so a disposable child only, after
+    meta.use_cpp_meta_kernels (which drops torch's Python Meta kernel for ``.item()``, one
+    that raises, among others).
 
     Returns the cast cache that :func:`emulated_autocast` clears, or None when this torch
-    does not let it (nothing is left registered then; the caller keeps the fake trace)."""
+    does not let it or another target was installed here (nothing new is left registered
+    then; the caller keeps the fake trace, which has CPU autocast)."""
     if _INSTALLED:
-        installed: _CastCache = _INSTALLED[0]
-        return installed
+        installed_target, installed = _INSTALLED[0]
+        return installed if installed_target == target else None
+    table = CPU_POLICY if target == "cpu" else CUDA_POLICY
     cache = _CastCache()
     try:
         library: Any = torch.library  # untyped API
@@ -168,23 +301,21 @@ def install() -> _CastCache | None:
             for name in torch._C._dispatch_get_all_op_names():
                 if not name.startswith("aten::"):
                     continue
-                if not torch._C._dispatch_has_kernel_for_dispatch_key(name, "AutocastCPU"):
+                on_cpu = torch._C._dispatch_has_kernel_for_dispatch_key(name, "AutocastCPU")
+                on_target = torch._C._dispatch_has_kernel_for_dispatch_key(
+                    name, _TARGET_KEY[target]
+                )
+                if not (on_cpu or on_target):
                     continue
                 short = name.removeprefix("aten::")
                 packet, _, overload = short.partition(".")
                 op = getattr(getattr(torch.ops.aten, packet), overload or "default")
-                policy = (
-                    "lower"
-                    if short in LOWER_PRECISION_OPS
-                    else "promote"
-                    if short in PROMOTE_OPS
-                    else "fp32"
-                )
+                policy = table.get(short, "fp32") if on_target else "none"
                 autocast_lib.impl(op, _kernel(op, policy, cache))
     except (AttributeError, RuntimeError, ValueError):  # the libraries die with this frame
         return None
     _LIBRARIES.extend([autocast_lib, meta_lib])
-    _INSTALLED.append(cache)
+    _INSTALLED.append((target, cache))
     return cache
 
 

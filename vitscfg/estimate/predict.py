@@ -10,8 +10,9 @@ piecewise-affine (a max over the step's moments of affine functions), so the sec
 exact at both ends and on the safe side between them (and beyond B_hi on the unsafe side:
 see grid.py for how a recommendation there is flagged and capped).
 
-Device bytes from tensor bytes: CUDA adds 512-B rounding (in the trace), AdamW's foreach
-path (the CUDA default), fragmentation, workspaces and the context; the RAM path adds the
+Device bytes from tensor bytes: CUDA adds 512-B rounding, AdamW's foreach path (the CUDA
+default) and its own autocast policy (all three in the trace), then fragmentation,
+workspaces and the context; the RAM path adds the
 host process and the DataLoader workers (constants and sources in devices.py).
 """
 
@@ -50,12 +51,10 @@ class FakePrediction:
         return self.fits[precision].fit.predict(batch_size, segment_size)
 
 
-def to_device_bytes(
-    fit: BilinearFit, kind: DeviceKind, num_workers: int, precision: str = "fp32"
-) -> BilinearFit:
+def to_device_bytes(fit: BilinearFit, kind: DeviceKind, num_workers: int) -> BilinearFit:
     """Apply the (affine) overhead model to a tensor-bytes fit."""
     if kind == "cuda":
-        k = devices.CUDA_FRAGMENTATION[precision]
+        k = devices.CUDA_RESERVED_PER_TENSOR_BYTE
         fixed = devices.CUDA_CONTEXT_BYTES
         return BilinearFit(fit.c0 * k + fixed, fit.a * k, fit.b * k, fit.max_rel_residual)
     extra = devices.cpu_overhead_bytes(num_workers)
@@ -63,17 +62,25 @@ def to_device_bytes(
 
 
 def _trace_group(args: tuple[Mapping[str, Any], str, list[Any], DeviceKind, bool]) -> list[int]:
-    """Traced peaks of points that share a precision and a segment size (one model build).
-    ``isolated``: this is a disposable forked worker, so fp32 may use the meta trace (which
-    re-registers Meta kernels process-wide, see meta.py)."""
+    """Traced peaks of points that share a precision and a segment size (one model build),
+    as the target holds them (CUDA: its autocast policy, 512-B blocks, foreach AdamW).
+    ``isolated``: this is a disposable forked worker, so the meta trace may be used (it
+    re-registers kernels process-wide, see meta.py)."""
     from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
     from vitscfg.estimate.meta import step_peaks_here
 
     config, precision, points, kind, isolated = args
     cuda = kind == "cuda"
-    trace = step_peaks_here if isolated else step_peaks
-    peaks = trace(config, precision, points, round_to=CUDA_BLOCK_BYTES if cuda else 1, foreach=cuda)
-    return [x.peak_bytes for x in peaks]
+    round_to = CUDA_BLOCK_BYTES if cuda else 1
+    if isolated:
+        peaks = step_peaks_here(
+            config, precision, points, round_to=round_to, foreach=cuda, autocast_target=kind
+        )
+    else:
+        peaks = step_peaks(config, precision, points, round_to=round_to, foreach=cuda)
+    if not cuda:
+        return [x.peak_bytes for x in peaks]
+    return [devices.cuda_tensor_bytes(x.peak_bytes, x.autocast) for x in peaks]
 
 
 def trace_points(
@@ -146,7 +153,7 @@ def fake_prediction(
             if q == p
         )
         tensor_fit = fit_bilinear(samples)
-        fits[p] = TracedFit(p, to_device_bytes(tensor_fit, kind, workers, p), tensor_fit, samples)
+        fits[p] = TracedFit(p, to_device_bytes(tensor_fit, kind, workers), tensor_fit, samples)
     return FakePrediction(kind, fits, text_len, spec_frames)
 
 
@@ -182,23 +189,23 @@ def predict_peak_bytes(
         spec_frames if spec_frames is not None else limits.spec_frames,
     )
     cuda = device_kind == "cuda"
-    peak = meta_step_peaks(
+    traced = meta_step_peaks(
         config_mapping,
         precision,
         [point],
         round_to=CUDA_BLOCK_BYTES if cuda else 1,
         foreach=cuda,
-    )[0].peak_bytes
-    return _device_bytes(peak, precision, device_kind)
+        autocast_target=device_kind,
+    )[0]
+    if not cuda:
+        return traced.peak_bytes
+    return _device_bytes(devices.cuda_tensor_bytes(traced.peak_bytes, traced.autocast), cuda)
 
 
-def _device_bytes(tensor_peak: int, precision: str, device_kind: DeviceKind) -> int:
-    """``predict_peak_bytes``'s answer from a traced tensor peak: reserved bytes on CUDA
-    (context excluded), the tensor peak itself on the CPU."""
-    if device_kind == "cuda":
-        k = devices.CUDA_FRAGMENTATION[precision]
-        return int(tensor_peak * k)
-    return tensor_peak
+def _device_bytes(tensor_peak: int, cuda: bool) -> int:
+    """``predict_peak_bytes``'s answer from a tensor peak as the target holds it: reserved
+    bytes on CUDA (context excluded), the tensor peak itself on the CPU."""
+    return int(tensor_peak * devices.CUDA_RESERVED_PER_TENSOR_BYTE) if cuda else tensor_peak
 
 
 def _reserved_here(
@@ -206,7 +213,7 @@ def _reserved_here(
 ) -> int:
     """In a disposable trace child (so the meta trace may be used): predict_peak_bytes."""
     (peak,) = _trace_group((config, precision, [point], device_kind, True))
-    return _device_bytes(peak, precision, device_kind)
+    return _device_bytes(peak, device_kind == "cuda")
 
 
 class PendingPrediction:

@@ -1,0 +1,77 @@
+"""The no-GPU prediction, recomputed on this machine, against the H100's recorded peaks.
+
+Why: scripts/validate_estimator.py needs a GPU; when the no-GPU path changes (an allowance,
+the autocast emulation) this replays its column of docs/estimator-accuracy.md without one:
+the same three traces per precision and config that `vitscfg estimate` fits (grid batch
+min/max at the config's segment, max batch at the farthest segment), the same device
+allowances, evaluated at the measured points of tests/fixtures/h100_reserved.json (device
+peak = max_memory_reserved + the probe's non-PyTorch memory, 0.76 GiB on that card; tiny:
+the device peaks of the run before).
+
+    .venv/bin/python scripts/replay_no_gpu.py      # ~1 min on 2 cores
+
+Goal as in the report: |error| <= 5 %.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = {
+    "ljs_base": ROOT / "examples" / "ljs_base.json",
+    "tiny": ROOT / "examples/tiny/config.json",
+}
+NON_PYTORCH_GIB = 0.76  # the probes' CUDA context + handles on the H100 (gpu-validation.md)
+GiB = float(1 << 30)
+
+
+def measured_points() -> list[dict[str, Any]]:
+    fixture = json.loads((ROOT / "tests/fixtures/h100_reserved.json").read_text("utf-8"))
+    rows = [{**r, "device": r["reserved"] + NON_PYTORCH_GIB} for r in fixture["points"]]
+    return rows + list(fixture["tiny_device_totals"]["points"])
+
+
+def main() -> int:
+    from vitscfg.estimate.fake import StepPoint
+    from vitscfg.estimate.fit import Sample, fit_bilinear
+    from vitscfg.estimate.predict import to_device_bytes, trace_points
+
+    rows = measured_points()
+    worst = 0.0
+    print("config    prec  batch segment | measured GiB | no-GPU GiB (error)")
+    for name, path in CONFIGS.items():
+        config = json.loads(path.read_text("utf-8"))
+        group = [r for r in rows if r["config"] == name]
+        s0 = int(config["train"]["segment_size"])
+        far = max(r["segment_size"] for r in group)
+        b_hi = max(r["batch_size"] for r in group)
+        text_len, frames = group[0]["text_len"], group[0]["spec_frames"]
+        precisions = sorted({r["precision"] for r in group})
+        shape = [(1, s0), (b_hi, s0), (b_hi, far)]
+        jobs = [(p, StepPoint(b, s, text_len, frames)) for p in precisions for b, s in shape]
+        peaks = trace_points(config, jobs, "cuda")
+        for p in precisions:
+            samples = [
+                Sample(pt.batch_size, pt.segment_size, peak)
+                for (q, pt), peak in zip(jobs, peaks, strict=True)
+                if q == p
+            ]
+            fit = to_device_bytes(fit_bilinear(samples), "cuda", 0)
+            for r in (r for r in group if r["precision"] == p):
+                predicted = fit.predict(r["batch_size"], r["segment_size"]) / GiB
+                error = predicted / r["device"] - 1
+                worst = max(worst, abs(error))
+                print(
+                    f"{name:9s} {p:5s} {r['batch_size']:5d} {r['segment_size']:7d} |"
+                    f" {r['device']:12.2f} | {predicted:6.2f} ({error:+.1%})",
+                    flush=True,
+                )
+    print(f"worst |error|: {worst:.1%} (goal 5 %)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
