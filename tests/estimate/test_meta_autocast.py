@@ -131,3 +131,21 @@ def test_cuda_policy_trace_holds_what_the_h100_allocated() -> None:
     for row, t in zip(rows, traced, strict=True):
         assert t.autocast == "cuda"
         assert abs(t.peak_bytes / GiB / row["allocated"] - 1) <= 0.025, (row, t.peak_bytes)
+
+
+def test_install_declines_what_it_cannot_emulate() -> None:
+    """An unknown target, or a second target in the same process: None (the caller then
+    takes the fake trace), and the first installation stays as it was."""
+    script = (
+        "from vitscfg.estimate.meta import use_cpp_meta_kernels\n"
+        "from vitscfg.estimate.meta_autocast import install\n"
+        "use_cpp_meta_kernels()\n"
+        "first = install('cuda')\n"
+        "print(install('tpu') is None, first is not None, install('cpu') is None,"
+        " install('cuda') is first)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["True"] * 4

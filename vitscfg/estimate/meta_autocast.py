@@ -172,6 +172,13 @@ CUDA_POLICY: dict[str, str] = {
 }
 #: The dispatch key whose registrations say which ops autocast touches, per target.
 _TARGET_KEY = {"cpu": "AutocastCPU", "cuda": "AutocastCUDA"}
+#: Private torch APIs the emulation stands on; without one, :func:`install` declines.
+_NEEDED = (
+    "_IncludeDispatchKeyGuard",
+    "_ExcludeDispatchKeyGuard",
+    "_dispatch_get_all_op_names",
+    "_dispatch_has_kernel_for_dispatch_key",
+)
 #: ``fp32_append``: the overload each op redispatches to with the dtype appended.
 _APPEND_OVERLOAD = {
     "norm.Scalar": "ScalarOpt_dtype",
@@ -294,8 +301,11 @@ def install(target: str = "cpu") -> _CastCache | None:
     if _INSTALLED:
         installed_target, installed = _INSTALLED[0]
         return installed if installed_target == target else None
+    if target not in _TARGET_KEY or not all(hasattr(torch._C, name) for name in _NEEDED):
+        return None
     table = CPU_POLICY if target == "cpu" else CUDA_POLICY
     cache = _CastCache()
+    targeted = 0
     try:
         library: Any = torch.library  # untyped API
         autocast_lib: Any = library.Library("aten", "IMPL", "AutocastCPU")
@@ -317,6 +327,9 @@ def install(target: str = "cpu") -> _CastCache | None:
                 op = getattr(getattr(torch.ops.aten, packet), overload or "default")
                 policy = table.get(short, "fp32") if on_target else "none"
                 autocast_lib.impl(op, _kernel(op, policy, cache))
+                targeted += on_target
+        if targeted < len(table) // 2:  # this build registers no autocast for the target
+            raise ValueError(f"{targeted} autocast kernels for {target}")
     except (AttributeError, RuntimeError, ValueError):  # the libraries die with this frame
         return None
     _LIBRARIES.extend([autocast_lib, meta_lib])
