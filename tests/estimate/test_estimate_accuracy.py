@@ -121,6 +121,22 @@ def test_fake_autocast_trace_stays_within_a_tenth_of_a_percent(config: dict) -> 
     assert 0 < meta.peak_bytes - fake.peak_bytes <= 0.001 * meta.peak_bytes
 
 
+@needs_fork
+def test_spawned_trace_processes_give_the_same_bytes(
+    config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a fork server (Windows) the trace processes are spawned; still the meta
+    trace (the fake one would differ by FakeTensor's layer_norm statistics)."""
+    import vitscfg.estimate.meta as meta
+
+    point = [POINTS[0]]
+    forked = meta_step_peaks(config, "fp16", point)[0]
+    monkeypatch.setattr(meta.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert not fork_available()
+    spawned = meta_step_peaks(config, "fp16", point)[0]
+    assert (spawned.peak_bytes, spawned.start_bytes) == (forked.peak_bytes, forked.start_bytes)
+
+
 def test_meta_refuses_what_it_cannot_emulate() -> None:
     from vitscfg.estimate.meta import MetaUnsupported, meta_step_peaks_here, meta_supported
 

@@ -30,8 +30,9 @@ counters are real CPU tensors as in a real run); in fp16, GradScaler's ``found_i
 answers zero (meta_autocast.py).
 
 Process isolation: re-registering Meta kernels changes the whole process's dispatcher, so
-it only ever happens in a forked child that exits after the trace (:func:`run_forked`,
-or the estimator's fork pool with ``maxtasksperchild=1``).
+it only ever happens in a child process that exits after the trace (:func:`run_forked`,
+or the estimator's pool with ``maxtasksperchild=1``), started by a fork server, or
+spawned where there is none (:func:`trace_context`).
 """
 
 from __future__ import annotations
@@ -61,19 +62,25 @@ def meta_supported(precision: str) -> bool:
 
 
 def fork_available() -> bool:
-    """Isolated trace processes need POSIX (the forkserver start method)."""
+    """Whether trace processes start from a fork server (POSIX) rather than by spawning a
+    fresh interpreter (Windows: a few seconds more per trace process, for torch's import)."""
     return "forkserver" in multiprocessing.get_all_start_methods()
 
 
 def trace_context() -> Any:
-    """The multiprocessing context for trace processes: forkserver, not fork.
+    """The multiprocessing context for trace processes: forkserver, not fork; spawn where
+    there is no fork server (Windows).
 
     Why: forking a process that has already run parallel CPU kernels can deadlock the
     child inside OpenMP (libgomp is not fork-safe; seen here even with one thread in the
     child, when a test suite had trained before). The fork server is a fresh process that
     has only imported torch and the step, so its children start from a clean OpenMP state
-    and still skip torch's import cost.
+    and still skip torch's import cost. A spawned child pays that import, and is still
+    ~5x faster than the in-process fake trace for fp16/bf16, which the meta trace's
+    process-wide changes would otherwise force.
     """
+    if not fork_available():
+        return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(
         [
@@ -284,10 +291,10 @@ def meta_step_peaks(
     allocator: bool = False,
     autocast_target: str = "cpu",
 ) -> list[StepPeak]:
-    """Exact peaks of `train_step` per point, fast: a meta trace in a forked child where
-    fork exists, else the fake trace in this process (same bytes, ~5-20x slower; CPU
-    autocast whatever ``autocast_target``)."""
-    if meta_supported(precision) and fork_available():
+    """Exact peaks of `train_step` per point, fast: a meta trace in a child process (see
+    :func:`trace_context`); the fake trace in this process for a precision meta cannot
+    emulate."""
+    if meta_supported(precision):
         return run_forked(
             step_peaks_here,
             config,

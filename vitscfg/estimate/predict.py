@@ -61,23 +61,24 @@ def to_device_bytes(fit: BilinearFit, kind: DeviceKind, num_workers: int) -> Bil
     return BilinearFit(fit.c0 + extra, fit.a, fit.b, fit.max_rel_residual)
 
 
-def _trace_group(args: tuple[Mapping[str, Any], str, list[Any], DeviceKind, bool]) -> list[int]:
+def _trace_group(args: tuple[Mapping[str, Any], str, list[Any], DeviceKind]) -> list[int]:
     """Traced peaks of points that share a precision and a segment size (one model build),
-    as the target holds them (CUDA: its autocast policy, 512-B blocks, foreach AdamW).
-    ``isolated``: this is a disposable forked worker, so the meta trace may be used (it
-    re-registers kernels process-wide, see meta.py)."""
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, step_peaks
+    as the target holds them (CUDA: its autocast policy, 512-B blocks, foreach AdamW). Runs
+    in a disposable child process: the meta trace re-registers kernels process-wide
+    (meta.py)."""
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
     from vitscfg.estimate.meta import step_peaks_here
 
-    config, precision, points, kind, isolated = args
+    config, precision, points, kind = args
     cuda = kind == "cuda"
-    round_to = CUDA_BLOCK_BYTES if cuda else 1
-    if isolated:
-        peaks = step_peaks_here(
-            config, precision, points, round_to=round_to, foreach=cuda, autocast_target=kind
-        )
-    else:
-        peaks = step_peaks(config, precision, points, round_to=round_to, foreach=cuda)
+    peaks = step_peaks_here(
+        config,
+        precision,
+        points,
+        round_to=CUDA_BLOCK_BYTES if cuda else 1,
+        foreach=cuda,
+        autocast_target=kind,
+    )
     if not cuda:
         return [x.peak_bytes for x in peaks]
     return [devices.cuda_tensor_bytes(x.peak_bytes, x.autocast) for x in peaks]
@@ -94,27 +95,22 @@ def trace_points(
     """Tensor peak of each (precision, StepPoint), in job order.
 
     Jobs sharing a precision and a segment size are traced in one process (one model build,
-    one step per point); each group runs in its own forked process (torch is imported once,
-    in the parent), ``processes`` (default: the CPU count) at a time. A fresh process per
-    group, even for a single one: the fp32 meta trace changes the process's dispatcher
-    (meta.py). Without fork (Windows), the fake traces run in this process.
+    one step per point); each group runs in its own child process (from a fork server:
+    torch is not imported again; spawned on Windows), ``processes`` (default: the CPU
+    count) at a time. A fresh process per group, even for a single one: the meta trace
+    changes the process's dispatcher (meta.py).
     """
-    from vitscfg.estimate.meta import child_init, fork_available, trace_context
+    from vitscfg.estimate.meta import child_init, trace_context
 
     groups: dict[tuple[str, int, int], list[int]] = {}
     for i, (p, point) in enumerate(jobs):
         groups.setdefault((p, point.segment_size, i if not group else -1), []).append(i)
-    isolated = fork_available()
     tasks = [
-        (config, p, [jobs[i][1] for i in indices], kind, isolated)
-        for (p, _, _), indices in groups.items()
+        (config, p, [jobs[i][1] for i in indices], kind) for (p, _, _), indices in groups.items()
     ]
-    if not isolated:
-        results = [_trace_group(t) for t in tasks]
-    else:
-        n = max(1, min(len(tasks), processes or os.cpu_count() or 1))
-        with trace_context().Pool(n, initializer=child_init, maxtasksperchild=1) as pool:
-            results = pool.map(_trace_group, tasks, chunksize=1)
+    n = max(1, min(len(tasks), processes or os.cpu_count() or 1))
+    with trace_context().Pool(n, initializer=child_init, maxtasksperchild=1) as pool:
+        results = pool.map(_trace_group, tasks, chunksize=1)
     peaks = [0] * len(jobs)
     for indices, group_peaks in zip(groups.values(), results, strict=True):
         for i, peak in zip(indices, group_peaks, strict=True):
@@ -212,7 +208,7 @@ def _reserved_here(
     config: Mapping[str, Any], point: Any, precision: str, device_kind: DeviceKind
 ) -> int:
     """In a disposable trace child (so the meta trace may be used): predict_peak_bytes."""
-    (peak,) = _trace_group((config, precision, [point], device_kind, True))
+    (peak,) = _trace_group((config, precision, [point], device_kind))
     return _device_bytes(peak, device_kind == "cuda")
 
 
