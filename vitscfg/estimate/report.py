@@ -129,8 +129,10 @@ def to_text(est: Estimate, color: bool = False, width: int = 100) -> str:
     if est.method == "fake-tensor":
         kind = "host RAM" if d.kind == "cpu" else "a GPU"
         con.print(
-            f"[yellow]Prediction without {kind} measurement[/]: trace of the trainer's own step on meta/fake tensors "
-            "plus allowances"
+            f"[yellow]Prediction without {kind} measurement[/]: trace of the trainer's own "
+            "step on meta tensors"
+            + (" (with CUDA's autocast policy)" if d.kind == "cuda" else "")
+            + " plus allowances"
             + (" for the CUDA context, workspaces and allocator" if d.kind == "cuda" else "")
             + (" (run with --gpu on the training machine to measure)" if d.kind == "cuda" else "")
         )
