@@ -32,19 +32,10 @@ CONFIGS = {"ljs_base": ROOT / "examples" / "ljs_base.json"}
 
 
 def _trace(config: dict[str, Any], precision: str, points: list[Any]) -> list[Any]:
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
-    from vitscfg.estimate.meta import meta_step_peaks
+    from vitscfg.estimate.meta import meta_step_peaks, target_options
 
-    # A meta trace in a forked child where fork exists, else the fake trace here.
-    return meta_step_peaks(
-        config,
-        precision,
-        points,
-        round_to=CUDA_BLOCK_BYTES,
-        foreach=True,
-        allocator=True,
-        autocast_target="cuda",
-    )
+    # A meta trace in a child process, as the CUDA target holds the tensors.
+    return meta_step_peaks(config, precision, points, allocator=True, **target_options("cuda"))
 
 
 def study_points(precisions: list[str]) -> None:

@@ -53,19 +53,10 @@ GiB = 1 << 30
 def allocator_job(job: tuple[dict[str, Any], str, list[Any]]) -> list[int]:
     """The allocator model's reserved bytes at each point (one precision and segment), in a
     disposable forked child (so fp32 may take the meta trace)."""
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
-    from vitscfg.estimate.meta import step_peaks_here
+    from vitscfg.estimate.meta import step_peaks_here, target_options
 
     config, precision, points = job
-    peaks = step_peaks_here(
-        config,
-        precision,
-        points,
-        round_to=CUDA_BLOCK_BYTES,
-        foreach=True,
-        allocator=True,
-        autocast_target="cuda",
-    )
+    peaks = step_peaks_here(config, precision, points, allocator=True, **target_options("cuda"))
     return [p.reserved_bytes for p in peaks]
 
 

@@ -255,6 +255,20 @@ def step_peaks_here(
     return step_peaks(config, precision, points, **kwargs)
 
 
+def target_options(kind: str) -> dict[str, Any]:
+    """The trace options under which a step's tensors are those ``kind`` ("cuda" or "cpu")
+    holds: on CUDA, 512-B allocator blocks, AdamW's foreach path (its default there) and
+    CUDA's autocast policy."""
+    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
+
+    cuda = kind == "cuda"
+    return {
+        "round_to": CUDA_BLOCK_BYTES if cuda else 1,
+        "foreach": cuda,
+        "autocast_target": "cuda" if cuda else "cpu",
+    }
+
+
 def child_init() -> None:
     """First thing in every forked trace process: one intra-op thread.
 

@@ -66,20 +66,11 @@ def _trace_group(args: tuple[Mapping[str, Any], str, list[Any], DeviceKind]) -> 
     as the target holds them (CUDA: its autocast policy, 512-B blocks, foreach AdamW). Runs
     in a disposable child process: the meta trace re-registers kernels process-wide
     (meta.py)."""
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
-    from vitscfg.estimate.meta import step_peaks_here
+    from vitscfg.estimate.meta import step_peaks_here, target_options
 
     config, precision, points, kind = args
-    cuda = kind == "cuda"
-    peaks = step_peaks_here(
-        config,
-        precision,
-        points,
-        round_to=CUDA_BLOCK_BYTES if cuda else 1,
-        foreach=cuda,
-        autocast_target=kind,
-    )
-    if not cuda:
+    peaks = step_peaks_here(config, precision, points, **target_options(kind))
+    if kind != "cuda":
         return [x.peak_bytes for x in peaks]
     return [devices.cuda_tensor_bytes(x.peak_bytes, x.autocast) for x in peaks]
 
@@ -174,8 +165,8 @@ def predict_peak_bytes(
     available); call it once, off the hot path.
     """
     from vitscfg.estimate.data import limit_lengths
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, StepPoint
-    from vitscfg.estimate.meta import meta_step_peaks
+    from vitscfg.estimate.fake import StepPoint
+    from vitscfg.estimate.meta import meta_step_peaks, target_options
 
     limits = limit_lengths(config_mapping)
     point = StepPoint(
@@ -184,18 +175,10 @@ def predict_peak_bytes(
         text_len if text_len is not None else limits.text_len,
         spec_frames if spec_frames is not None else limits.spec_frames,
     )
-    cuda = device_kind == "cuda"
-    traced = meta_step_peaks(
-        config_mapping,
-        precision,
-        [point],
-        round_to=CUDA_BLOCK_BYTES if cuda else 1,
-        foreach=cuda,
-        autocast_target=device_kind,
-    )[0]
-    if not cuda:
+    traced = meta_step_peaks(config_mapping, precision, [point], **target_options(device_kind))[0]
+    if device_kind != "cuda":
         return traced.peak_bytes
-    return _device_bytes(devices.cuda_tensor_bytes(traced.peak_bytes, traced.autocast), cuda)
+    return _device_bytes(devices.cuda_tensor_bytes(traced.peak_bytes, traced.autocast), True)
 
 
 def _device_bytes(tensor_peak: int, cuda: bool) -> int:
