@@ -152,3 +152,31 @@ def test_end_to_end_real_traces_json(tiny: Path) -> None:
     obj = json.loads(out)
     assert obj["method"] == "fake-tensor" and len(obj["points"]) == 2
     assert obj["points"][0]["peak_bytes"] < obj["points"][1]["peak_bytes"]
+
+
+SHARED = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "shared_configs"
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("MasayaKawamura__MB-iSTFT-VITS__configs_ljs_istft_vits.json", "iSTFT decoder"),
+        ("rhasspy__piper__etc_test_voice.onnx.json", "inference config"),
+    ],
+)
+def test_a_model_vitscfg_cannot_build_is_a_clear_error(
+    name: str, says: str, fake_traces: None
+) -> None:
+    """These used to end in a traceback from inside a trace process."""
+    code, out, err = run(EstimateOptions(str(SHARED / name), no_data=True, output_format="json"))
+    assert code == 1 and out == ""
+    assert "cannot estimate this config" in err and says in err
+    assert "Traceback" not in err
+
+
+def test_a_proxy_model_is_said_in_the_report(fake_traces: None) -> None:
+    config = SHARED / "p0p4k__vits2_pytorch__configs_vits2_ljs_base.json"
+    code, out, err = run(EstimateOptions(str(config), no_data=True, output_format="json"))
+    assert code == 0, err
+    (note,) = [w for w in json.loads(out)["warnings"] if "vitscfg's model is VITS" in w]
+    assert "duration discriminator" in note and "needs more memory" in note

@@ -78,6 +78,12 @@ def run_estimate(
         return 1
     config: Mapping[str, Any] = doc.data
     dialect = result.files[0].dialect
+    from vitscfg.model.support import model_support
+
+    support = model_support(config, dialect)
+    if support.level == "none":
+        _err(err, f"cannot estimate this config: {support.reason}")
+        return 1
     train = config.get("train") or {}
 
     # Device.
@@ -116,6 +122,8 @@ def run_estimate(
     from vitscfg.estimate.report import Estimate, Speed, bar_plot, to_json, to_text, write_png
 
     notes = list(lengths.notes)
+    if support.level == "proxy":
+        notes.append(f"{support.reason}; the fork's own model needs more memory than this")
     speed: Speed | None = None
     if opts.gpu is not None:
         from vitscfg.estimate.gpu import gpu_prediction

@@ -115,11 +115,21 @@ def _checked_config(path: Path, out: Console, err: Console) -> dict[str, Any] | 
         )
         return 1
     from vitscfg.config.load import load
+    from vitscfg.model.support import model_support
 
     data = load(path).data
     if not isinstance(data, dict):
         err.print(f"[red]error:[/] {path}: not a JSON object")
         return 2
+    support = model_support(data, result.files[0].dialect)
+    if support.level == "none":
+        err.print(f"[red]refusing to train:[/] {support.reason}")
+        return 1
+    if support.level == "proxy":
+        err.print(
+            f"[yellow]warning:[/] {support.reason}; what `vitscfg train` trains is that VITS "
+            "model (train in the fork for the fork's own model)"
+        )
     return data
 
 

@@ -1,0 +1,56 @@
+"""Which configs vitscfg's VITS model stands for: exactly, as a proxy, or not at all."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+pytest.importorskip("torch")
+
+from vitscfg.config.dialect import detect_dialect  # noqa: E402
+from vitscfg.model.support import model_support  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = sorted((ROOT / "tests" / "fixtures" / "shared_configs").glob("*.json"))
+EXPECTED = {
+    "vits": "exact",
+    "vitscfg": "exact",
+    "mb-istft-vits": "none",
+    "piper-voice": "none",
+}
+
+
+@pytest.mark.parametrize("path", SHARED, ids=lambda p: p.stem[:48])
+def test_every_real_config_gets_a_level(path: Path) -> None:
+    config = json.loads(path.read_text(encoding="utf-8"))
+    guess = detect_dialect(config)
+    assert guess is not None
+    support = model_support(config, guess.name)
+    assert support.level == EXPECTED.get(guess.name, "proxy"), (guess.name, support)
+    assert (support.reason == "") == (support.level == "exact")
+
+
+def test_the_bundled_examples_are_exact() -> None:
+    for path in (ROOT / "examples" / "ljs_base.json", ROOT / "examples" / "tiny" / "config.json"):
+        config = json.loads(path.read_text(encoding="utf-8"))
+        guess = detect_dialect(config)
+        assert model_support(config, guess.name if guess else None).level == "exact"
+
+
+@given(
+    rates=st.lists(st.integers(1, 10), min_size=1, max_size=5),
+    hop=st.integers(1, 2000),
+)
+def test_the_decoder_must_upsample_by_the_hop(rates: list[int], hop: int) -> None:
+    config = {
+        "train": {},
+        "data": {"hop_length": hop},
+        "model": {"upsample_rates": rates},
+    }
+    support = model_support(config, "vits")
+    assert (support.level == "none") == (math.prod(rates) != hop)

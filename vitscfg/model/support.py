@@ -1,0 +1,76 @@
+"""How faithfully vitscfg's model stands for a config's own model.
+
+Why: `check` reads every fork's config, but the bundled model (and so `estimate`'s traces
+and `train`) is the VITS architecture of jaywalnut310/vits. Built from a VITS2 or RVC
+config it is a *proxy*: the same text encoder, flows, decoder and discriminator sizes,
+without the fork's extra parts, so its memory is the fork's minus those parts. An
+(MB-)iSTFT-VITS config cannot be built at all (its decoder upsamples by far less than
+hop_length and finishes with an inverse STFT), and a piper voice file is an inference
+config. Saying so beats a crash in the middle of a trace, or a confident number for a
+model nobody trains.
+
+`estimate` and `train` ask before building anything; `check` never does (this package
+imports torch).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+#: What each fork's model has that the VITS model here does not (the proxy's blind spots).
+#: (../shared/reference/train_fields.md: extra discriminators, flow variants, SVC switches.)
+_SVC_GAPS = "its content-feature encoder, f0 embedding, NSF-HiFiGAN source and, when enabled, "
+_PROXY_GAPS: dict[str, str] = {
+    "vits2": "its duration discriminator, transformer flows and noise-scaled MAS",
+    "bert-vits2": "its BERT feature inputs, duration discriminator and WavLM discriminator",
+    "style-bert-vits2": "its BERT and style inputs, duration discriminator and WavLM discriminator",
+    "melotts": "its BERT feature inputs, duration discriminator and transformer flow",
+    "gpt-sovits": "its SSL content encoder, quantizer and reference encoder",
+    "so-vits-svc": _SVC_GAPS + "transformer flow",
+    "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
+    "rvc": "its HuBERT-feature encoder, pitch embedding and NSF-HiFiGAN source",
+}
+_CANNOT_BUILD: dict[str, str] = {
+    "mb-istft-vits": "the (multi-band) iSTFT decoder of MB-iSTFT-VITS is not part of "
+    "vitscfg's model",
+    "mb-istft-vits2": "the (multi-band) iSTFT decoder of MB-iSTFT-VITS2 is not part of "
+    "vitscfg's model",
+    "piper-voice": "a piper voice file is an inference config (no training section); "
+    "give the training config instead",
+}
+
+
+@dataclass(frozen=True)
+class ModelSupport:
+    level: Literal["exact", "proxy", "none"]
+    reason: str  # empty when exact
+
+
+def model_support(config: Mapping[str, Any], dialect: str | None) -> ModelSupport:
+    """Whether ``config`` (of ``dialect``, as `check` detected it) builds vitscfg's model
+    exactly, as a proxy of the fork's model, or not at all."""
+    if dialect in _CANNOT_BUILD:
+        return ModelSupport("none", _CANNOT_BUILD[dialect])
+    for section in ("train", "data", "model"):
+        if not isinstance(config.get(section), Mapping):
+            return ModelSupport("none", f"the config has no {section!r} section")
+    model, data = config["model"], config["data"]
+    rates = model.get("upsample_rates")
+    hop = data.get("hop_length")
+    ints = isinstance(rates, list) and all(isinstance(r, int) for r in rates)
+    if ints and isinstance(hop, int) and math.prod(rates) != hop:
+        return ModelSupport(
+            "none",
+            f"the decoder upsamples by {math.prod(rates)} (model.upsample_rates {rates}) "
+            f"where data.hop_length is {hop}: vitscfg's HiFi-GAN decoder needs them equal",
+        )
+    if dialect in _PROXY_GAPS:
+        return ModelSupport(
+            "proxy",
+            f"vitscfg's model is VITS: for this {dialect} config it builds the VITS model "
+            f"with the same sizes, without {_PROXY_GAPS[dialect]}",
+        )
+    return ModelSupport("exact", "")
