@@ -180,3 +180,13 @@ def test_a_proxy_model_is_said_in_the_report(fake_traces: None) -> None:
     assert code == 0, err
     (note,) = [w for w in json.loads(out)["warnings"] if "vitscfg's model is VITS" in w]
     assert "duration discriminator" in note and "needs more memory" in note
+
+
+def test_a_failing_trace_is_a_message(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def trace_points(config: Any, jobs: Any, kind: str, processes: Any = None) -> list[int]:
+        raise RuntimeError("The size of tensor a (64) must match the size of tensor b (16)")
+
+    monkeypatch.setattr(predict_mod, "trace_points", trace_points)
+    code, out, err = run(EstimateOptions(str(tiny), no_data=True, output_format="json"))
+    assert code == 1 and out == ""
+    assert "the traced training step failed (RuntimeError: The size of tensor a" in err

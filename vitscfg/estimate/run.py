@@ -169,16 +169,25 @@ def run_estimate(
         from vitscfg.estimate.predict import fake_prediction
 
         kind = device.kind
-        fp = fake_prediction(
-            config,
-            precisions,
-            batches,
-            segments,
-            lengths.text_len,
-            lengths.spec_frames,
-            kind,
-            opts.processes,
-        )
+        try:
+            fp = fake_prediction(
+                config,
+                precisions,
+                batches,
+                segments,
+                lengths.text_len,
+                lengths.spec_frames,
+                kind,
+                opts.processes,
+            )
+        except Exception as exc:  # raised in a trace process: a message, not its traceback
+            _err(
+                err,
+                f"the traced training step failed ({type(exc).__name__}: {exc}). The config "
+                "passes `check`, so vitscfg's model could not run it: please report this "
+                "with the config",
+            )
+            return 1
 
         def predict(b: int, s: int, p: str) -> int:
             return fp.predict(b, s, p)
