@@ -104,9 +104,9 @@ def test_meta_autocast_equals_the_real_cpu_autocast_step(
         real = real_job.get()
     for m, r in zip(meta, real, strict=True):
         assert r.peak_bytes > r.start_bytes > 0
+        # Exact: so not the fake fall-back, which is off by FakeTensor's layer_norm stats.
         assert (m.peak_bytes, m.start_bytes) == (r.peak_bytes, r.start_bytes), (m, r)
-        # Not a fall-back to the fake trace, which is off by FakeTensor's layer_norm stats.
-        assert m.seconds < r.seconds
+        assert m.autocast == "cpu"
 
 
 @needs_fork
