@@ -2,13 +2,13 @@
 
 Why: scripts/validate_estimator.py needs a GPU; when the no-GPU path changes (an allowance,
 the autocast emulation) this replays its column of docs/estimator-accuracy.md without one:
-the same three traces per precision and config that `vitscfg estimate` fits (grid batch
-min/max at the config's segment, max batch at the farthest segment), the same device
-allowances, evaluated at the measured points of tests/fixtures/h100_reserved.json (device
+`vitscfg estimate`'s own fit (predict.fake_prediction: three traces per precision, grid
+batch min/max at the config's segment, max batch at the farthest segment, the same device
+allowances), evaluated at the measured points of tests/fixtures/h100_reserved.json (device
 peak = max_memory_reserved + the probe's non-PyTorch memory, 0.76 GiB on that card; tiny:
 the device peaks of the run before).
 
-    .venv/bin/python scripts/replay_no_gpu.py      # ~1 min on 2 cores
+    .venv/bin/python scripts/replay_no_gpu.py      # ~20 s on 2 cores
 
 Goal as in the report: |error| <= 5 %.
 """
@@ -35,9 +35,7 @@ def measured_points() -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    from vitscfg.estimate.fake import StepPoint
-    from vitscfg.estimate.fit import Sample, fit_bilinear
-    from vitscfg.estimate.predict import to_device_bytes, trace_points
+    from vitscfg.estimate.predict import fake_prediction
 
     rows = measured_points()
     worst = 0.0
@@ -46,29 +44,21 @@ def main() -> int:
         config = json.loads(path.read_text("utf-8"))
         group = [r for r in rows if r["config"] == name]
         s0 = int(config["train"]["segment_size"])
-        far = max(r["segment_size"] for r in group)
-        b_hi = max(r["batch_size"] for r in group)
-        text_len, frames = group[0]["text_len"], group[0]["spec_frames"]
+        # The grid the report's column was fitted over: batch 1..max at S0 and the far S.
+        batches = [1, max(r["batch_size"] for r in group)]
+        segments = [s0, max(r["segment_size"] for r in group)]
         precisions = sorted({r["precision"] for r in group})
-        shape = [(1, s0), (b_hi, s0), (b_hi, far)]
-        jobs = [(p, StepPoint(b, s, text_len, frames)) for p in precisions for b, s in shape]
-        peaks = trace_points(config, jobs, "cuda")
-        for p in precisions:
-            samples = [
-                Sample(pt.batch_size, pt.segment_size, peak)
-                for (q, pt), peak in zip(jobs, peaks, strict=True)
-                if q == p
-            ]
-            fit = to_device_bytes(fit_bilinear(samples), "cuda", 0)
-            for r in (r for r in group if r["precision"] == p):
-                predicted = fit.predict(r["batch_size"], r["segment_size"]) / GiB
-                error = predicted / r["device"] - 1
-                worst = max(worst, abs(error))
-                print(
-                    f"{name:9s} {p:5s} {r['batch_size']:5d} {r['segment_size']:7d} |"
-                    f" {r['device']:12.2f} | {predicted:6.2f} ({error:+.1%})",
-                    flush=True,
-                )
+        text_len, frames = group[0]["text_len"], group[0]["spec_frames"]
+        fp = fake_prediction(config, precisions, batches, segments, text_len, frames, "cuda")
+        for r in group:
+            predicted = fp.predict(r["batch_size"], r["segment_size"], r["precision"]) / GiB
+            error = predicted / r["device"] - 1
+            worst = max(worst, abs(error))
+            print(
+                f"{name:9s} {r['precision']:5s} {r['batch_size']:5d} {r['segment_size']:7d} |"
+                f" {r['device']:12.2f} | {predicted:6.2f} ({error:+.1%})",
+                flush=True,
+            )
     print(f"worst |error|: {worst:.1%} (goal 5 %)")
     return 0
 

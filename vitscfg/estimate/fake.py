@@ -13,7 +13,7 @@ size. With ``fake=False`` the same code runs on real CPU tensors; that is the gr
 the tests compare the fake prediction with. The same loop on ``meta`` tensors
 (:func:`trace_step_peaks`, used by meta.py) gives the fake trace's bytes ~20x faster in
 fp32, and the real CPU step's bytes with autocast (meta_autocast.py); the fake trace stays
-the path where fork or that emulation is not available.
+the path where that emulation cannot be installed.
 
 Fake CUDA cannot run autograd without a GPU (the process aborts, estimator.md 2.1), so the
 trace always uses CPU tensors; a CUDA target only changes what can be emulated from the

@@ -305,30 +305,16 @@ def meta_step_peaks(
     allocator: bool = False,
     autocast_target: str = "cpu",
 ) -> list[StepPeak]:
-    """Exact peaks of `train_step` per point, fast: a meta trace in a child process (see
-    :func:`trace_context`); the fake trace in this process for a precision meta cannot
-    emulate."""
-    if meta_supported(precision):
-        return run_forked(
-            step_peaks_here,
-            config,
-            precision,
-            points,
-            round_to=round_to,
-            foreach=foreach,
-            seed=seed,
-            allocator=allocator,
-            autocast_target=autocast_target,
-        )
-    from vitscfg.estimate.fake import step_peaks
-
-    return step_peaks(
+    """Exact peaks of `train_step` per point, fast: :func:`step_peaks_here` in a child
+    process (see :func:`trace_context`), the meta trace wherever it can emulate the step."""
+    return run_forked(
+        step_peaks_here,
         config,
         precision,
         points,
-        fake=True,
         round_to=round_to,
         foreach=foreach,
         seed=seed,
         allocator=allocator,
+        autocast_target=autocast_target,
     )

@@ -1,19 +1,19 @@
-"""The no-GPU prediction: fake-tensor traces of the trainer's step, fitted over the grid.
+"""The no-GPU prediction: traces of the trainer's step, fitted over the grid.
 
 Cost: a trace is per op, not per byte, whatever the batch: ~2 s for ljs_base in fp32 and
 ~3 s with autocast (meta traces, meta.py and meta_autocast.py; 20-30 s as fake traces,
-fake.py, the fall-back where fork or the autocast emulation is missing), on two cores. The grid is filled from three traces per precision, (B_lo, S0), (B_hi, S0) and
+fake.py, the fall-back where the autocast emulation cannot be installed), on two cores.
+The grid is filled from three traces per precision, (B_lo, S0), (B_hi, S0) and
 (B_hi, S_far), through :func:`vitscfg.estimate.fit.fit_bilinear`, and the traces run in
-parallel forked processes (no second torch import; one process per trace, which the meta
-trace needs). B_lo/B_hi are the grid's smallest and largest batch: peak(B) is convex
+parallel child processes (one process per trace group, which the meta trace needs). B_lo/B_hi are the grid's smallest and largest batch: peak(B) is convex
 piecewise-affine (a max over the step's moments of affine functions), so the secant is
 exact at both ends and on the safe side between them (and beyond B_hi on the unsafe side:
 see grid.py for how a recommendation there is flagged and capped).
 
 Device bytes from tensor bytes: CUDA adds 512-B rounding, AdamW's foreach path (the CUDA
 default) and its own autocast policy (all three in the trace), then fragmentation,
-workspaces and the context; the RAM path adds the
-host process and the DataLoader workers (constants and sources in devices.py).
+workspaces and the context; the RAM path adds the host process and the DataLoader workers
+(constants and sources in devices.py).
 """
 
 from __future__ import annotations
@@ -161,12 +161,12 @@ def predict_peak_bytes(
     included because torch's counters do not see it). ``"cpu"``: the tensor peak in bytes.
     Lengths default to the loader's limits (last bucket boundary, 2*max_text_len+1): pass
     the first batch's padded lengths to compare with that batch's measured peak.
-    One trace: ~1-4 s (meta, forked child; 10-30 s as a fake trace where meta is not
+    One trace: ~1-4 s (meta, in a child process; 10-30 s as a fake trace where meta is not
     available); call it once, off the hot path.
     """
     from vitscfg.estimate.data import limit_lengths
     from vitscfg.estimate.fake import StepPoint
-    from vitscfg.estimate.meta import meta_step_peaks, target_options
+    from vitscfg.estimate.meta import run_forked
 
     limits = limit_lengths(config_mapping)
     point = StepPoint(
@@ -175,24 +175,17 @@ def predict_peak_bytes(
         text_len if text_len is not None else limits.text_len,
         spec_frames if spec_frames is not None else limits.spec_frames,
     )
-    traced = meta_step_peaks(config_mapping, precision, [point], **target_options(device_kind))[0]
-    if device_kind != "cuda":
-        return traced.peak_bytes
-    return _device_bytes(devices.cuda_tensor_bytes(traced.peak_bytes, traced.autocast), True)
-
-
-def _device_bytes(tensor_peak: int, cuda: bool) -> int:
-    """``predict_peak_bytes``'s answer from a tensor peak as the target holds it: reserved
-    bytes on CUDA (context excluded), the tensor peak itself on the CPU."""
-    return int(tensor_peak * devices.CUDA_RESERVED_PER_TENSOR_BYTE) if cuda else tensor_peak
+    reserved: int = run_forked(_reserved_here, dict(config_mapping), point, precision, device_kind)
+    return reserved
 
 
 def _reserved_here(
     config: Mapping[str, Any], point: Any, precision: str, device_kind: DeviceKind
 ) -> int:
-    """In a disposable trace child (so the meta trace may be used): predict_peak_bytes."""
+    """predict_peak_bytes, in a disposable trace child (so the meta trace may be used):
+    reserved bytes on CUDA (context excluded), the tensor peak itself on the CPU."""
     (peak,) = _trace_group((config, precision, [point], device_kind))
-    return _device_bytes(peak, device_kind == "cuda")
+    return int(peak * devices.CUDA_RESERVED_PER_TENSOR_BYTE) if device_kind == "cuda" else peak
 
 
 class PendingPrediction:
