@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from vitscfg.config.load import load_bytes
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import _RULES, Context, Finding
 from vitscfg.lint.rules import data as rules
 

@@ -32,7 +32,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import vitscfg
-from vitscfg.lint.diagnostic import Diagnostic, Fix, Severity
+from vitscfg.diagnostic import Diagnostic, Fix, Severity
 from vitscfg.lint.registry import Context, Finding, Rule
 from vitscfg.lint.report import REPORTERS
 from vitscfg.lint.report.github import escape_data, escape_property

@@ -18,7 +18,7 @@ import pytest
 
 from tests.conftest import REPO, SHARED_CONFIGS
 from vitscfg.config.load import load_bytes
-from vitscfg.lint.diagnostic import split_pointer
+from vitscfg.diagnostic import split_pointer
 from vitscfg.lint.fix import fixed_text
 from vitscfg.lint.registry import all_rules
 from vitscfg.lint.run import CheckOptions, check_document

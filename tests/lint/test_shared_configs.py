@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import expected_dialects, shared_configs
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.run import CheckOptions, check_paths
 
 EXPECTED = expected_dialects()

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from vitscfg.lint.diagnostic import Diagnostic, Fix, Severity, escape_pointer_token
+from vitscfg.diagnostic import Diagnostic, Fix, Severity, escape_pointer_token
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from vitscfg.config.jsonpos import JsonSyntaxError, Span, line_starts, parse_json
-from vitscfg.lint.diagnostic import Diagnostic, Fix, Severity, split_pointer
+from vitscfg.diagnostic import Diagnostic, Fix, Severity, split_pointer
 
 YAML_SUFFIXES = (".yaml", ".yml")
 

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from vitscfg.config.jsonpos import Span
-from vitscfg.lint.diagnostic import Diagnostic, Severity, escape_pointer_token
+from vitscfg.diagnostic import Diagnostic, Severity, escape_pointer_token
 
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

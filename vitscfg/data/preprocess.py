@@ -240,7 +240,7 @@ def run_preprocess(config_path: str, resample: bool) -> int:
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     out = Console(highlight=False, soft_wrap=True)
     from vitscfg.config.load import UnreadableInput, load
-    from vitscfg.lint.diagnostic import Severity
+    from vitscfg.diagnostic import Severity
 
     try:
         doc = load(config_path)

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable
 
 from vitscfg.config.load import Document
-from vitscfg.lint.diagnostic import Diagnostic
+from vitscfg.diagnostic import Diagnostic
 
 
 def fixed_text(doc: Document, diagnostics: Iterable[Diagnostic]) -> tuple[str, list[str]]:

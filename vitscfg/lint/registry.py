@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vitscfg.lint.diagnostic import Fix, Severity
+from vitscfg.diagnostic import Fix, Severity
 
 if TYPE_CHECKING:
     from vitscfg.config.load import Document

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vitscfg.lint.diagnostic import Diagnostic, Severity
+from vitscfg.diagnostic import Diagnostic, Severity
 
 
 @dataclass

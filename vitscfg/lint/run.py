@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vitscfg.config.dialect import detect_dialect
 from vitscfg.config.load import Document, UnreadableInput, load
-from vitscfg.lint.diagnostic import Diagnostic
+from vitscfg.diagnostic import Diagnostic
 from vitscfg.lint.registry import Context, all_rules
 from vitscfg.lint.result import CheckResult, FileResult
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from vitscfg.lint.diagnostic import Diagnostic
+    from vitscfg.diagnostic import Diagnostic
     from vitscfg.lint.registry import Rule
     from vitscfg.lint.result import CheckResult, FileResult
 

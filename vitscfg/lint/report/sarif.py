@@ -24,7 +24,7 @@ from vitscfg.lint.report._common import (
 )
 
 if TYPE_CHECKING:
-    from vitscfg.lint.diagnostic import Diagnostic
+    from vitscfg.diagnostic import Diagnostic
     from vitscfg.lint.registry import Rule
     from vitscfg.lint.result import CheckResult
 

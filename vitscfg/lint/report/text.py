@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from vitscfg.lint.report._common import plural, sorted_diagnostics, sorted_files
 
 if TYPE_CHECKING:
-    from vitscfg.lint.diagnostic import Diagnostic
+    from vitscfg.diagnostic import Diagnostic
     from vitscfg.lint.registry import Rule
     from vitscfg.lint.result import CheckResult, FileResult
 

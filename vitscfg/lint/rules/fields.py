@@ -15,7 +15,7 @@ from typing import Any
 
 from vitscfg.config.compiled import CompiledSection, load_compiled
 from vitscfg.config.dialect import DIALECTS
-from vitscfg.lint.diagnostic import Fix, Severity, pointer_of
+from vitscfg.diagnostic import Fix, Severity, pointer_of
 from vitscfg.lint.registry import Context, Finding, rule
 
 _TYPE_NAMES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vitscfg.lint.diagnostic import Fix, Severity
+from vitscfg.diagnostic import Fix, Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 _SVC = ("so-vits-svc", "so-vits-svc-fork")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from vitscfg.lint.diagnostic import Fix, Severity
+from vitscfg.diagnostic import Fix, Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 ISTFT_DIALECTS = ("mb-istft-vits", "mb-istft-vits2", "so-vits-svc-fork")

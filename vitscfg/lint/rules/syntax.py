@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 

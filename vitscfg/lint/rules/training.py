@@ -7,7 +7,7 @@ import difflib
 import math
 from collections.abc import Iterator
 
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 

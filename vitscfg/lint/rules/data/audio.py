@@ -4,7 +4,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 from vitscfg.data.audio_header import HeaderProblem
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 from vitscfg.lint.rules.data._scan import (
     _IGNORES_MAX_WAV,

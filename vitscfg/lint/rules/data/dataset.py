@@ -10,7 +10,7 @@ from vitscfg.data.buckets import buckets_for, spec_frames
 from vitscfg.data.filelist import FilelistFormat
 from vitscfg.data.scan import AudioResult
 from vitscfg.data.symbols import VITS_SYMBOL_SET, symbols_from_config
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 from vitscfg.lint.rules.data._scan import _data, _examples, _headers, _key, _n, _where
 

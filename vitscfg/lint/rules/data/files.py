@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 from vitscfg.data.filelist import FilelistFormat
 from vitscfg.data.scan import FilelistScan
-from vitscfg.lint.diagnostic import Severity
+from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 from vitscfg.lint.rules.data._scan import _data, _dirs, _examples, _key, _where
 
