@@ -6,16 +6,24 @@ import this package (it pulls in torch).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from vitscfg.model.discriminators import MultiPeriodDiscriminator
 from vitscfg.model.hparams import ModelHParams
+from vitscfg.model.nets import NET_BUILDERS, build_nets, load_config, register_nets
 from vitscfg.model.synthesizer import SynthesizerTrn
 
-__all__ = ["ModelHParams", "MultiPeriodDiscriminator", "SynthesizerTrn", "build_models"]
+__all__ = [
+    "NET_BUILDERS",
+    "ModelHParams",
+    "MultiPeriodDiscriminator",
+    "SynthesizerTrn",
+    "build_models",
+    "build_nets",
+    "register_nets",
+]
 
 
 def build_models(
@@ -25,12 +33,7 @@ def build_models(
 
     ``n_vocab`` overrides the symbol count (see ``ModelHParams.from_config``).
     """
-    if isinstance(config, (str, os.PathLike)):
-        with open(config, encoding="utf-8") as f:
-            config = json.load(f)
-    if not isinstance(config, Mapping):
-        raise ValueError("a VITS config must be a JSON object")
-    hp = ModelHParams.from_config(config, n_vocab=n_vocab)
+    hp = ModelHParams.from_config(load_config(config), n_vocab=n_vocab)
     return SynthesizerTrn(hp), MultiPeriodDiscriminator(
         hp.use_spectral_norm, width=hp.discriminator_width
     )
