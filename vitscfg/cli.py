@@ -85,6 +85,18 @@ def dialects() -> None:
 
 
 @app.command()
+def lsp() -> None:
+    """Run the language server on stdin/stdout, for editors (docs/editors.md)."""
+    import importlib.util
+
+    if importlib.util.find_spec("pygls") is None:
+        raise _fail("`vitscfg lsp` needs the [lsp] extra: pip install 'vitscfg[lsp]'")
+    from vitscfg.lsp.server import main as serve
+
+    serve()
+
+
+@app.command()
 def preprocess(
     config: Annotated[
         Path, typer.Argument(help="Config whose filelists to prepare.", show_default=False)
@@ -100,6 +112,74 @@ def preprocess(
     from vitscfg.data.preprocess import run_preprocess
 
     raise typer.Exit(run_preprocess(str(config), resample))
+
+
+@app.command()
+def init(
+    dataset: Annotated[
+        Path, typer.Argument(help="Folder of recordings and transcripts.", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option(help="Project folder to write.", show_default=False)],
+    layout: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="ljspeech, vctk, filelists or speaker-folders (default: detected)."
+        ),
+    ] = None,
+    sample_rate: Annotated[
+        int | None,
+        typer.Option(help="22050, 24000, 32000, 40000, 44100 or 48000 (default: the data's)."),
+    ] = None,
+    template: Annotated[str, typer.Option(help="tiny or base (the bundled examples).")] = "tiny",
+    language: Annotated[
+        str | None, typer.Option(help="en, latin or other (default: guessed from the text).")
+    ] = None,
+    cleaners: Annotated[
+        str | None, typer.Option(help="Comma-separated text cleaners (overrides --language).")
+    ] = None,
+    val: Annotated[
+        int | None, typer.Option(help="Validation clips (default: a few per speaker).")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the validation split.")] = 1234,
+    trim_db: Annotated[
+        float | None, typer.Option(help="Trim leading/trailing audio this many dB below peak.")
+    ] = None,
+    drop_bad: Annotated[
+        bool, typer.Option(help="Leave out (and list) clips without or with unreadable audio.")
+    ] = False,
+    vram: Annotated[
+        str | None, typer.Option(help="Size the batch for this card: 24GiB or a name (T4).")
+    ] = None,
+    gpu: Annotated[bool, typer.Option("--gpu", help="Size the batch on this CUDA GPU.")] = False,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Use this batch_size (no estimate).")
+    ] = None,
+    estimate: Annotated[bool, typer.Option(help="Size the batch with `vitscfg estimate`.")] = True,
+    cpu: Annotated[bool, typer.Option("--cpu", help="Write train.use_gpu: false.")] = False,
+) -> None:
+    """Turn a folder of recordings into a checked, ready-to-train project (config, filelists,
+    converted audio). Never modifies DATASET. Exit 0 ok, 1 data problems, 2 usage."""
+    from vitscfg.init.run import InitOptions, run_init
+
+    opts = InitOptions(
+        dataset=dataset,
+        out=out,
+        layout=layout,
+        sample_rate=sample_rate,
+        template=template,
+        language=language,
+        cleaners=tuple(c.strip() for c in cleaners.split(",") if c.strip()) if cleaners else (),
+        val=val,
+        seed=seed,
+        trim_db=trim_db,
+        drop_bad=drop_bad,
+        vram=vram,
+        gpu=0 if gpu else None,
+        batch_size=batch_size,
+        estimate=estimate,
+        use_gpu=not cpu,
+    )
+    raise typer.Exit(run_init(opts))
 
 
 @app.command()
