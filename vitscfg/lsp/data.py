@@ -1,0 +1,107 @@
+"""The data pass (VC3xx) off the edit path: debounced, in one worker thread,
+cached by the config's content and the modification times of the files it names.
+
+Why a thread: a data pass reads a filelist and one header per clip (seconds on
+a large corpus); the edit path must answer in milliseconds. Why one worker:
+two cores are shared with the editor; passes for one file never overlap, and a
+newer edit cancels a pass that has not started yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from vitscfg.config.load import Document
+from vitscfg.diagnostic import Diagnostic
+from vitscfg.lsp.analysis import data_diagnostics
+
+#: Wait this long after the last change before reading the disk.
+DEBOUNCE_S = 0.3
+
+DataKey = tuple[str, str, tuple[tuple[str, float], ...]]
+
+
+def data_key(doc: Document) -> DataKey:
+    """What a data pass depends on: the config's values and the files its data
+    section names (filelists), by modification time. Editing the whole config is
+    conservative: any value may change a data finding's wording or severity."""
+    canonical = json.dumps(doc.data, sort_keys=True, default=str)
+    section = doc.data.get("data") if isinstance(doc.data, dict) else None
+    folder = Path(doc.path).resolve().parent
+    stamps: list[tuple[str, float]] = []
+    for value in (section or {}).values():
+        if not isinstance(value, str) or not value.strip() or len(value) > 4096:
+            continue
+        for base in (folder, Path.cwd()):
+            try:
+                stamps.append((value, os.stat(base / value).st_mtime))
+                break
+            except (OSError, ValueError):
+                continue
+    return doc.path, canonical, tuple(stamps)
+
+
+class DataChecks:
+    """Schedules data passes; `done(uri, key, diagnostics)` is called on the event
+    loop with each finished pass, so its owner updates its own state."""
+
+    def __init__(
+        self,
+        done: Callable[[str, DataKey, tuple[Diagnostic, ...]], None],
+        log: Callable[[str], None],
+        debounce_s: float = DEBOUNCE_S,
+    ) -> None:
+        self._done = done
+        self._log = log
+        self._debounce_s = debounce_s
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cache: dict[str, tuple[DataKey, tuple[Diagnostic, ...]]] = {}
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="vitscfg-data")
+
+    def cached(self, doc: Document) -> tuple[DataKey, tuple[Diagnostic, ...]] | None:
+        """The last pass for this file, if nothing it depends on has changed."""
+        entry = self._cache.get(doc.path)
+        return entry if entry is not None and entry[0] == data_key(doc) else None
+
+    def schedule(self, uri: str, doc: Document, *, now: bool = False) -> None:
+        old = self._tasks.pop(uri, None)
+        if old is not None:
+            old.cancel()
+        self._tasks[uri] = asyncio.get_running_loop().create_task(self._run(uri, doc, now))
+
+    def forget(self, uri: str, path: str | None = None) -> None:
+        task = self._tasks.pop(uri, None)
+        if task is not None:
+            task.cancel()
+        if path is not None:
+            self._cache.pop(path, None)
+
+    async def _run(self, uri: str, doc: Document, now: bool) -> None:
+        if not now:
+            await asyncio.sleep(self._debounce_s)
+        key = data_key(doc)
+        entry = self._cache.get(doc.path)
+        if entry is not None and entry[0] == key:
+            self._done(uri, key, entry[1])
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.run_in_executor(self._pool, data_diagnostics, doc)
+        except Exception as exc:  # a data pass must never take the server down
+            self._log(f"{doc.path}: data checks failed: {type(exc).__name__}: {exc}")
+            return
+        self._cache[doc.path] = (key, found)
+        self._done(uri, key, found)
+
+    def pending(self) -> int:
+        return sum(1 for task in self._tasks.values() if not task.done())
+
+    def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
