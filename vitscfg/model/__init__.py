@@ -15,6 +15,9 @@ from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.nets import NET_BUILDERS, build_nets, load_config, register_nets
 from vitscfg.model.synthesizer import SynthesizerTrn
 
+# Fork modules register their network builders (vitscfg.model.nets) when imported.
+from vitscfg.model import vits2 as _vits2  # noqa: E402,F401  # isort: skip
+
 __all__ = [
     "NET_BUILDERS",
     "ModelHParams",

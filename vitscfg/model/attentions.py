@@ -4,6 +4,10 @@ VITS uses the relative attention of Shaw et al. (2018) limited to a window of +-
 with one embedding table shared by all heads: phoneme context matters locally, and relative
 positions let the encoder generalise to sentences longer than those seen in training.
 Attribute names (``attn_layers``, ``conv_q``, ``emb_rel_k`` ...) match the reference checkpoints.
+
+VITS2's flows reuse these blocks without relative positions (``window_size=None``) and, in its
+"fft" flow, causally (``causal=True`` feed-forward, a lower-triangular mask from the caller);
+its text encoder can add the speaker vector before one layer (``gin_channels > 0``).
 """
 
 from __future__ import annotations
@@ -22,9 +26,12 @@ _MASK_VALUE = -1e4
 
 
 class MultiHeadAttention(nn.Module):
-    """Multi-head self-attention with relative position embeddings for keys and values.
+    """Multi-head self-attention with relative position embeddings for keys and values
+    (none when ``window_size`` is None).
 
     Only self-attention is needed by VITS, so queries and keys come from the same sequence.
+    ``proximal_init`` starts the key projection equal to the query projection (VITS2's "fft"
+    flow), which makes every position attend most to itself at initialisation.
     """
 
     def __init__(
@@ -33,7 +40,8 @@ class MultiHeadAttention(nn.Module):
         out_channels: int,
         n_heads: int,
         p_dropout: float = 0.0,
-        window_size: int = 4,
+        window_size: int | None = 4,
+        proximal_init: bool = False,
     ) -> None:
         super().__init__()
         if channels % n_heads != 0:
@@ -49,21 +57,27 @@ class MultiHeadAttention(nn.Module):
         self.conv_o = nn.Conv1d(channels, out_channels, 1)
         self.drop = nn.Dropout(p_dropout)
 
-        # One table shared by all heads: (1, 2w+1, d_k), entry r is the offset r - w.
-        rel_std = self.k_channels**-0.5
-        n_rel = 2 * window_size + 1
-        self.emb_rel_k = nn.Parameter(torch.randn(1, n_rel, self.k_channels) * rel_std)
-        self.emb_rel_v = nn.Parameter(torch.randn(1, n_rel, self.k_channels) * rel_std)
+        if window_size is not None:
+            # One table shared by all heads: (1, 2w+1, d_k), entry r is the offset r - w.
+            rel_std = self.k_channels**-0.5
+            n_rel = 2 * window_size + 1
+            self.emb_rel_k = nn.Parameter(torch.randn(1, n_rel, self.k_channels) * rel_std)
+            self.emb_rel_v = nn.Parameter(torch.randn(1, n_rel, self.k_channels) * rel_std)
 
         nn.init.xavier_uniform_(self.conv_q.weight)
         nn.init.xavier_uniform_(self.conv_k.weight)
         nn.init.xavier_uniform_(self.conv_v.weight)
+        if proximal_init:
+            with torch.no_grad():
+                self.conv_k.weight.copy_(self.conv_q.weight)
+                self.conv_k.bias.copy_(self.conv_q.bias)  # type: ignore[union-attr,arg-type]
 
     def _relative_index(
         self, length: int, device: torch.device
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """For each (query i, window slot r) the key position ``j = i + r - w`` and its validity."""
         w = self.window_size
+        assert w is not None
         i = torch.arange(length, device=device).unsqueeze(1)  # (T, 1)
         r = torch.arange(2 * w + 1, device=device).unsqueeze(0)  # (1, 2w+1)
         j = i + r - w  # (T, 2w+1)
@@ -73,6 +87,7 @@ class MultiHeadAttention(nn.Module):
     def _band_index(self, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """For each (query i, key j) the window slot ``r = j - i + w`` and whether |j - i| <= w."""
         w = self.window_size
+        assert w is not None
         i = torch.arange(length, device=device).unsqueeze(1)  # (T, 1)
         j = torch.arange(length, device=device).unsqueeze(0)  # (1, T)
         r = j - i + w  # (T, T)
@@ -92,23 +107,27 @@ class MultiHeadAttention(nn.Module):
         v = split_heads(self.conv_v(x))
 
         scores = torch.matmul(q, k.transpose(-2, -1))  # (B, H, T, T)
-        # Relative keys: logits of each query against the 2w+1 offsets, then placed on the
-        # diagonal band of the (T, T) score matrix; offsets outside the window add nothing.
-        rel_logits = torch.matmul(q, self.emb_rel_k.unsqueeze(0).transpose(-2, -1))  # (B,H,T,2w+1)
-        slot, inside = self._band_index(length, x.device)
-        band = torch.gather(rel_logits, 3, slot.expand(batch, heads, length, length))
-        scores = scores + band * inside.to(band.dtype)
+        relative = self.window_size is not None
+        if relative:
+            # Relative keys: logits of each query against the 2w+1 offsets, then placed on the
+            # diagonal band of the (T, T) score matrix; offsets outside the window add nothing.
+            rel_k = self.emb_rel_k.unsqueeze(0).transpose(-2, -1)
+            rel_logits = torch.matmul(q, rel_k)  # (B, H, T, 2w+1)
+            slot, inside = self._band_index(length, x.device)
+            band = torch.gather(rel_logits, 3, slot.expand(batch, heads, length, length))
+            scores = scores + band * inside.to(band.dtype)
 
         if attn_mask is not None:
             scores = scores.masked_fill(attn_mask == 0, _MASK_VALUE)
         p_attn = self.drop(F.softmax(scores, dim=-1))  # (B, H, T, T)
         out = torch.matmul(p_attn, v)  # (B, H, T, d_k)
 
-        # Relative values: gather each query's attention weight at the 2w+1 offsets.
-        key_pos, valid = self._relative_index(length, x.device)
-        rel_weights = torch.gather(p_attn, 3, key_pos.expand(batch, heads, length, -1))
-        rel_weights = rel_weights * valid.to(rel_weights.dtype)  # (B, H, T, 2w+1)
-        out = out + torch.matmul(rel_weights, self.emb_rel_v.unsqueeze(0))  # (B, H, T, d_k)
+        if relative:
+            # Relative values: gather each query's attention weight at the 2w+1 offsets.
+            key_pos, valid = self._relative_index(length, x.device)
+            rel_weights = torch.gather(p_attn, 3, key_pos.expand(batch, heads, length, -1))
+            rel_weights = rel_weights * valid.to(rel_weights.dtype)  # (B, H, T, 2w+1)
+            out = out + torch.matmul(rel_weights, self.emb_rel_v.unsqueeze(0))  # (B,H,T,d_k)
 
         out = out.transpose(2, 3).contiguous().view(batch, channels, length)  # (B, C, T)
         result: torch.Tensor = self.conv_o(out)
@@ -116,7 +135,8 @@ class MultiHeadAttention(nn.Module):
 
 
 class FFN(nn.Module):
-    """Position-wise feed-forward block made of two 'same'-padded convolutions with ReLU."""
+    """Position-wise feed-forward block made of two 'same'-padded (or, ``causal``, left-padded)
+    convolutions with ReLU."""
 
     def __init__(
         self,
@@ -125,17 +145,19 @@ class FFN(nn.Module):
         filter_channels: int,
         kernel_size: int,
         p_dropout: float = 0.0,
+        causal: bool = False,
     ) -> None:
         super().__init__()
         self.kernel_size = kernel_size
+        self.causal = causal
         self.conv_1 = nn.Conv1d(in_channels, filter_channels, kernel_size)
         self.conv_2 = nn.Conv1d(filter_channels, out_channels, kernel_size)
         self.drop = nn.Dropout(p_dropout)
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         # Left gets the smaller half for even kernels, as in the reference.
-        left = (self.kernel_size - 1) // 2
-        right = self.kernel_size // 2
+        left = self.kernel_size - 1 if self.causal else (self.kernel_size - 1) // 2
+        right = 0 if self.causal else self.kernel_size // 2
         return F.pad(x, (left, right)) if self.kernel_size > 1 else x
 
     def forward(self, x: torch.Tensor, x_mask: torch.Tensor) -> torch.Tensor:
@@ -147,7 +169,12 @@ class FFN(nn.Module):
 
 
 class Encoder(nn.Module):
-    """Post-norm transformer encoder: ``x = LN(x + Attn(x)); x = LN(x + FFN(x))`` per layer."""
+    """Post-norm transformer encoder: ``x = LN(x + Attn(x)); x = LN(x + FFN(x))`` per layer.
+
+    ``gin_channels > 0`` (VITS2's speaker-conditioned text encoder): a linear projection of
+    the speaker vector g is added to the input of layer ``cond_layer`` (the paper's third
+    block), so the upper layers see who speaks.
+    """
 
     def __init__(
         self,
@@ -157,10 +184,20 @@ class Encoder(nn.Module):
         n_layers: int,
         kernel_size: int = 1,
         p_dropout: float = 0.0,
-        window_size: int = 4,
+        window_size: int | None = 4,
+        gin_channels: int = 0,
+        cond_layer: int = 2,
     ) -> None:
         super().__init__()
         self.n_layers = n_layers
+        self.cond_layer = cond_layer if gin_channels > 0 else None
+        if gin_channels > 0:
+            if not 0 <= cond_layer < n_layers:
+                raise ValueError(
+                    f"the speaker vector enters layer {cond_layer}: n_layers must exceed it "
+                    f"(got {n_layers})"
+                )
+            self.spk_emb_linear = nn.Linear(gin_channels, hidden_channels)
         self.drop = nn.Dropout(p_dropout)
         self.attn_layers = nn.ModuleList()
         self.norm_layers_1 = nn.ModuleList()
@@ -178,13 +215,24 @@ class Encoder(nn.Module):
             )
             self.norm_layers_2.append(LayerNorm(hidden_channels))
 
-    def forward(self, x: torch.Tensor, x_mask: torch.Tensor) -> torch.Tensor:
-        """x: (B, C, T); x_mask: (B, 1, T). Returns (B, C, T), zero on padding."""
+    def forward(
+        self, x: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x: (B, C, T); x_mask: (B, 1, T); g: (B, gin, 1) speaker vector, used only when the
+        encoder was built with ``gin_channels``. Returns (B, C, T), zero on padding."""
         attn_mask = x_mask.unsqueeze(2) * x_mask.unsqueeze(-1)  # (B, 1, T, T)
         x = x * x_mask
-        for attn, norm_1, ffn, norm_2 in zip(
-            self.attn_layers, self.norm_layers_1, self.ffn_layers, self.norm_layers_2, strict=True
+        for i, (attn, norm_1, ffn, norm_2) in enumerate(
+            zip(
+                self.attn_layers,
+                self.norm_layers_1,
+                self.ffn_layers,
+                self.norm_layers_2,
+                strict=True,
+            )
         ):
+            if i == self.cond_layer and g is not None:
+                x = (x + self.spk_emb_linear(g.transpose(1, 2)).transpose(1, 2)) * x_mask
             x = norm_1(x + self.drop(attn(x, attn_mask)))
             x = norm_2(x + self.drop(ffn(x, x_mask)))
         return x * x_mask

@@ -20,6 +20,31 @@ VITS_ENGLISH_N_SYMBOLS = 178
 
 
 @dataclass(frozen=True)
+class Vits2HParams:
+    """VITS2's switches (p0p4k/vits2_pytorch), read by ``vitscfg.model.vits2``."""
+
+    use_transformer_flows: bool
+    transformer_flow_type: str  # key of vitscfg.model.transformer_flow.FLOW_TYPES
+    use_spk_conditioned_encoder: bool
+    use_noise_scaled_mas: bool
+    use_duration_discriminator: bool
+    duration_discriminator_type: str  # key of DURATION_DISCRIMINATORS
+    use_mel_posterior_encoder: bool
+    # The fork's train script fixes the MAS noise schedule (no config key sets it).
+    mas_noise_scale_initial: float = 0.01
+    noise_scale_delta: float = 2e-6
+
+    @property
+    def flow_type(self) -> str:
+        """The flow variant the generator builds ("vits" without transformer flows)."""
+        return self.transformer_flow_type if self.use_transformer_flows else "vits"
+
+    def mas_noise_scale(self, step: int) -> float:
+        """Noise scale of the alignment search at optimizer step ``step`` (linear decay to 0)."""
+        return max(self.mas_noise_scale_initial - self.noise_scale_delta * step, 0.0)
+
+
+@dataclass(frozen=True)
 class ModelHParams:
     """Everything needed to build the generator and the discriminator."""
 
@@ -61,6 +86,8 @@ class ModelHParams:
     # model.discriminator_width (vitscfg dialect only): channel multiplier of every
     # discriminator conv; < 1 makes CPU smoke runs feasible (D is ~47 M parameters).
     discriminator_width: float = 1.0
+    # VITS2's switches when the config is a VITS2 one (set by vitscfg.model.vits2), else None.
+    vits2: Vits2HParams | None = None
 
     @property
     def upsample_factor(self) -> int:

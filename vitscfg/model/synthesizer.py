@@ -3,6 +3,10 @@ flow + duration predictor + waveform decoder, trained end to end with MAS alignm
 
 Sub-module names (``enc_p``, ``enc_q``, ``flow``, ``dp``, ``dec``, ``emb_g``) are those of the
 reference checkpoints.
+
+With ``hp.vits2`` set it is VITS2's generator (p0p4k/vits2_pytorch): the flow variant and the
+speaker-conditioned text encoder come from the config, the alignment search can be
+noise-scaled, and the forward pass also returns what the duration discriminator judges.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from torch import nn
 from vitscfg.model.commons import generate_path, rand_slice_segments, sequence_mask
 from vitscfg.model.decoder import build_decoder
 from vitscfg.model.duration import DurationPredictor, StochasticDurationPredictor
-from vitscfg.model.flow import ResidualCouplingBlock
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.mas import maximum_path
 from vitscfg.model.posterior_encoder import PosteriorEncoder
 from vitscfg.model.text_encoder import TextEncoder
+from vitscfg.model.transformer_flow import FlowSizes, build_flow
 
 # Fixed by the reference architecture, not by the configs (model.n_layers_q is ignored there).
 POSTERIOR_KERNEL, POSTERIOR_LAYERS = 5, 16
@@ -44,6 +48,10 @@ class TrainOutput(NamedTuple):
     logs_p: torch.Tensor  # (B, C, T_spec) prior log-std expanded along the alignment
     m_q: torch.Tensor  # (B, C, T_spec)
     logs_q: torch.Tensor  # (B, C, T_spec)
+    # VITS2 only (None for VITS): the duration discriminator's inputs.
+    hidden_x: torch.Tensor | None = None  # (B, H, T_text) text-encoder states
+    logw: torch.Tensor | None = None  # (B, 1, T_text) predicted log-durations
+    logw_target: torch.Tensor | None = None  # (B, 1, T_text) log-durations from the alignment
 
 
 class InferOutput(NamedTuple):
@@ -87,6 +95,8 @@ class SynthesizerTrn(nn.Module):
         self.segment_frames = hp.segment_frames
         self.n_speakers = hp.n_speakers
         self.use_sdp = hp.use_sdp
+        self.vits2 = hp.vits2
+        spk_encoder = hp.vits2 is not None and hp.vits2.use_spk_conditioned_encoder
 
         self.enc_p = TextEncoder(
             hp.n_vocab,
@@ -97,6 +107,7 @@ class SynthesizerTrn(nn.Module):
             hp.n_layers,
             hp.kernel_size,
             hp.p_dropout,
+            gin_channels=hp.gin_channels if spk_encoder else 0,
         )
         self.dec = build_decoder(hp)
         self.enc_q = PosteriorEncoder(
@@ -108,14 +119,17 @@ class SynthesizerTrn(nn.Module):
             POSTERIOR_LAYERS,
             gin_channels=hp.gin_channels,
         )
-        self.flow = ResidualCouplingBlock(
-            hp.inter_channels,
-            hp.hidden_channels,
-            FLOW_KERNEL,
-            1,
-            FLOW_LAYERS,
-            FLOW_COUPLINGS,
-            gin_channels=hp.gin_channels,
+        self.flow = build_flow(
+            hp.vits2.flow_type if hp.vits2 is not None else "vits",
+            FlowSizes(
+                hp.inter_channels,
+                hp.hidden_channels,
+                FLOW_KERNEL,
+                1,
+                FLOW_LAYERS,
+                FLOW_COUPLINGS,
+                hp.gin_channels,
+            ),
         )
         self.dp: StochasticDurationPredictor | DurationPredictor
         if hp.use_sdp:
@@ -145,24 +159,37 @@ class SynthesizerTrn(nn.Module):
         spec: torch.Tensor,
         spec_lengths: torch.Tensor,
         sid: torch.Tensor | None = None,
+        mas_noise_scale: float = 0.0,
     ) -> TrainOutput:
-        """text: (B, T_text) ids; spec: (B, F, T_spec) linear spectrogram; lengths: (B,)."""
-        x, m_p, logs_p, x_mask = self.enc_p(text, text_lengths)  # x: (B, H, T_text)
+        """text: (B, T_text) ids; spec: (B, F, T_spec) linear (VITS2: or mel) spectrogram;
+        lengths: (B,). ``mas_noise_scale``: VITS2's noise-scaled alignment search, see
+        ``Vits2HParams.mas_noise_scale``."""
         g = self._speaker(sid)
+        x, m_p, logs_p, x_mask = self.enc_p(text, text_lengths, g=g)  # x: (B, H, T_text)
         z, m_q, logs_q, y_mask = self.enc_q(spec, spec_lengths, g=g)  # (B, C, T_spec)
         z_p = self.flow(z, y_mask, g=g)
 
         with torch.no_grad():
             neg_cent = _log_likelihood_matrix(z_p, m_p, logs_p)  # (B, T_spec, T_text)
+            if self.vits2 is not None and self.vits2.use_noise_scaled_mas:
+                # VITS2: Gaussian noise scaled by the spread of the log-likelihoods lets the
+                # search explore other alignments early in training.
+                noise = torch.randn_like(neg_cent) * mas_noise_scale
+                neg_cent = neg_cent + torch.std(neg_cent) * noise
             attn_mask = x_mask.unsqueeze(2) * y_mask.unsqueeze(-1)  # (B, 1, T_spec, T_text)
             attn = maximum_path(neg_cent, attn_mask.squeeze(1).to(neg_cent.dtype)).unsqueeze(1)
 
         w = attn.sum(2)  # (B, 1, T_text) frames per token
         n_tokens = torch.sum(x_mask)
+        logw: torch.Tensor | None = None
+        logw_target = torch.log(w + 1e-6) * x_mask
         if isinstance(self.dp, StochasticDurationPredictor):
             dur_loss = self.dp(x, x_mask, w.to(x.dtype), g=g) / n_tokens
+            if self.vits2 is not None:
+                # What the duration discriminator judges: a sample of the predictor (with
+                # gradients: the predictor learns to fool it).
+                logw = self.dp.infer(x, x_mask, g=g, noise_scale=1.0)
         else:
-            logw_target = torch.log(w + 1e-6) * x_mask
             logw = self.dp(x, x_mask, g=g)
             dur_loss = torch.sum((logw.float() - logw_target) ** 2, [1, 2]) / n_tokens
 
@@ -171,8 +198,23 @@ class SynthesizerTrn(nn.Module):
 
         z_slice, ids_slice = rand_slice_segments(z, spec_lengths, self.segment_frames)
         audio = self.dec(z_slice, g=g)
+        vits2 = self.vits2 is not None
         return TrainOutput(
-            audio, dur_loss, attn, ids_slice, x_mask, y_mask, z, z_p, m_p, logs_p, m_q, logs_q
+            audio,
+            dur_loss,
+            attn,
+            ids_slice,
+            x_mask,
+            y_mask,
+            z,
+            z_p,
+            m_p,
+            logs_p,
+            m_q,
+            logs_q,
+            hidden_x=x if vits2 else None,
+            logw=logw if vits2 else None,
+            logw_target=logw_target if vits2 else None,
         )
 
     @torch.no_grad()
@@ -187,8 +229,8 @@ class SynthesizerTrn(nn.Module):
         max_len: int | None = None,
     ) -> InferOutput:
         """Synthesise audio from token ids (B, T_text). ``max_len`` caps the decoded frames."""
-        x, m_p, logs_p, x_mask = self.enc_p(text, text_lengths)
         g = self._speaker(sid)
+        x, m_p, logs_p, x_mask = self.enc_p(text, text_lengths, g=g)
         if isinstance(self.dp, StochasticDurationPredictor):
             logw = self.dp.infer(x, x_mask, g=g, noise_scale=noise_scale_w)
         else:
