@@ -70,7 +70,7 @@ def test_strict_fails_on_warnings(tmp_path):
 def test_json_format_contract():
     run = vitscfg("check", "--no-data", "--format", "json", str(BROKEN), str(LJS))
     out = json.loads(run.stdout)
-    assert out["schema_version"] == 1 and len(out["files"]) == 2
+    assert out["schema_version"] == 2 and len(out["files"]) == 2
     diag = out["files"][0]["diagnostics"][0]
     assert {"code", "severity", "pointer", "line", "column", "message", "hint"} <= set(diag)
     assert out["summary"]["errors"] == 3

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import expected_dialects, shared_configs
-from vitscfg.config.dialect import DIALECTS, detect_dialect
+from vitscfg.config.dialect import DIALECTS, UNKNOWN, detect, detect_dialect
+from vitscfg.config.fit import FIT_THRESHOLD, fit
 from vitscfg.config.load import load
 
 EXPECTED = expected_dialects()
@@ -43,3 +44,37 @@ def test_fingerprints(config, dialect):
 def test_nothing_to_detect():
     assert detect_dialect({"hello": 1}) is None
     assert detect_dialect([1]) is None
+
+
+def test_a_config_of_another_fork_is_unknown_with_its_closest_dialect():
+    """daniilrobnikov/vits2's layout: VITS sections with renamed keys (sample_rate, n_fft,
+    n_mels, f_min, f_max) and its own loss weights -- no dialect reads a third of it."""
+    config = {
+        "train": {"segment_size": 8192, "c_kl_text": 0, "c_kl_dur": 2, "c_kl_audio": 0.05},
+        "data": {"sample_rate": 22050, "n_fft": 2048, "n_mels": 80, "f_min": 0, "hop_length": 256},
+        "model": {"hidden_channels": 192, "n_heads": 2},
+    }
+    guess = detect(config)
+    assert guess.name == UNKNOWN and guess.closest in DIALECTS
+    assert guess.score < FIT_THRESHOLD and "closest" in guess.reason
+    assert detect_dialect(config) is None
+
+
+def test_a_half_written_config_keeps_its_dialect():
+    """Missing keys do not make a config unknown: they are the errors the user wants."""
+    guess = detect({"train": {"batch_size": 16}, "data": {"hop_length": 256}, "model": {}})
+    assert guess.name == "vits" and guess.score == 1.0
+
+
+def test_applio_is_told_apart_from_rvc_by_its_sample_rate_key():
+    model = {"spk_embed_dim": 109}
+    assert detect({"train": {}, "data": {"sample_rate": 40000}, "model": model}).name == "applio"
+    assert detect({"train": {}, "data": {"sampling_rate": 40000}, "model": model}).name == "rvc"
+
+
+@pytest.mark.parametrize("path", shared_configs(), ids=lambda p: p.name)
+def test_real_configs_fit_their_dialect_with_a_margin(path):
+    """The threshold sits well between the real configs' fit (>= 0.94 measured) and
+    the unknown forks' (<= 0.69, tests/lint/test_unseen_configs.py)."""
+    data = load(path).data
+    assert fit(data, EXPECTED[path.name][0]).score >= FIT_THRESHOLD + 0.1

@@ -120,7 +120,15 @@ def _result() -> CheckResult:
     )
     clean_vits = FileResult(path="configs/vctk_base.json", dialect="vits", source="{}\n")
     clean_rvc = FileResult(path="rvc/v1_32k.json", dialect="rvc", source="{}\n")
-    return CheckResult(files=[clean_rvc, ljs, broken, clean_vits])
+    # A config no dialect fits: text and json must say so, with the closest one.
+    unknown = FileResult(
+        path="other/flat.yaml",
+        dialect="unknown",
+        source="lr: 1\n",
+        dialect_score=0.38,
+        closest_dialect="vits2",
+    )
+    return CheckResult(files=[clean_rvc, ljs, broken, clean_vits, unknown])
 
 
 def _fake_rule(code: str, name: str, severity: Severity, doc: str) -> Rule:
@@ -240,16 +248,29 @@ def test_text_caret_on_long_line() -> None:
 def test_json_round_trips_with_exact_keys(monkeypatch: pytest.MonkeyPatch) -> None:
     data = json.loads(_render("json", monkeypatch))
     assert list(data) == ["schema_version", "files", "summary"]
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert data["summary"] == {"errors": 2, "warnings": 1, "infos": 1}
     assert [f["path"] for f in data["files"]] == [
         "configs/broken.json",
         "configs/ljs_base.json",
         "configs/vctk_base.json",
+        "other/flat.yaml",
         "rvc/v1_32k.json",
     ]
+    unknown = data["files"][3]
+    assert (unknown["dialect"], unknown["closest_dialect"], unknown["dialect_score"]) == (
+        "unknown",
+        "vits2",
+        0.38,
+    )
     for file in data["files"]:
-        assert list(file) == ["path", "dialect", "diagnostics"]
+        assert list(file) == [
+            "path",
+            "dialect",
+            "dialect_score",
+            "closest_dialect",
+            "diagnostics",
+        ]
         for diag in file["diagnostics"]:
             assert list(diag) == [
                 "code",
@@ -429,6 +450,17 @@ def test_sarif_without_rules_lists_only_codes_that_appear(
         "VC205",
         "VC301",
     ]
+
+
+def test_sarif_declares_every_registered_rule() -> None:
+    """The CLI passes no rules: every registered rule is still declared, so code
+    scanning sees a fixed alert's rule run clean and closes the alert."""
+    from vitscfg.lint.registry import all_rules
+
+    log = json.loads(REPORTERS["sarif"](CheckResult(files=[]), rules=None))
+    ids = [r["id"] for r in log["runs"][0]["tool"]["driver"]["rules"]]
+    assert ids == sorted(all_rules()) and len(ids) > 40
+    assert log["runs"][0]["results"] == []
 
 
 def test_sarif_artifact_location(tmp_path: Path) -> None:

@@ -1,10 +1,11 @@
-"""Which fork a config belongs to, decided from its keys.
+"""Which fork a config belongs to, decided from its keys, with a score.
 
 Every fork reads the same-looking JSON differently (bf16_run is required in
 Bert-VITS2 2.3 and meaningless in vits; n_speakers: 1 crashes vits but not
 MeloTTS), so the dialect picks the schema and the severity of each rule.
-Fingerprints follow ../shared/reference/train_fields.md section 6; the most
-specific test comes first.
+Fingerprints (the most specific test first) propose a dialect; the key fit
+(config/fit.py) confirms it. When no dialect fits, the config is `unknown`: the
+closest dialect and its score are reported, and only fork-independent checks run.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ DIALECTS: tuple[str, ...] = (
     "so-vits-svc",
     "so-vits-svc-fork",
     "rvc",
+    "applio",
     "piper-voice",
     "vitscfg",
 )
@@ -41,15 +43,22 @@ DIALECT_TITLES: dict[str, str] = {
     "so-vits-svc": "so-vits-svc 3.0-4.1 (svc-develop-team)",
     "so-vits-svc-fork": "so-vits-svc-fork (voicepaw)",
     "rvc": "RVC WebUI (RVC-Project)",
+    "applio": "Applio (IAHispano, an RVC fork)",
     "piper-voice": "piper voice/inference config (rhasspy)",
     "vitscfg": "vitscfg's bundled trainer",
 }
 
 
+#: The name of a config no dialect fits (not in DIALECTS: it has no schema).
+UNKNOWN = "unknown"
+
+
 @dataclass(frozen=True)
 class DialectGuess:
-    name: str
+    name: str  # a dialect, or UNKNOWN
     reason: str
+    score: float = 1.0  # how well the keys fit `name` (or `closest`), 0..1
+    closest: str | None = None  # for UNKNOWN: the dialect that fits best
 
 
 def _sections(cfg: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -114,6 +123,12 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
             return "model.n_layers_trans_flow with data.spk2id / train.skip_optimizer"
         return None
 
+    def applio(cfg: dict[str, Any]) -> str | None:
+        _, data, model = _sections(cfg)
+        if "spk_embed_dim" in model and "sample_rate" in data and "sampling_rate" not in data:
+            return "model.spk_embed_dim with data.sample_rate (Applio's name for the rate)"
+        return None
+
     def rvc(cfg: dict[str, Any]) -> str | None:
         _, _, model = _sections(cfg)
         if "spk_embed_dim" in model:
@@ -161,6 +176,7 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
         ("style-bert-vits2", style_bert),
         ("bert-vits2", bert),
         ("melotts", melo),
+        ("applio", applio),
         ("rvc", rvc),
         ("mb-istft-vits2", mb_istft2),
         ("mb-istft-vits", mb_istft),
@@ -169,13 +185,35 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
     ]
 
 
-def detect_dialect(cfg: Any) -> DialectGuess | None:
-    """The dialect of a parsed config, or None when nothing matches (the checks
-    that apply to every VITS config still run, against the vits schema)."""
+def detect(cfg: Any) -> DialectGuess:
+    """The dialect of a parsed config, or UNKNOWN with the closest dialect.
+
+    A fingerprint proposes a dialect; it is kept when the file's keys fit it
+    (fit >= FIT_THRESHOLD). Otherwise the best-fitting dialect is taken when it
+    fits, else the config is UNKNOWN."""
+    from vitscfg.config.fit import FIT_THRESHOLD, best_fit, fit
+
     if not isinstance(cfg, dict):
-        return None
+        return DialectGuess(UNKNOWN, "not a JSON/YAML object", 0.0)
     for name, test in _fingerprints():
         reason = test(cfg)
         if reason:
-            return DialectGuess(name, reason)
-    return None
+            proposed = fit(cfg, name)
+            if proposed.score >= FIT_THRESHOLD:
+                return DialectGuess(name, f"{reason}; {proposed.describe()}", proposed.score)
+            break
+    best = best_fit(cfg, DIALECTS)
+    if best.score >= FIT_THRESHOLD:
+        return DialectGuess(best.dialect, f"keys fit best: {best.describe()}", best.score)
+    return DialectGuess(
+        UNKNOWN,
+        f"no dialect fits (closest {best.dialect}: {best.describe()})",
+        best.score,
+        best.dialect,
+    )
+
+
+def detect_dialect(cfg: Any) -> DialectGuess | None:
+    """The dialect of a parsed config, or None when no dialect fits it (see detect)."""
+    guess = detect(cfg)
+    return None if guess.name == UNKNOWN else guess

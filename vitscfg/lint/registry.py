@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from vitscfg.config.dialect import UNKNOWN
 from vitscfg.diagnostic import Fix, Severity
 
 if TYPE_CHECKING:
@@ -93,6 +94,9 @@ class Rule:
     dialects: frozenset[str] | None  # None: applies to every dialect
     needs_data: bool
     constraint: str | None  # the C-number in constraints.md, if any
+    # Also runs on configs of an unknown fork: it judges only what means the same in
+    # every fork (syntax, types and ranges, STFT and generator arithmetic).
+    any_fork: bool = False
 
     @property
     def doc(self) -> str:
@@ -107,6 +111,8 @@ class Rule:
         return " ".join(text.split("\n\n", 1)[0].split())
 
     def applies_to(self, dialect: str) -> bool:
+        if dialect == UNKNOWN:
+            return self.any_fork
         return self.dialects is None or dialect in self.dialects
 
 
@@ -121,6 +127,7 @@ def rule(
     dialects: Iterable[str] | None = None,
     needs_data: bool = False,
     constraint: str | None = None,
+    any_fork: bool = False,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register a rule. `severity` is the default; a Finding may lower or raise it
     where a fork behaves differently (e.g. crash in vits, silent in vfft)."""
@@ -136,6 +143,7 @@ def rule(
             frozenset(dialects) if dialects is not None else None,
             needs_data,
             constraint,
+            any_fork,
         )
         return func
 

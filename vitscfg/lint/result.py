@@ -13,10 +13,12 @@ from vitscfg.diagnostic import Diagnostic, Severity
 @dataclass
 class FileResult:
     path: str
-    dialect: str | None  # None when the file could not be parsed
+    dialect: str | None  # None when the file could not be parsed; "unknown": no dialect fits
     diagnostics: list[Diagnostic] = field(default_factory=list)
     source: str = ""  # the file's text, so the text reporter can quote lines
     dialect_reason: str = ""
+    dialect_score: float | None = None  # how well the keys fit (None: set with --dialect)
+    closest_dialect: str | None = None  # for "unknown": the dialect that fits best
 
     def count(self, severity: Severity) -> int:
         return sum(1 for d in self.diagnostics if d.severity is severity)

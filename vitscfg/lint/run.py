@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vitscfg.config.dialect import detect_dialect
+from vitscfg.config.dialect import UNKNOWN, DialectGuess, detect
 from vitscfg.config.load import Document, UnreadableInput, load
 from vitscfg.diagnostic import Diagnostic
 from vitscfg.lint.registry import Context, all_rules
@@ -30,13 +30,13 @@ class CheckOptions:
 
 def check_document(doc: Document, options: CheckOptions) -> FileResult:
     """Run every applicable rule on a loaded document."""
-    guess = detect_dialect(doc.data) if doc.parsed else None
-    dialect = options.dialect or (guess.name if guess else None)
-    reason = "set with --dialect" if options.dialect else (guess.reason if guess else "")
+    guess = detect(doc.data) if doc.parsed else DialectGuess(UNKNOWN, "", 0.0)
+    dialect = options.dialect or guess.name
+    reason = "set with --dialect" if options.dialect else guess.reason
     diagnostics = [d for d in doc.problems if options.wants(d.code)]
     if doc.parsed:
         dirs = [Path(doc.path).resolve().parent, *options.search_dirs, Path(os.getcwd())]
-        ctx = Context(doc, dialect or "vits", options.check_data, dirs)
+        ctx = Context(doc, dialect, options.check_data, dirs)
         for code, rule_ in all_rules().items():
             if not options.wants(code) or not rule_.applies_to(ctx.dialect):
                 continue
@@ -57,7 +57,15 @@ def check_document(doc: Document, options: CheckOptions) -> FileResult:
                     )
                 )
     diagnostics.sort(key=Diagnostic.sort_key)
-    return FileResult(doc.path, dialect if doc.parsed else None, diagnostics, doc.text, reason)
+    return FileResult(
+        doc.path,
+        dialect if doc.parsed else None,
+        diagnostics,
+        doc.text,
+        reason,
+        None if options.dialect or not doc.parsed else guess.score,
+        guess.closest if not options.dialect else None,
+    )
 
 
 CONFIG_SUFFIXES = (".json", ".yaml", ".yml")

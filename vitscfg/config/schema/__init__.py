@@ -74,6 +74,7 @@ SCHEMAS: dict[str, DialectSchema] = {
             "so-vits-svc-fork", t.SvcForkTrain, d.SoVitsSvcData, m.SvcForkModel, frozenset({"spk"})
         ),
         DialectSchema("rvc", t.RvcTrain, d.RvcData, m.RvcModel),
+        DialectSchema("applio", t.RvcTrain, d.ApplioData, m.ApplioModel),
         DialectSchema("piper-voice", None, None, None, whole=PiperVoice),
         DialectSchema(
             "vitscfg", t.VitscfgTrain, d.VitscfgData, m.VitscfgModel, frozenset({"symbols"})
@@ -83,7 +84,8 @@ SCHEMAS: dict[str, DialectSchema] = {
 
 
 def schema_for(dialect: str | None) -> DialectSchema:
-    """Unknown configs are checked against the vits schema: every fork inherits it."""
+    """The vits schema stands in for a dialect it does not know (every fork inherits
+    its fields); the linter then judges only types and ranges (lint/rules/_validate.py)."""
     return SCHEMAS.get(dialect or "vits", SCHEMAS["vits"])
 
 

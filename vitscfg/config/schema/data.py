@@ -126,6 +126,22 @@ class RvcData(AudioData):
     """RVC builds its filelists itself; the JSON only carries audio geometry."""
 
 
+class ApplioData(AudioData):
+    """Applio (an RVC fork) names the rate `sample_rate`; `sampling_rate` is never read."""
+
+    NOOP = {"sampling_rate": "Applio reads data.sample_rate; sampling_rate does nothing"}
+    sampling_rate: int | None = field(  # type: ignore[assignment]
+        None, en="Not read by Applio (it reads sample_rate)."
+    )
+    sample_rate: int = field(
+        en="Sample rate of the training audio in Hz; Applio also compares it with the "
+        "pretrained model's rate at start-up.",
+        reference=40000,
+        unit="Hz",
+        gt=0,
+    )
+
+
 class GptSovitsData(AudioData):
     training_files: str | None = field(None, en="Set by the WebUI.")
     validation_files: str | None = field(None, en="Set by the WebUI.")

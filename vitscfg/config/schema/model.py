@@ -163,6 +163,12 @@ class RvcModel(VitsModel):
     gin_channels: int = field(256, en="Speaker-vector width.", gt=0)
 
 
+class ApplioModel(RvcModel):
+    text_enc_hidden_dim: int = field(
+        768, en="Width of the content features the text encoder reads (768: v2 features).", gt=0
+    )
+
+
 class GptSovitsModel(VitsModel):
     semantic_frame_rate: str = field("25hz", en="Semantic-token rate.")
     freeze_quantizer: bool | None = field(None, en="Freeze the VQ.")

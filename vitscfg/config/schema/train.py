@@ -281,12 +281,25 @@ class SoVitsSvcTrain(VitsTrain):
     warmup_epochs: int | None = field(0, en="Linear learning-rate warm-up in epochs.", ge=0)
 
 
+# svc-fork's train(): str(batch_size).split("-"); the head must be auto/power/binsearch
+# (Lightning's batch-size finder, optional -<init>-<trials> integers) or int() fails.
+# A digit string passes int() there, but its DataModule keeps 1 for any non-int.
+_SVC_BATCH = r"^((auto|power|binsearch)(-[0-9]+){0,2}|[0-9]+)$"
+
+
 class SvcForkTrain(SoVitsSvcTrain):
-    batch_size: int | str = field(  # type: ignore[assignment]
-        en='Per-GPU batch; svc-fork also accepts "auto", "power", "binsearch", '
-        '"auto-<init>-<trials>" (Lightning batch-size finder).',
+    batch_size: Annotated[int, Field(gt=0)] | Annotated[str, Field(pattern=_SVC_BATCH)] = field(  # type: ignore[assignment]
+        en="Per-GPU batch (> 0; 0 or less makes the DataLoader raise); svc-fork also accepts "
+        '"auto", "power", "binsearch" and "auto-<init>-<trials>" (Lightning batch-size finder). '
+        "Any other string fails in int() at start-up.",
         reference=16,
     )
+    fft_sizes: list[int] | None = field(
+        None, en="FFT sizes of the sub-band STFT loss (mb-istft decoder, QuickVC template)."
+    )
+    hop_sizes: list[int] | None = field(None, en="Hops of that STFT loss, one per FFT size.")
+    win_lengths: list[int] | None = field(None, en="Windows of that STFT loss.")
+    window: str | None = field(None, en="Window name for that STFT loss.")
     port: str | int | None = field(  # type: ignore[assignment]
         None, en="Carried but unused (Lightning launches DDP)."
     )

@@ -1,9 +1,10 @@
-"""The machine reporter: exactly one JSON object, schema_version 1.
+"""The machine reporter: exactly one JSON object, schema_version 2.
 
 Other tools and CI parse this, so the key set and key order are fixed:
-`{"schema_version", "files": [{"path", "dialect", "diagnostics": [...]}],
-"summary": {"errors", "warnings", "infos"}}`. A new field means a new
-schema_version. Named json_report so it does not shadow the stdlib `json`.
+`{"schema_version", "files": [{"path", "dialect", "dialect_score",
+"closest_dialect", "diagnostics": [...]}], "summary": {"errors", "warnings",
+"infos"}}`. A new field means a new schema_version (2 added the dialect's fit
+and, for "unknown", the closest dialect). Named json_report so it does not shadow the stdlib `json`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from vitscfg.lint.registry import Rule
     from vitscfg.lint.result import CheckResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _diagnostic(diag: Diagnostic) -> dict[str, Any]:
@@ -53,6 +54,8 @@ def render(
             {
                 "path": file.path,
                 "dialect": file.dialect,
+                "dialect_score": file.dialect_score,
+                "closest_dialect": file.closest_dialect,
                 "diagnostics": [_diagnostic(d) for d in sorted_diagnostics(file)],
             }
             for file in sorted_files(result)

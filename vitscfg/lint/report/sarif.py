@@ -83,15 +83,17 @@ def render(
 ) -> str:
     """Render `result` as a SARIF 2.1.0 log (indent=2).
 
-    With `rules` given, every rule in it is listed (GitHub shows rules with no
-    alerts as passing); without, only the codes that appear, described from the
-    registry when it can be imported. `color` is ignored.
+    Every rule is declared, whether it fired or not: `rules` when given, else the
+    whole registry. Code scanning closes an alert only when the rule that raised it
+    is declared by a later run and reports nothing, so declaring just the codes that
+    fired would leave fixed alerts open forever. Codes with no registered rule (if
+    the registry cannot be imported) are still declared. `color` is ignored.
     """
     files = sorted_files(result)
     findings = [(file, diag) for file in files for diag in sorted_diagnostics(file)]
     known = dict(rules) if rules is not None else registry_rules()
 
-    codes: list[str] = sorted(known) if rules is not None else []
+    codes: list[str] = sorted(known)
     first_level: dict[str, str] = {}
     for _, diag in findings:
         first_level.setdefault(diag.code, _LEVEL[diag.severity.value])

@@ -103,6 +103,16 @@ def _snippet(source_line: str, column: int) -> tuple[str, str]:
 def _header(file: FileResult) -> str:
     if file.dialect is None:
         return f"{file.path} (dialect: unknown, could not be parsed)"
+    if file.dialect == "unknown":
+        closest = (
+            f"; closest {file.closest_dialect}, fit {file.dialect_score:.2f}"
+            if file.closest_dialect and file.dialect_score is not None
+            else ""
+        )
+        return (
+            f"{file.path} (dialect: unknown{closest}): only checks that hold in every fork "
+            "ran; pass --dialect NAME to check it as that fork"
+        )
     return f"{file.path} (dialect: {file.dialect})"
 
 
@@ -173,6 +183,8 @@ def render(
     for file in files:
         diagnostics = sorted_diagnostics(file)
         if not diagnostics:
+            if file.dialect == "unknown":  # say so: a clean unknown file was barely checked
+                blocks.append(style(_header(file), _BOLD))
             continue
         gutter = len(str(max(d.line for d in diagnostics)))
         # A blank line between findings: each one spans up to four lines.

@@ -8,7 +8,7 @@ from vitscfg.diagnostic import Fix, Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 
-@rule("VC210", "heads-do-not-divide-hidden", Severity.ERROR, constraint="C11")
+@rule("VC210", "heads-do-not-divide-hidden", Severity.ERROR, constraint="C11", any_fork=True)
 def heads_do_not_divide_hidden(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `model.hidden_channels % model.n_heads == 0` and that
@@ -50,7 +50,7 @@ def heads_do_not_divide_hidden(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC211", "upsample-kernels-mismatch", Severity.ERROR, constraint="C11")
+@rule("VC211", "upsample-kernels-mismatch", Severity.ERROR, constraint="C11", any_fork=True)
 def upsample_kernels_mismatch(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `len(upsample_kernel_sizes) == len(upsample_rates)`, each kernel >= its
@@ -113,7 +113,7 @@ def upsample_kernels_mismatch(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC212", "resblock-shape-mismatch", Severity.ERROR, constraint="C11")
+@rule("VC212", "resblock-shape-mismatch", Severity.ERROR, constraint="C11", any_fork=True)
 def resblock_shape_mismatch(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks the HiFi-GAN residual blocks: as many dilation lists as kernel sizes,

@@ -113,7 +113,7 @@ def speakers_without_conditioning(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC222", "speaker-id-out-of-range", Severity.ERROR, constraint="C7")
+@rule("VC222", "speaker-id-out-of-range", Severity.ERROR, constraint="C7", any_fork=True)
 def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that every id in `data.spk2id` (Bert-VITS2, MeloTTS) and the `spk` map

@@ -20,7 +20,7 @@ def nearest_multiples(value: int, step: int) -> tuple[int, int]:
     return low, low + step if low < value else low
 
 
-@rule("VC201", "segment-not-multiple-of-hop", Severity.ERROR, constraint="C1")
+@rule("VC201", "segment-not-multiple-of-hop", Severity.ERROR, constraint="C1", any_fork=True)
 def segment_not_multiple_of_hop(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that `train.segment_size` is a whole number of `data.hop_length` hops.
@@ -197,7 +197,7 @@ def segment_longer_than_shortest_clip(ctx: Context) -> Iterator[Finding]:
     )
 
 
-@rule("VC204", "window-longer-than-fft", Severity.ERROR, constraint="C4")
+@rule("VC204", "window-longer-than-fft", Severity.ERROR, constraint="C4", any_fork=True)
 def window_longer_than_fft(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `data.win_length <= data.filter_length`.
@@ -264,7 +264,7 @@ def odd_stft_padding(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC206", "hop-longer-than-window", Severity.WARNING, constraint="C4")
+@rule("VC206", "hop-longer-than-window", Severity.WARNING, constraint="C4", any_fork=True)
 def hop_longer_than_window(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `data.hop_length <= data.win_length`.
@@ -332,7 +332,7 @@ def mel_posterior_needs_80_mels(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC208", "mel-fmax-above-nyquist", Severity.WARNING, constraint="C5")
+@rule("VC208", "mel-fmax-above-nyquist", Severity.WARNING, constraint="C5", any_fork=True)
 def mel_fmax_above_nyquist(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `data.mel_fmax <= sampling_rate / 2` and `mel_fmin < mel_fmax`.

@@ -13,7 +13,7 @@ def _emitted_by_loader(ctx: Context) -> Iterable[Finding]:
     return ()
 
 
-@rule("VC001", "invalid-syntax", Severity.ERROR)
+@rule("VC001", "invalid-syntax", Severity.ERROR, any_fork=True)
 def invalid_syntax(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports a file that is not valid JSON (or YAML for .yaml/.yml files), with the
@@ -36,7 +36,7 @@ def invalid_syntax(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC002", "duplicate-key", Severity.WARNING)
+@rule("VC002", "duplicate-key", Severity.WARNING, any_fork=True)
 def duplicate_key(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports a key that appears twice in the same object.
@@ -57,7 +57,7 @@ def duplicate_key(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC003", "comment-in-json", Severity.ERROR)
+@rule("VC003", "comment-in-json", Severity.ERROR, any_fork=True)
 def comment_in_json(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports `//`, `#` or `/* */` comments in a JSON config.
@@ -78,7 +78,7 @@ def comment_in_json(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC004", "trailing-comma", Severity.ERROR)
+@rule("VC004", "trailing-comma", Severity.ERROR, any_fork=True)
 def trailing_comma(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports a comma before a closing `}` or `]`. `--fix` deletes it.
@@ -100,7 +100,7 @@ def trailing_comma(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC005", "non-finite-number", Severity.ERROR)
+@rule("VC005", "non-finite-number", Severity.ERROR, any_fork=True)
 def non_finite_number(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports `NaN`, `Infinity` and `-Infinity` literals.
@@ -122,7 +122,7 @@ def non_finite_number(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC006", "byte-order-mark", Severity.ERROR)
+@rule("VC006", "byte-order-mark", Severity.ERROR, any_fork=True)
 def byte_order_mark(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports a UTF-8 byte-order mark at the start of the file (Windows editors add
@@ -141,7 +141,7 @@ def byte_order_mark(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC007", "empty-file", Severity.ERROR)
+@rule("VC007", "empty-file", Severity.ERROR, any_fork=True)
 def empty_file(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports an empty (or whitespace-only) config file.
@@ -158,7 +158,7 @@ def empty_file(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC008", "placeholder-instead-of-config", Severity.ERROR)
+@rule("VC008", "placeholder-instead-of-config", Severity.ERROR, any_fork=True)
 def placeholder_instead_of_config(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports a file whose only content is one line that looks like a path.
@@ -179,7 +179,7 @@ def placeholder_instead_of_config(ctx: Context) -> Iterable[Finding]:
     return _emitted_by_loader(ctx)
 
 
-@rule("VC009", "not-an-object", Severity.ERROR)
+@rule("VC009", "not-an-object", Severity.ERROR, any_fork=True)
 def not_an_object(ctx: Context) -> Iterable[Finding]:
     """## What it does
     Reports a document whose top level is not an object (a list, a string, ...).

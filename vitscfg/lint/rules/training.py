@@ -11,7 +11,7 @@ from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 
-@rule("VC230", "implausible-learning-rate", Severity.WARNING, constraint="C14")
+@rule("VC230", "implausible-learning-rate", Severity.WARNING, constraint="C14", any_fork=True)
 def implausible_learning_rate(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Warns when `train.learning_rate` is far from what VITS-family models train with
