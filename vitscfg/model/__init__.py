@@ -16,6 +16,7 @@ from vitscfg.model.nets import NET_BUILDERS, build_nets, load_config, register_n
 from vitscfg.model.synthesizer import SynthesizerTrn
 
 # Fork modules register their network builders (vitscfg.model.nets) when imported.
+from vitscfg.model import rvc as _rvc  # noqa: E402,F401  # isort: skip
 from vitscfg.model import vits2 as _vits2  # noqa: E402,F401  # isort: skip
 
 __all__ = [

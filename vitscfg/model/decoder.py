@@ -177,9 +177,30 @@ def _build_hifigan(hp: ModelHParams) -> nn.Module:
     )
 
 
+def _build_nsf_hifigan(hp: ModelHParams) -> nn.Module:
+    # Imported here: the NSF decoder reuses this module's resblocks.
+    from vitscfg.model.nsf import NsfGenerator
+
+    return NsfGenerator(
+        hp.inter_channels,
+        hp.resblock,
+        hp.resblock_kernel_sizes,
+        hp.resblock_dilation_sizes,
+        hp.upsample_rates,
+        hp.upsample_initial_channel,
+        hp.upsample_kernel_sizes,
+        gin_channels=hp.gin_channels,
+        sampling_rate=hp.sampling_rate,
+    )
+
+
 # Decoder name (``ModelHParams.decoder``) -> builder. Every builder returns a module mapping
-# (B, inter_channels, T) and an optional g (B, gin, 1) to audio (B, 1, T * hop_length).
-DECODERS: dict[str, DecoderBuilder] = {"hifigan": _build_hifigan}
+# (B, inter_channels, T) and an optional g (B, gin, 1) to audio (B, 1, T * hop_length); the
+# NSF decoder (RVC's pitch models) also takes the frame F0 (B, T): ``dec(x, f0, g=g)``.
+DECODERS: dict[str, DecoderBuilder] = {
+    "hifigan": _build_hifigan,
+    "nsf-hifigan": _build_nsf_hifigan,
+}
 
 
 def build_decoder(hp: ModelHParams) -> nn.Module:

@@ -5,6 +5,7 @@ periods 2, 3, 5, 7, 11 (HiFi-GAN's MPD; the reference keeps a single MSD scale, 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -120,13 +121,19 @@ def _scaled_layers(
 
 
 class MultiPeriodDiscriminator(nn.Module):
-    """All six discriminators; ``discriminators.0`` is the scale one, as in the checkpoints."""
+    """The scale discriminator then one period discriminator per period (VITS: 2, 3, 5, 7,
+    11; forks add longer periods); ``discriminators.0`` is the scale one, as in the checkpoints."""
 
-    def __init__(self, use_spectral_norm: bool = False, width: float = 1.0) -> None:
+    def __init__(
+        self,
+        use_spectral_norm: bool = False,
+        width: float = 1.0,
+        periods: Sequence[int] = PERIODS,
+    ) -> None:
         super().__init__()
         discs: list[nn.Module] = [DiscriminatorS(use_spectral_norm=use_spectral_norm, width=width)]
         discs += [
-            DiscriminatorP(p, use_spectral_norm=use_spectral_norm, width=width) for p in PERIODS
+            DiscriminatorP(p, use_spectral_norm=use_spectral_norm, width=width) for p in periods
         ]
         self.discriminators = nn.ModuleList(discs)
 
