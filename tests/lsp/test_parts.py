@@ -118,6 +118,9 @@ def test_fast_and_data_passes_equal_check(path: Path) -> None:
 def test_non_configs_and_huge_buffers_are_skipped() -> None:
     analysis, note = analyse('{"name": "my-app", "version": "1.0.0"}', "/x/package.json")
     assert analysis.diagnostics == () and analysis.skipped and note
+    flat = "sampling_rate: 22050\nhop_length: 256\nbatch_size: 8\n"  # a flat YAML config
+    analysis, _ = analyse(flat, "/x/config.yaml")
+    assert analysis.skipped is None and analysis.doc is not None and analysis.doc.parsed
     analysis, note = analyse("{" + " " * 2_000_000 + "}", "/x/config.json")
     assert analysis.doc is None and analysis.skipped and "too large" in analysis.skipped
     analysis, _ = analyse("\udcff\x00binary", "/x/config.json")

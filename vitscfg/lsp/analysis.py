@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from vitscfg.config.dialect import detect_dialect
+from vitscfg.config.compiled import load_compiled
+from vitscfg.config.dialect import DIALECTS, detect_dialect
 from vitscfg.config.load import YAML_SUFFIXES, Document, load_bytes
 from vitscfg.diagnostic import Diagnostic
 from vitscfg.lint.registry import all_rules
@@ -45,12 +46,31 @@ def buffer_format(path: str, language_id: str | None = None) -> str:
     return "json"
 
 
+@cache
+def _field_names() -> frozenset[str]:
+    """Every key of a section (or of a whole-file schema) of any dialect. Top-level
+    extras ("name", "version") are left out: package.json has them too."""
+    names: set[str] = set()
+    for dialect in DIALECTS:
+        try:
+            compiled = load_compiled(dialect)
+        except (OSError, ValueError, KeyError):
+            continue
+        for section in compiled.sections.values():
+            names |= section.fields
+    return frozenset(names)
+
+
 def looks_like_config(data: Any) -> bool:
     """A package.json or tsconfig.json opened in the same editor is not a VITS config:
-    it gets no findings rather than a screen of 'missing section' errors."""
+    it gets no findings rather than a screen of 'missing section' errors. A flat
+    config (no sections, as some YAML forks write) still counts: two or more of
+    its top-level keys are fields vitscfg knows."""
     if not isinstance(data, dict):
         return True  # a broken top level is reported (VC009) like `check` does
-    return bool(CONFIG_KEYS & data.keys()) or detect_dialect(data) is not None
+    if CONFIG_KEYS & data.keys() or detect_dialect(data) is not None:
+        return True
+    return len(_field_names() & {k for k in data if isinstance(k, str)}) >= 2
 
 
 @cache

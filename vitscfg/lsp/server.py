@@ -55,7 +55,9 @@ class VitscfgServer(LanguageServer):
 
     def positions(self, uri: str) -> Positions:
         text = self.workspace.get_text_document(uri).source
-        return Positions(text, str(self.workspace.position_encoding or "utf-16"))
+        encoding = self.workspace.position_encoding
+        # An enum member (PositionEncodingKind.Utf8) or a plain string: its value.
+        return Positions(text, str(getattr(encoding, "value", encoding) or "utf-16"))
 
     def publish(self, uri: str) -> None:
         state = self.docs.get(uri)
