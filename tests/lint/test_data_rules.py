@@ -4,8 +4,11 @@ on a correct one. WAVs are written with stdlib `wave` (16-bit) or as raw RIFF by
 from __future__ import annotations
 
 import json
+import math
 import struct
+import sys
 import wave
+from array import array
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,13 +24,20 @@ RATE = 22050
 HOP = 256
 
 
-def write_wav(path: Path, seconds: float = 1.0, rate: int = RATE, channels: int = 1) -> Path:
+def write_wav(
+    path: Path, seconds: float = 1.0, rate: int = RATE, channels: int = 1, peak: int = 8000
+) -> Path:
+    """A 16-bit WAV holding a 220 Hz tone of amplitude `peak` (0: digital silence)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    frames = int(seconds * rate)
+    tone = array("h", (int(peak * math.sin(2 * math.pi * 220 * i / rate)) for i in range(frames)))
+    if sys.byteorder == "big":
+        tone.byteswap()
     with wave.open(str(path), "wb") as w:
         w.setnchannels(channels)
         w.setsampwidth(2)
         w.setframerate(rate)
-        w.writeframes(b"\x00\x00" * channels * int(seconds * rate))
+        w.writeframes(bytes(array("h", (v for v in tone for _ in range(channels)))))
     return path
 
 
@@ -118,12 +128,13 @@ ALL = [
     rules.clip_shorter_than_segment,
     rules.unknown_text_symbols,
     rules.stale_spectrogram_cache,
+    rules.silent_audio,
 ]
 
 
 def test_codes_and_docstrings() -> None:
     codes = [code_of(f)[0] for f in ALL]
-    assert codes == [f"VC3{i:02d}" for i in range(1, 16)]
+    assert codes == [f"VC3{i:02d}" for i in range(1, 17)]
     for f in ALL:
         doc = f.__doc__ or ""
         for section in ("## What it does", "## Why is this bad?", "## Example"):
@@ -343,3 +354,21 @@ def test_vc315_stale_cache(good: Path) -> None:
         "/data/training_files",
     )
     assert "frame counts" in f.message
+
+
+def test_vc316_silent_and_near_silent_clips(good: Path) -> None:
+    write_wav(good / "wavs/0.wav", peak=0)  # digital silence
+    write_wav(good / "wavs/2.wav", seconds=3.0, peak=60)  # about -55 dBFS
+    f = only(run(good, rules.silent_audio), Severity.WARNING, "/data/training_files")
+    assert "2 of 3 clips" in f.message and "1 digitally silent" in f.message
+    assert "line 1: wavs/0.wav" in f.message and "wavs/2.wav" in f.message
+    write_wav(good / "wavs/0.wav", peak=200)  # about -44 dBFS: quiet, not silent
+    write_wav(good / "wavs/2.wav", seconds=3.0)
+    assert run(good, rules.silent_audio) == []
+
+
+@pytest.mark.parametrize(("tag", "bits"), [(1, 24), (1, 32), (3, 32)])
+def test_vc316_reads_wide_formats(good: Path, tag: int, bits: int) -> None:
+    write_riff(good / "wavs/1.wav", tag, bits)  # all-zero samples
+    f = only(run(good, rules.silent_audio), Severity.WARNING, "/data/training_files")
+    assert "wavs/1.wav" in f.message

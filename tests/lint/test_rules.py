@@ -17,13 +17,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO, SHARED_CONFIGS
-from vitscfg.config.load import load_bytes
+from vitscfg.config.load import load, load_bytes
 from vitscfg.diagnostic import split_pointer
 from vitscfg.lint.fix import fixed_text
 from vitscfg.lint.registry import all_rules
 from vitscfg.lint.run import CheckOptions, check_document
 
 FIXTURES = REPO / "tests" / "fixtures" / "rules"
+UNSEEN = REPO / "tests" / "fixtures" / "unseen_configs"
 BASES = {
     "vits": SHARED_CONFIGS / "jaywalnut310__vits__configs_ljs_base.json",
     "vits2": SHARED_CONFIGS / "p0p4k__vits2_pytorch__configs_vits2_ljs_base.json",
@@ -36,11 +37,17 @@ BASES = {
     "sovits41": SHARED_CONFIGS
     / "svc-develop-team__so-vits-svc__configs_template_config_template.json",
     "vitscfg": REPO / "examples" / "ljs_base.json",
+    # Real configs of forks the shared fixtures lack (tests/fixtures/unseen_configs).
+    "svcfork": UNSEEN
+    / "voicepaw__so-vits-svc-fork__src_so_vits_svc_fork_preprocessing_config_templates_so-vits-svc-4.0v1.json",
+    "sbv2": UNSEEN / "litagin02__Style-Bert-VITS2__configs_config.json",
+    "applio": UNSEEN / "IAHispano__Applio__rvc_configs_40000.json",
+    "daniil": UNSEEN / "daniilrobnikov__vits2__datasets_ljs_base_config.yaml",
 }
 
 
 def _patched(base: str, patch: dict[str, Any]) -> dict[str, Any]:
-    config = copy.deepcopy(json.loads(BASES[base].read_text(encoding="utf-8")))
+    config = copy.deepcopy(load(BASES[base]).data)
     for pointer, value in patch.items():
         *parents, last = split_pointer(pointer)
         node = config

@@ -116,31 +116,50 @@ def speakers_without_conditioning(ctx: Context) -> Iterator[Finding]:
 @rule("VC222", "speaker-id-out-of-range", Severity.ERROR, constraint="C7", any_fork=True)
 def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
     """## What it does
-    Checks that every id in `data.spk2id` (Bert-VITS2, MeloTTS) and the `spk` map
-    (so-vits-svc) is below the speaker count.
+    Checks that every id in `data.spk2id` (Bert-VITS2, MeloTTS), the `spk` map
+    (so-vits-svc) and the top-level `speakers` map (VITS fine-tuning forks) is below
+    the speaker count, and that a speaker list or map has no more entries than the
+    speaker count (its entries are numbered 0, 1, 2, ... by the preprocessing).
 
     ## Why is this bad?
     Ids index an embedding table of `n_speakers` rows: an id past the end is a CUDA
-    device-side assert whenever that speaker is drawn, at random, hours in.
+    device-side assert whenever that speaker is drawn, at random, hours in. A list of
+    N speakers for fewer rows puts the last ones past the end. A map with more names
+    than rows but every id in range makes several speakers share one row: no crash,
+    but their voices blend (warning).
 
     ## Example
     ```json
-    {"data": {"n_speakers": 2, "spk2id": {"alice": 0, "bob": 2}}}
+    {"data": {"n_speakers": 2, "spk2id": {"alice": 0, "bob": 1, "carol": 2}}}
     ```
 
     ## Use instead
     ```json
-    {"data": {"n_speakers": 3, "spk2id": {"alice": 0, "bob": 2}}}
+    {"data": {"n_speakers": 3, "spk2id": {"alice": 0, "bob": 1, "carol": 2}}}
     ```
+
+    ## Known problems
+    The filelists decide which ids are really drawn; with data checks on, VC310
+    reports ids in the filelists themselves.
 
     ## References
     constraints.md C7, C16.
     """
     speakers, count_pointer = _n_speakers(ctx)
-    if not speakers:
+    if not speakers or speakers < 0:
         return
-    for pointer in ("/data/spk2id", "/spk"):
+    count_key = count_pointer.strip("/").replace("/", ".")
+    for pointer in ("/data/spk2id", "/spk", "/speakers", "/data/speakers"):
         table = ctx.get(pointer)
+        if isinstance(table, list) and len(table) > speakers:
+            yield Finding(
+                pointer,
+                f"{len(table)} speakers listed but {count_key} is {speakers}: speakers "
+                f"{speakers}..{len(table) - 1} get ids past the end of the speaker "
+                "embedding (index out of range when one is drawn)",
+                f"raise {count_key} to {len(table)}",
+            )
+            continue
         if not isinstance(table, dict):
             continue
         bad = {
@@ -154,8 +173,23 @@ def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
                 pointer,
                 f"{len(bad)} speaker id(s) outside 0..{speakers - 1} ({first}): the "
                 "embedding lookup fails when such a speaker is drawn",
-                f"raise {count_pointer.strip('/').replace('/', '.')} to "
-                f"{max(bad.values()) + 1} or renumber the speakers",
+                f"raise {count_key} to {max(bad.values()) + 1} or renumber the speakers",
+            )
+        elif len(table) > speakers:
+            ids = [v for v in table.values() if isinstance(v, int) and not isinstance(v, bool)]
+            shared = len(ids) == len(table)
+            yield Finding(
+                pointer,
+                f"{len(table)} speakers in the map but {count_key} is {speakers}"
+                + (
+                    ": every id is in range, so several speakers share one embedding row "
+                    "and their voices blend"
+                    if shared
+                    else ": the ones numbered from "
+                    f"{speakers} on are past the end of the speaker embedding"
+                ),
+                f"raise {count_key} to {len(table)}",
+                Severity.WARNING if shared else None,
             )
 
 

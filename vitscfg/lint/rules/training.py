@@ -7,7 +7,7 @@ import difflib
 import math
 from collections.abc import Iterator
 
-from vitscfg.diagnostic import Severity
+from vitscfg.diagnostic import Fix, Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 
@@ -319,3 +319,42 @@ def unknown_text_cleaner(ctx: Context) -> Iterator[Finding]:
                 else f"use one of {', '.join(sorted(known)[:4])}, ...",
                 severity,
             )
+
+
+@rule("VC236", "batch-size-as-string", Severity.WARNING, dialects=("so-vits-svc-fork",))
+def batch_size_as_string(ctx: Context) -> Iterator[Finding]:
+    """## What it does
+    so-vits-svc-fork: reports `train.batch_size` written as a string of digits
+    (`"16"`). The keywords `"auto"`, `"power"` and `"binsearch"` (with optional
+    `-<init>-<trials>`) are the fork's batch-size finder and are fine; other strings,
+    0 and negative numbers are errors of VC101/VC102.
+
+    ## Why is this bad?
+    The fork's trainer passes the string through `int()` for the finder, but its data
+    module keeps the batch size only when it is a real integer and uses 1 otherwise:
+    `"16"` trains at batch size 1, 16 times slower and noisier, without a word.
+
+    ## Example
+    ```json
+    {"train": {"batch_size": "16"}}
+    ```
+
+    ## Use instead
+    ```json
+    {"train": {"batch_size": 16}}
+    ```
+
+    ## Fix safety
+    `--fix` writes the number: safe, it is what the config meant.
+    """
+    value = ctx.get("/train/batch_size")
+    if isinstance(value, str) and value.strip().isdigit():
+        number = int(value.strip())
+        yield Finding(
+            "/train/batch_size",
+            f'batch_size is the string "{value}": so-vits-svc-fork\'s data module uses '
+            f"1 for any batch size that is not an integer, so this trains at batch size 1, "
+            f"not {number}",
+            f"write {number} (vitscfg check --fix does it)",
+            fix=Fix(f"write {number}", "/train/batch_size", number),
+        )

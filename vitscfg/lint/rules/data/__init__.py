@@ -10,3 +10,4 @@ with counts and the first few lines, pointed at the filelist's config key: a
 from vitscfg.lint.rules.data.audio import *  # noqa: F403
 from vitscfg.lint.rules.data.dataset import *  # noqa: F403
 from vitscfg.lint.rules.data.files import *  # noqa: F403
+from vitscfg.lint.rules.data.loudness import *  # noqa: F403

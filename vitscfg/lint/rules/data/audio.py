@@ -119,7 +119,9 @@ def max_wav_value_mismatch(ctx: Context) -> Iterator[Finding]:
     The divisor maps samples to [-1, 1]. With the wrong one a 24-bit corpus is
     65536 times too loud (clipped garbage) and a float corpus ~30000 times too
     quiet; the only sign is a console print. rvc and MeloTTS ignore the value and
-    are not checked.
+    are not checked. In the vitscfg dialect this is an error: vitscfg's own trainer
+    refuses such a dataset before the first step (it checks every header against
+    `max_wav_value`), and `check` says what `train` will do.
 
     ## Example
     24-bit studio WAVs with `"max_wav_value": 32768.0`.
@@ -162,9 +164,15 @@ def max_wav_value_mismatch(ctx: Context) -> Iterator[Finding]:
             pointer,
             f"{len(wrong)} of {len(scan.audio)} files in {_key(pointer)} do not "
             f"match data.max_wav_value {have:g}: {'; '.join(parts)} "
-            f"({_where([r for r, _ in wrong])}); training runs on wrongly scaled audio "
-            "without an error",
+            f"({_where([r for r, _ in wrong])}); "
+            + (
+                "vitscfg train refuses this dataset before the first step"
+                if ctx.dialect == "vitscfg"
+                else "training runs on wrongly scaled audio without an error"
+            ),
             hint,
+            # vitscfg's trainer stops on it (data/dataset.py); the reference forks do not.
+            Severity.ERROR if ctx.dialect == "vitscfg" else None,
         )
 
 
