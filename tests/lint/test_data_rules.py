@@ -372,3 +372,15 @@ def test_vc316_reads_wide_formats(good: Path, tag: int, bits: int) -> None:
     write_riff(good / "wavs/1.wav", tag, bits)  # all-zero samples
     f = only(run(good, rules.silent_audio), Severity.WARNING, "/data/training_files")
     assert "wavs/1.wav" in f.message
+
+
+def test_vc308_is_an_error_where_vitscfg_train_refuses(good: Path) -> None:
+    """vitscfg's trainer stops on a header that does not fit max_wav_value
+    (data/dataset.py), so `check` must call it an error in that dialect."""
+    write_riff(good / "wavs/0.wav", 3, 32)  # float WAV, max_wav_value 32768
+    f = only(
+        run(good, rules.max_wav_value_mismatch, dialect="vitscfg"),
+        Severity.ERROR,
+        "/data/training_files",
+    )
+    assert "refuses" in f.message

@@ -289,6 +289,18 @@ def _unknown_keys(
         if key in fields:
             continue
         twin = canonical(key)
+        if twin != key and twin in fields and twin in value:
+            out["VC104"].append(
+                Finding(
+                    pointer,
+                    f"`{section}.{key}` is what other forks call `{twin}`, which is also set: "
+                    f"{ctx.dialect}'s trainer reads only `{twin}`, so editing `{key}` "
+                    "changes nothing",
+                    f"remove `{key}` and keep `{twin}`",
+                    Severity.WARNING,
+                )
+            )
+            continue
         if twin != key and twin in fields and twin not in value:
             out["VC104"].append(
                 Finding(
