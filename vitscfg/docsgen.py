@@ -99,6 +99,8 @@ def render_rules() -> str:
     lines.append("")
     for code, rule_ in rules.items():
         dialects = ", ".join(sorted(rule_.dialects)) if rule_.dialects else "all"
+        if rule_.any_fork:
+            dialects += " (also files of unknown forks)"
         body = rule_.doc.replace("\n## ", "\n#### ")
         body = body[3:] if body.startswith("## ") else body
         lines += [

@@ -120,3 +120,16 @@ def test_codes_are_stable() -> None:
     """Codes are never reused: this list only grows (renames keep the code)."""
     known = Path(REPO / "tests" / "fixtures" / "rule_codes.txt").read_text().split()
     assert set(known) <= set(all_rules())
+
+
+def test_every_fixable_rule_documents_its_fix_safety() -> None:
+    """ruff-style docs: a rule whose findings carry a `--fix` says how safe it is."""
+    rules = all_rules()
+    fixable = {"VC004", "VC006"}  # fixed by the loader's syntax repairs
+    for path in FIXTURES.glob("VC*.json"):
+        fixture = json.loads(path.read_text(encoding="utf-8"))
+        if any("fixed_value" in case for case in fixture["positive"]):
+            fixable.add(fixture["code"])
+    assert {"VC101", "VC201"} <= fixable
+    for code in sorted(fixable):
+        assert "## Fix safety" in rules[code].doc, code

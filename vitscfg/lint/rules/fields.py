@@ -36,6 +36,19 @@ def wrong_type(ctx: Context) -> Iterable[Finding]:
     ```json
     {"train": {"fp16_run": false, "batch_size": 16}}
     ```
+
+    ## Fix safety
+    Safe for the conversions it offers, which have one meaning: `"true"`/`"false"`
+    (any case) to booleans, digit strings and whole floats to integers, numbers to
+    strings where a string is read. Note that `"false"` -> `false` restores what the
+    file says, not what the trainer did with it (a non-empty string is true). Nothing
+    is offered for `"yes"`, `"1"` as a boolean, or `"16.5"` as an integer.
+
+    ## Known problems
+    In YAML files a number such as `2e-4` is read as a string by YAML 1.1 loaders
+    (PyYAML); forks that load YAML convert it with `float()`, so it is reported as
+    info there, not as an error. In a file of an unknown fork only keys that VITS
+    names the same way are checked.
     """
     return validate(ctx)["VC101"]
 
@@ -86,6 +99,14 @@ def missing_required_key(ctx: Context) -> Iterable[Finding]:
     ## Use instead
     Copy the missing keys from the fork's reference config (the hint gives the
     reference value).
+
+    ## Known problems
+    Keys a fork's own pipeline writes before training (Style-Bert-VITS2's `data.spk2id`
+    from preprocess_text.py, the RVC WebUI's and Applio's batch size from the command
+    line) are warnings naming that step, from the table in `vitscfg/config/pipeline.py`.
+    A preprocessing step vitscfg does not know about still gets an error; pass
+    `--ignore VC103` for that key's file if the step fills it. Files no dialect fits
+    (`unknown`) never get this finding.
     """
     return validate(ctx)["VC103"]
 
@@ -111,6 +132,14 @@ def unknown_key(ctx: Context) -> Iterable[Finding]:
     ```json
     {"train": {"learning_rate": 2e-4}}
     ```
+
+    ## Known problems
+    A key read by a fork variant vitscfg has no dialect for (e.g. `freeze_YUE_bert`
+    in a Cantonese Bert-VITS2) is a warning here; `--ignore VC104` silences it. Another
+    fork's name for a key (`sample_rate` for `sampling_rate`, `n_fft`, `n_mels`, ...) is
+    never offered as a did-you-mean: when this dialect's own key is missing, the finding
+    says which key the trainer reads; a file that uses several such names is usually
+    another fork's, and is detected as that fork or as `unknown`.
     """
     return validate(ctx)["VC104"]
 

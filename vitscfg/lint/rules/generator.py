@@ -189,6 +189,10 @@ def resblock_not_a_string(ctx: Context) -> Iterator[Finding]:
     {"model": {"resblock": "1"}}
     ```
 
+    ## Fix safety
+    Safe: `--fix` writes the number as the string the trainers compare against
+    (`1` -> `"1"`), which is what the file meant.
+
     ## References
     constraints.md C11 (vits models.py:250).
     """

@@ -44,6 +44,10 @@ def single_speaker_embedding(ctx: Context) -> Iterator[Finding]:
     {"data": {"n_speakers": 0}}
     ```
 
+    ## Known problems
+    Some fine-tuning forks (VITS-fast-fine-tuning) build the embedding for
+    `n_speakers >= 1`, where 1 is valid; they are detected as vits and get this error.
+
     ## References
     constraints.md C7 (vits models.py:456-462).
     """

@@ -42,6 +42,11 @@ def segment_not_multiple_of_hop(ctx: Context) -> Iterator[Finding]:
     {"train": {"segment_size": 8192}, "data": {"hop_length": 256}}
     ```
 
+    ## Fix safety
+    Safe in that the run then starts: `--fix` rounds to the nearest multiple of
+    `hop_length`, which changes the training crop by less than one hop (a few
+    milliseconds) and memory by the same fraction.
+
     ## References
     constraints.md C1 (vits train.py:86,165; losses.py:9-13).
     """

@@ -96,6 +96,10 @@ def trailing_comma(ctx: Context) -> Iterable[Finding]:
     ```json
     {"train": {"betas": [0.8, 0.99]}}
     ```
+
+    ## Fix safety
+    Safe: `--fix` deletes only the comma, a character `json.loads` rejects; no value
+    changes.
     """
     return _emitted_by_loader(ctx)
 
@@ -137,6 +141,9 @@ def byte_order_mark(ctx: Context) -> Iterable[Finding]:
 
     ## Use instead
     Save as UTF-8 (without BOM).
+
+    ## Fix safety
+    Safe: `--fix` removes the three BOM bytes and nothing else.
     """
     return _emitted_by_loader(ctx)
 

@@ -289,6 +289,12 @@ def unknown_text_cleaner(ctx: Context) -> Iterator[Finding]:
     {"data": {"text_cleaners": ["english_cleaners2"]}}
     ```
 
+    ## Known problems
+    Forks add their own cleaners (e.g. `cjke_cleaners2`); vitscfg knows those of the
+    surveyed forks only, so a fork's private cleaner is reported. With
+    `cleaned_text: true` the trainers never call the cleaners, and the finding is an
+    info.
+
     ## References
     constraints.md C10 (vits text/__init__.py:48-53).
     """
