@@ -14,6 +14,10 @@ def main() -> None:
         from vitscfg.lint.command import run
 
         sys.exit(run(sys.argv[2:]))
+    if sys.argv[1:] == ["lsp"]:  # editors start the server often: no typer either
+        from vitscfg.lsp import serve
+
+        sys.exit(serve())
     from vitscfg.cli import app
 
     app()

@@ -87,13 +87,9 @@ def dialects() -> None:
 @app.command()
 def lsp() -> None:
     """Run the language server on stdin/stdout, for editors (docs/editors.md)."""
-    import importlib.util
+    from vitscfg.lsp import serve
 
-    if importlib.util.find_spec("pygls") is None:
-        raise _fail("`vitscfg lsp` needs the [lsp] extra: pip install 'vitscfg[lsp]'")
-    from vitscfg.lsp.server import main as serve
-
-    serve()
+    raise typer.Exit(serve())
 
 
 @app.command()

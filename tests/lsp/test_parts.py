@@ -4,6 +4,7 @@ position conversion, the two-pass split against `check`, fixes, completion."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -208,3 +209,16 @@ def test_lsp_command_without_pygls_exits_2(monkeypatch: pytest.MonkeyPatch) -> N
     result = CliRunner().invoke(app, ["lsp"])
     assert result.exit_code == 2
     assert "pip install 'vitscfg[lsp]'" in result.output
+
+
+def test_data_key_follows_content_and_filelist_mtime(tmp_path: Path) -> None:
+    from vitscfg.lsp.data import data_key
+
+    (tmp_path / "train.txt").write_text("a.wav|x\n", encoding="utf-8")
+    text = '{"data": {"training_files": "train.txt", "sampling_rate": 22050}}'
+    path = str(tmp_path / "config.json")
+    key = data_key(load_bytes(text.encode(), path))
+    assert key == data_key(load_bytes(text.replace(", ", ",\n  ").encode(), path))
+    assert key != data_key(load_bytes(text.replace("22050", "16000").encode(), path))
+    os.utime(tmp_path / "train.txt", (1, 1))
+    assert key != data_key(load_bytes(text.encode(), path))

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+import wave
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,31 @@ async def test_same_findings_as_check(client: LanguageClient) -> None:
         )
         assert got == want, path.name
         _close(client, uri)
+
+
+async def test_data_checks_resolve_against_the_configs_folder(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """The filelist sits next to the config, not in the server's working folder;
+    a missing WAV is reported after the debounce and re-read on save."""
+    config = json.loads(BROKEN.read_text(encoding="utf-8"))
+    config["data"]["training_files"] = config["data"]["validation_files"] = "train.txt"
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (tmp_path / "train.txt").write_text("wavs/a.wav|hello there.\n", encoding="utf-8")
+    uri = _open(client, path)
+    await _wait(client, uri, lambda ds: any(d.code == "VC305" for d in ds), 5.0)
+    (tmp_path / "wavs").mkdir()
+    with wave.open(str(tmp_path / "wavs" / "a.wav"), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(22050)
+        out.writeframes(b"\x01\x00" * 22050)
+    client.text_document_did_save(
+        types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(uri))
+    )
+    await _wait(client, uri, lambda ds: not any(d.code == "VC305" for d in ds), 5.0)
+    _close(client, uri)
 
 
 async def test_bad_input_keeps_the_server_up(client: LanguageClient, tmp_path: Path) -> None:
