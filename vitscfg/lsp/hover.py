@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
-from vitscfg.explain import FieldDoc, field_docs, render_field
 from vitscfg.lsp.cursor import Cursor
+
+if TYPE_CHECKING:
+    from vitscfg.explain import FieldDoc
 
 SECTIONS = ("train", "data", "model")
 
@@ -16,7 +19,10 @@ SECTIONS = ("train", "data", "model")
 @cache
 def _docs() -> dict[tuple[str, str], FieldDoc]:
     # Building the docs imports pydantic and walks every schema (~0.3 s): once
-    # per server, ahead of the first hover (see server.py's warm-up).
+    # per server, ahead of the first hover (see server.py's warm-up), off the
+    # start-up path.
+    from vitscfg.explain import field_docs
+
     return field_docs()
 
 
@@ -34,6 +40,8 @@ def field_of(cursor: Cursor) -> tuple[str, str] | None:
 
 @cache
 def field_markdown(section: str, name: str, lang: str) -> str | None:
+    from vitscfg.explain import render_field
+
     doc = _docs().get((section, name))
     return render_field(doc, lang) if doc is not None else None
 
