@@ -222,3 +222,45 @@ def test_data_key_follows_content_and_filelist_mtime(tmp_path: Path) -> None:
     assert key != data_key(load_bytes(text.replace("22050", "16000").encode(), path))
     os.utime(tmp_path / "train.txt", (1, 1))
     assert key != data_key(load_bytes(text.encode(), path))
+
+
+_CONFIGISH = st.text(
+    alphabet='{}[]":, \n\r\\trainmodelsegment_size0123456789.-eé😋\ufeff', max_size=120
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_CONFIGISH, st.sampled_from(["c.json", "c.yaml"]))
+def test_any_buffer_gives_diagnostics_inside_the_text(text: str, name: str) -> None:
+    """Whatever is typed, the fast pass answers and every range lies in the buffer."""
+    analysis, _ = analyse(text, name)
+    positions = Positions(text)
+    shift = 1 if text.startswith("\ufeff") else 0
+    end = positions.position(len(text))
+    for diag in analysis.diagnostics:
+        got = to_lsp(diag, analysis.doc, positions, shift)
+        for pos in (got.range.start, got.range.end):
+            assert (pos.line, pos.character) <= (end.line, end.character)
+        assert (got.range.start.line, got.range.start.character) <= (
+            got.range.end.line,
+            got.range.end.character,
+        )
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_half_edited_configs_keep_answering(data: st.DataObject) -> None:
+    """A real config cut or typed into anywhere: fast pass, completion and hover answer."""
+    text = BROKEN.read_text(encoding="utf-8")
+    start = data.draw(st.integers(0, len(text)))
+    end = data.draw(st.integers(start, min(len(text), start + 40)))
+    text = text[:start] + data.draw(st.text(alphabet='"{}[],: \nab1.', max_size=6)) + text[end:]
+    analysis, _ = analyse(text, "c.json")
+    positions = Positions(text)
+    for diag in analysis.diagnostics:
+        to_lsp(diag, analysis.doc, positions)
+    offset = data.draw(st.integers(0, len(text)))
+    cursor = cursor_at(text, offset, "json")
+    rng = types.Range(positions.position(cursor.start), positions.position(offset))
+    completion.completions(cursor, analysis.dialect, set(), "json", rng)
+    hover.hover(hover_cursor(text, offset, "json"), "en")
