@@ -95,4 +95,8 @@ LAYOUTS = {
 
 def snapshot(root: Path) -> dict[str, bytes]:
     """Every file below root, by relative path, with its bytes."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }

@@ -39,20 +39,23 @@ def recommend_batch(
 ) -> Sizing:
     """`vitscfg estimate CONFIG --format json` with the filelists' real worst-case
     lengths; returns its recommended batch_size for ``segment_size``."""
-    from vitscfg.estimate.run import EstimateOptions, run_estimate
-
     out, err = io.StringIO(), io.StringIO()
-    code = run_estimate(
-        EstimateOptions(
-            str(config),
-            gpu=gpu,
-            vram=vram,
-            segment_sizes=(segment_size,),
-            output_format="json",
-        ),
-        out=out,
-        err=err,
-    )
+    try:
+        from vitscfg.estimate.run import EstimateOptions, run_estimate
+
+        code = run_estimate(
+            EstimateOptions(
+                str(config),
+                gpu=gpu,
+                vram=vram,
+                segment_sizes=(segment_size,),
+                output_format="json",
+            ),
+            out=out,
+            err=err,
+        )
+    except Exception as exc:  # the estimator failing must not cost the user the project
+        return Sizing(None, "?", f"the estimator failed ({type(exc).__name__}: {exc})")
     try:
         obj = json.loads(out.getvalue()) if out.getvalue().strip() else {}
     except ValueError:

@@ -59,14 +59,23 @@ def clean_all(texts: Sequence[str], cleaners: Sequence[str]) -> list[Cleaned]:
     from vitscfg.data.text import clean_texts
 
     cleaned = clean_texts(list(texts), list(cleaners))
+    # Letters a cleaner deletes (english_cleaners' ASCII step drops what it cannot
+    # transliterate) would vanish from the training text without a word: count them as
+    # outside the symbol set too.
+    letters = sorted({c for t in texts for c in t if c.isalpha() and c not in VITS_SYMBOL_SET})
+    lost = {
+        c
+        for c, kept in zip(letters, clean_texts(letters, list(cleaners)), strict=True)
+        if not kept.strip()
+    }
     out = []
-    for text in cleaned:
-        missing = sorted({c for c in text if c not in VITS_SYMBOL_SET})
-        if not text.strip():
-            out.append(Cleaned(None, "empty transcript after cleaning"))
-        elif missing:
+    for raw, text in zip(texts, cleaned, strict=True):
+        missing = sorted({c for c in text if c not in VITS_SYMBOL_SET} | (lost & set(raw)))
+        if missing:
             shown = "".join(missing[:10])
             out.append(Cleaned(None, f"characters outside the symbol set: {shown!r}"))
+        elif not text.strip():
+            out.append(Cleaned(None, "empty transcript after cleaning"))
         else:
             out.append(Cleaned(text))
     return out
