@@ -169,7 +169,7 @@ def resblock_shape_mismatch(ctx: Context) -> Iterator[Finding]:
             )
 
 
-@rule("VC213", "resblock-not-a-string", Severity.WARNING, constraint="C11")
+@rule("VC213", "resblock-not-a-string", Severity.WARNING, constraint="C11", any_fork=True)
 def resblock_not_a_string(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that `model.resblock` is the string "1" or "2". `--fix` turns 1 into "1".
