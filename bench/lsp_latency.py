@@ -10,17 +10,27 @@ measures the wall time from sending `didChange` to receiving the matching
 `publishDiagnostics` (JSON-RPC both ways included), and reads the server's own
 fast-pass time from the `vitscfg/status` request.
 
-Usage: .venv/bin/python bench/lsp_latency.py [CONFIG] [--changes N] [--check]
-(--check: exit 1 when the median misses the bar or torch was imported).
+With `--data N` the config is copied next to a generated corpus of N short WAVs
+(filelist `train.txt`), and changes are spaced by `--interval` seconds (default
+0.4, beyond the 0.3 s debounce), so each change also starts a data pass (N
+header reads in the server's worker thread): the edit path must stay fast while
+it runs.
+
+Usage: .venv/bin/python bench/lsp_latency.py [CONFIG] [--changes N] [--data N]
+[--interval S] [--check] (--check: exit 1 when the median misses the bar or
+torch was imported).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
+import tempfile
 import time
+import wave
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +43,26 @@ BAR_MS = 50.0
 WARM_UP = 10
 
 
-async def run(config: Path, changes: int) -> dict[str, Any]:
+def corpus(config: Path, clips: int, folder: Path) -> Path:
+    """A copy of `config` whose filelists name `clips` short WAVs beside it."""
+    (folder / "wavs").mkdir()
+    lines = []
+    for i in range(clips):
+        with wave.open(str(folder / "wavs" / f"{i}.wav"), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(22050)
+            out.writeframes(b"\x00\x01" * 2205)
+        lines.append(f"wavs/{i}.wav|a short sentence number {i}.\n")
+    (folder / "train.txt").write_text("".join(lines), encoding="utf-8")
+    cfg = json.loads(config.read_text(encoding="utf-8"))
+    cfg["data"]["training_files"] = cfg["data"]["validation_files"] = "train.txt"
+    copy = folder / "config.json"
+    copy.write_text(json.dumps(cfg, indent=2), encoding="utf-8")
+    return copy
+
+
+async def run(config: Path, changes: int, interval: float = 0.0) -> dict[str, Any]:
     client = LanguageClient("lsp-latency-bench", "1")
     arrived: asyncio.Queue[list[str]] = asyncio.Queue()
     uri = config.resolve().as_uri()
@@ -73,6 +102,8 @@ async def run(config: Path, changes: int) -> dict[str, Any]:
             pass  # a data pass published for the previous text; the next one is ours
         elapsed = (time.perf_counter() - sent) * 1000
         status: Any = await client.protocol.send_request_async("vitscfg/status", {})
+        if interval:
+            await asyncio.sleep(interval)
         if version >= 2 + WARM_UP:
             round_trips.append(elapsed)
             server_side.append(float(status.last_check_ms))
@@ -92,9 +123,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config", nargs="?", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--changes", type=int, default=100)
+    parser.add_argument("--data", type=int, default=0, metavar="N")
+    parser.add_argument("--interval", type=float, default=None, metavar="S")
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
-    result = asyncio.run(run(args.config, args.changes))
+    interval = args.interval if args.interval is not None else (0.4 if args.data else 0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        config = corpus(args.config, args.data, Path(tmp)) if args.data else args.config
+        result = asyncio.run(run(config, args.changes, interval))
     trips = sorted(result["round_trips"])
     side = sorted(result["server_side"])
 
@@ -102,7 +138,9 @@ def main() -> int:
         return values[min(len(values) - 1, int(q * len(values)))]
 
     median = statistics.median(trips)
-    print(f"config: {args.config}")
+    print(f"config: {args.config}" + (f" (copy beside {args.data} WAVs)" if args.data else ""))
+    if interval:
+        print(f"changes every {interval:.2f} s: a data pass runs during the next change")
     print(f"start + initialize + first diagnostics: {result['first_ms']:.0f} ms")
     print(
         f"per change ({len(trips)} changes after {WARM_UP} warm-up), didChange -> "
