@@ -120,5 +120,15 @@ class DataChecks:
     def close(self) -> None:
         for task in self._tasks.values():
             task.cancel()
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        # A running pass cannot be cancelled, and interpreter exit would wait for
+        # it (seconds on a large corpus): end the worker so the server exits now.
+        terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+        if terminate is not None:
+            terminate()
+            return
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -97,6 +97,11 @@ def build() -> VitscfgServer:
         ls.lang = lang_setting(params.settings) or ls.lang
         _pull_configuration()
 
+    @ls.feature(types.SHUTDOWN)
+    @guarded
+    def shutdown(params: None) -> None:
+        ls.data_checks.close()
+
     @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
     @guarded
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
