@@ -34,6 +34,12 @@ class VitscfgServer(LanguageServer):
             self._data = DataChecks(self._data_done, self.log)
         return self._data
 
+    def shutdown(self) -> None:
+        """Also when the client vanishes without `shutdown` (stdin closed)."""
+        if self._data is not None:
+            self._data.close()
+        super().shutdown()  # type: ignore[no-untyped-call]
+
     def log(self, message: str, kind: types.MessageType = types.MessageType.Warning) -> None:
         self.window_log_message(types.LogMessageParams(kind, message))
 
