@@ -264,3 +264,15 @@ def test_half_edited_configs_keep_answering(data: st.DataObject) -> None:
     rng = types.Range(positions.position(cursor.start), positions.position(offset))
     completion.completions(cursor, analysis.dialect, set(), "json", rng)
     hover.hover(hover_cursor(text, offset, "json"), "en")
+
+
+def test_hover_on_a_section_names_the_dialect_and_why() -> None:
+    text = BROKEN.read_text(encoding="utf-8")
+    analysis, _ = analyse(text, str(BROKEN))
+    cursor = hover_cursor(text, text.index('"train"') + 2, "json")
+    assert hover.hover(cursor, "en") is None
+    got = hover.dialect_hover(cursor, analysis.dialect, analysis.dialect_reason)
+    assert got is not None and isinstance(got.contents, types.MarkupContent)
+    expected = check_document(load(BROKEN), CheckOptions(check_data=False))
+    assert f"**{expected.dialect}**" in got.contents.value
+    assert expected.dialect_reason and expected.dialect_reason in got.contents.value

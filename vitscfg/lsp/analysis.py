@@ -38,6 +38,7 @@ class Analysis:
     diagnostics: tuple[Diagnostic, ...] = ()
     dialect: str | None = None
     skipped: str | None = None
+    dialect_reason: str = ""  # why this dialect (check's "dialect: ..." line)
 
 
 def buffer_format(path: str, language_id: str | None = None) -> str:
@@ -141,7 +142,8 @@ def analyse(text: str, path: str) -> tuple[Analysis, str | None]:
         return Analysis(doc, skipped=why), f"{path}: {why}"
     options, problem = options_for(path, data=False)
     result = check_document(doc, replace(options, check_data=False))
-    return Analysis(doc, tuple(result.diagnostics), result.dialect), problem
+    found = tuple(result.diagnostics)
+    return Analysis(doc, found, result.dialect, dialect_reason=result.dialect_reason), problem
 
 
 def data_diagnostics(doc: Document) -> tuple[Diagnostic, ...]:

@@ -54,3 +54,11 @@ def hover(cursor: Cursor, lang: str) -> types.Hover | None:
     if text is None:
         return None
     return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text))
+
+
+def dialect_hover(cursor: Cursor, dialect: str | None, reason: str) -> types.Hover | None:
+    """On a section key (`"train"`): how vitscfg reads the file, as `check` says it."""
+    if cursor.path or cursor.key not in SECTIONS or not dialect:
+        return None
+    text = f"vitscfg reads this file as **{dialect}**" + (f": {reason}" if reason else "")
+    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text))

@@ -140,7 +140,9 @@ def build() -> VitscfgServer:
         if found is None:
             return None
         state, positions, offset = found
-        return hover.hover(hover_cursor(positions.text, offset, _format(state)), ls.lang)
+        cursor = hover_cursor(positions.text, offset, _format(state))
+        reason = state.analysis.dialect_reason
+        return hover.hover(cursor, ls.lang) or hover.dialect_hover(cursor, state.dialect, reason)
 
     @ls.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
