@@ -24,6 +24,7 @@ from typing import Any
 
 from vitscfg.config.compiled import CompiledSection, load_compiled
 from vitscfg.config.dialect import DIALECTS, UNKNOWN
+from vitscfg.config.fastpath import surely_valid
 from vitscfg.config.pipeline import filled_by
 from vitscfg.config.synonyms import canonical
 from vitscfg.diagnostic import Fix, Severity, pointer_of
@@ -155,6 +156,8 @@ def _validate_model(
     base: str,
     out: dict[str, list[Finding]],
 ) -> None:
+    if surely_valid(model.core, value):  # the common case, without importing pydantic_core
+        return
     from pydantic_core import ValidationError
 
     try:
