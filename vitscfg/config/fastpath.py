@@ -13,14 +13,16 @@ compares both on generated values).
 from __future__ import annotations
 
 import math
+import operator
 import re
+from collections.abc import Callable
 from typing import Any
 
-_BOUNDS = (
-    ("gt", lambda v, b: v > b),
-    ("ge", lambda v, b: v >= b),
-    ("lt", lambda v, b: v < b),
-    ("le", lambda v, b: v <= b),
+_BOUNDS: tuple[tuple[str, Callable[[Any, Any], bool]], ...] = (
+    ("gt", operator.gt),
+    ("ge", operator.ge),
+    ("lt", operator.lt),
+    ("le", operator.le),
 )
 
 
