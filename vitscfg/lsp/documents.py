@@ -73,7 +73,7 @@ def opened(
 
 
 def lang_of(value: object) -> str | None:
-    """'fr', 'fr-FR', 'fr_CA' -> 'fr'; anything else English-capable -> 'en'."""
+    """'fr', 'fr-FR', 'fr_CA' -> 'fr'; any other locale -> 'en' (the docs' two languages)."""
     if not isinstance(value, str) or not value:
         return None
     return "fr" if value.lower().replace("_", "-").split("-")[0] == "fr" else "en"
