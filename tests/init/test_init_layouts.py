@@ -124,7 +124,7 @@ def test_imported_project_trains_two_steps(tmp_path: Path) -> None:
     out = tmp_path / "project"
     run = subprocess.run(
         [sys.executable, "-m", "vitscfg", "init", str(dataset), "--out", str(out),
-         "--sample-rate", "22050", "--batch-size", "2", "--cpu"],
+         "--sample-rate", "22050", "--batch-size", "2", "--val", "1", "--cpu"],
         capture_output=True, text=True, cwd=REPO, timeout=300,
         env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
@@ -138,7 +138,7 @@ def test_imported_project_trains_two_steps(tmp_path: Path) -> None:
     train = subprocess.run(
         [sys.executable, "-m", "vitscfg", "train", str(out / "config.json"),
          "--run-dir", str(tmp_path / "run"), "--max-steps", "2"],
-        capture_output=True, text=True, cwd=REPO, timeout=600,
+        capture_output=True, text=True, cwd=REPO, timeout=900,
         env={**os.environ, "NO_COLOR": "1"},
     )  # fmt: skip
     assert train.returncode == 0, train.stdout[-3000:] + train.stderr[-3000:]

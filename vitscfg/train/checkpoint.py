@@ -1,7 +1,7 @@
 """Checkpoints the reference can read and a kill cannot break.
 
-Format. ``G_<step>.pth`` and ``D_<step>.pth`` are dicts with the reference keys
-(../shared/reference/trainer.md 1.3), so jaywalnut310/vits and its forks load them:
+Format. ``G_<step>.pth`` and ``D_<step>.pth`` are dicts with the reference trainer's keys
+(``REFERENCE_KEYS``), so jaywalnut310/vits and its forks load them:
 
 - ``model``: the bare module's state_dict (no DDP ``module.`` prefix);
 - ``iteration``: the **epoch**, not the step, exactly as the reference stores it (its
@@ -13,10 +13,10 @@ Format. ``G_<step>.pth`` and ``D_<step>.pth`` are dicts with the reference keys
 plus ``vitscfg``: ``asdict(TrainingState)`` (step, epoch, schedulers, GradScaler, RNG,
 sampler position, best validation mel, config digest, hyper-parameters), which the
 reference ignores. Everything in the file is a tensor or a plain Python value, so
-``torch.load(weights_only=True)`` (torch >= 2.6's default) reads it (P18); ``save_pair``
+``torch.load(weights_only=True)`` (torch >= 2.6's default) reads it; ``save_pair``
 refuses anything else up front instead of writing a file nobody can load.
 
-Guarantees (P4, P13):
+Guarantees (a killed run never leaves a pair that cannot be resumed):
 - A file is either absent or complete: ``torch.save`` into memory, then
   ``atomic_write_bytes`` (temp file in the same folder, fsync, rename). D is written
   before G, so a G file implies its D exists; the scan keys on G.
@@ -27,6 +27,11 @@ Guarantees (P4, P13):
   it and the next ``save_pair`` deletes it.
 - ``rotate`` deletes only complete pairs, oldest first, never the newest pair, a
   protected step or the step in ``best.json``.
+- A full disk (checked before writing when the free space is clearly too small, or
+  ENOSPC while writing) raises ``CheckpointSpaceError`` naming the file, the bytes
+  needed and free, and the step a rerun resumes from; the previous pair stays.
+
+RNG capture and restore live in vitscfg/train/rng.py (re-exported here).
 
 A bare reference pair (only the four keys) in a run folder is resumable too, as
 weights only: ``ResumePoint.state`` is None and the trainer starts its schedulers, RNG
@@ -35,11 +40,11 @@ and sampler fresh at epoch ``iteration``.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import pickle
-import random
 import re
 import warnings
 import zipfile
@@ -48,13 +53,18 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from vitscfg.atomic import atomic_write_bytes, atomic_write_text
 from vitscfg.model.checkpoint_compat import REFERENCE_KEYS
+from vitscfg.train.ckpt_space import CheckpointSpaceError as CheckpointSpaceError
+from vitscfg.train.ckpt_space import ensure_room, no_space
 from vitscfg.train.distributed import unwrap
+
+# Re-exported: the trainer and resume call them through this module.
+from vitscfg.train.rng import capture_rng as capture_rng
+from vitscfg.train.rng import restore_rng as restore_rng
 
 BEST_FILE = "best.json"
 _NAME = re.compile(r"^([GD])_(\d+)\.pth$")
@@ -130,7 +140,7 @@ class ResumePoint:
 
 
 def _plain_problems(value: Any, where: str, out: list[str]) -> None:
-    """Collect paths of values weights_only loading would refuse (P18: a Path, a numpy
+    """Collect paths of values weights_only loading would refuse (a Path, a numpy
     scalar, an arbitrary object), so save fails now rather than resume failing later."""
     if isinstance(value, torch.Tensor) or value is None:
         return
@@ -207,9 +217,28 @@ def save_pair(
             f"{tag}_{step}.pth",
         )
     g_path, d_path = folder / f"G_{step}.pth", folder / f"D_{step}.pth"
-    atomic_write_bytes(d_path, blobs["D"])  # D first: a G file implies its D exists
-    atomic_write_bytes(g_path, blobs["G"])
+    needed = len(blobs["D"]) + len(blobs["G"])
+    resume = _resume_step(folder, step)
+    ensure_room(folder, g_path, needed, resume)
+    writing = d_path
+    try:
+        atomic_write_bytes(d_path, blobs["D"])  # D first: a G file implies its D exists
+        writing = g_path
+        atomic_write_bytes(g_path, blobs["G"])
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        if writing == g_path:  # a lone D of this step only takes space; the scan ignores it
+            d_path.unlink(missing_ok=True)
+        raise no_space(folder, writing, needed, resume) from err
     return g_path, d_path
+
+
+def _resume_step(folder: Path, step: int) -> int | None:
+    """The step a rerun resumes from if this save fails: the newest other complete pair."""
+    steps = list_steps(folder)
+    complete = (steps["G"] & steps["D"]) - {step}
+    return max(complete) if complete else None
 
 
 # -- finding the resume point ------------------------------------------------------------
@@ -326,7 +355,7 @@ def mark_best(folder: Path, step: int, metric: float) -> None:
 def rotate(folder: Path, keep: int, protect: set[int]) -> list[Path]:
     """Delete complete pairs beyond the newest ``keep`` (0 keeps all), oldest first, never
     the newest pair, a step in ``protect`` or the step in best.json. Call after the new
-    pair is written, so the disk never holds fewer good pairs than asked (P13).
+    pair is written, so the disk never holds fewer good pairs than asked.
 
     G goes before D, keeping "a G implies its D" true even if the deletion is cut short.
     Returns the deleted paths."""
@@ -351,54 +380,3 @@ def rotate(folder: Path, keep: int, protect: set[int]) -> list[Path]:
             path.unlink(missing_ok=True)
             deleted.append(path)
     return deleted
-
-
-# -- random number generators ------------------------------------------------------------
-
-
-def capture_rng() -> dict[str, Any]:
-    """Python, numpy, torch CPU and every CUDA device's generator state, as tensors and
-    plain values (weights_only loads them; numpy arrays it would refuse)."""
-    version, words, gauss = random.getstate()
-    np_state = np.random.get_state(legacy=True)
-    assert isinstance(np_state, tuple)  # legacy=True: the 5-tuple form
-    state: dict[str, Any] = {
-        "python": {
-            "version": int(version),
-            "state": torch.tensor(words, dtype=torch.int64),
-            "gauss": gauss,
-        },
-        "numpy": {
-            "kind": str(np_state[0]),
-            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
-            "pos": int(np_state[2]),
-            "has_gauss": int(np_state[3]),
-            "gauss": float(np_state[4]),
-        },
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-    return state
-
-
-def restore_rng(state: Mapping[str, Any]) -> None:
-    """Inverse of ``capture_rng``. CUDA states are restored for the devices present (a
-    resume on fewer GPUs restores the first ones)."""
-    py = state["python"]
-    random.setstate((int(py["version"]), tuple(int(w) for w in py["state"].tolist()), py["gauss"]))
-    npy = state["numpy"]
-    np.random.set_state(
-        (
-            npy["kind"],
-            npy["keys"].numpy().astype(np.uint32),
-            int(npy["pos"]),
-            int(npy["has_gauss"]),
-            float(npy["gauss"]),
-        )
-    )
-    torch.set_rng_state(state["torch"].cpu())
-    cuda_states = list(state.get("cuda", []))
-    if cuda_states and torch.cuda.is_available():
-        count = min(len(cuda_states), torch.cuda.device_count())
-        for index in range(count):
-            torch.cuda.set_rng_state(cuda_states[index].cpu(), index)
