@@ -16,14 +16,9 @@ import numpy as np  # noqa: E402
 import soundfile  # noqa: E402
 import torch  # noqa: E402
 
-from vitscfg.data.dataset import (  # noqa: E402
-    Batch,
-    DataConfig,
-    DataError,
-    TextAudioDataset,
-    cache_path,
-    collate,
-)
+from vitscfg.data.batch import Batch, collate  # noqa: E402
+from vitscfg.data.clips import DataError, cache_path  # noqa: E402
+from vitscfg.data.dataset import DataConfig, TextAudioDataset  # noqa: E402
 from vitscfg.data.symbols import VITS_SYMBOLS  # noqa: E402
 from vitscfg.data.text import UnknownSymbolError  # noqa: E402
 

@@ -15,7 +15,7 @@ pytest.importorskip("soundfile")
 import soundfile  # noqa: E402
 import torch  # noqa: E402
 
-from vitscfg.data.dataset import DataError  # noqa: E402
+from vitscfg.data.clips import DataError  # noqa: E402
 from vitscfg.data.preprocess import preprocess, run_preprocess  # noqa: E402
 
 pytestmark = pytest.mark.torch

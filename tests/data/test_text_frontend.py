@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vitscfg.data import english
 from vitscfg.data import text as T
 from vitscfg.data.symbols import VITS_SYMBOL_SET, VITS_SYMBOLS
 
@@ -28,7 +29,7 @@ from vitscfg.data.symbols import VITS_SYMBOL_SET, VITS_SYMBOLS
     ],
 )
 def test_number_to_words(n, words):
-    assert T.number_to_words(n) == words
+    assert english.number_to_words(n) == words
 
 
 @pytest.mark.parametrize(
@@ -37,7 +38,7 @@ def test_number_to_words(n, words):
     + [(21, "twenty first"), (101, "one hundred first"), (1000, "one thousandth")],
 )
 def test_ordinals(n, words):
-    assert T.ordinal_to_words(n) == words
+    assert english.ordinal_to_words(n) == words
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Length bucketing of the reference `DistributedBucketSampler` (constraints.md C3, C9).
+"""Length bucketing of the reference `DistributedBucketSampler` (jaywalnut310/vits).
 
 The sampler sorts clips into buckets by spectrogram frames with hard-coded
 boundaries, silently drops clips outside them, and divides by the size of the
@@ -55,5 +55,5 @@ def buckets_for(dialect: str) -> Buckets | None:
 
 def spec_frames(samples: int, hop_length: int) -> int:
     """Spectrogram frames for a clip: the STFT pads (n_fft - hop) / 2 per side with
-    center=False, which yields exactly samples // hop frames (C4)."""
+    center=False, which yields exactly samples // hop frames."""
     return samples // hop_length

@@ -1,7 +1,7 @@
 """The bundled trainer's dataset: filelist lines -> (text ids, spectrogram, wave, speaker).
 
-Differences from the reference `TextAudioLoader` (trainer.md 1.8, constraints.md
-C6, C8, C10), each one a bug report there:
+Differences from the reference `TextAudioLoader` (jaywalnut310/vits data_utils.py),
+each one a bug report there:
 
 * Everything that can be checked without decoding audio is checked when the
   dataset is built, in the main process, with one message per problem kind
@@ -11,69 +11,44 @@ C6, C8, C10), each one a bug report there:
 * Lengths for bucketing come from the audio headers, not from the file size, so
   24-bit, float or non-WAV files are bucketed right.
 * Lines dropped by `min_text_len`/`max_text_len` are counted in `skip_report`.
-* The spectrogram cache name carries a hash of the STFT parameters
-  (`<name>.<key>.spec.pt`), so a cache from other settings is never reused
-  (C6); it is written atomically, so a kill cannot leave a truncated file, and a
-  cache whose frame count does not fit the audio is recomputed.
+* The spectrogram cache is keyed by the STFT parameters and written atomically
+  (clips.py): a cache from other settings or a killed run is never reused.
 * Relative paths (filelists and audio) resolve against the config's folder first,
   then the working directory, the order `vitscfg check` uses.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset
 
-from vitscfg.atomic import atomic_write_bytes
 from vitscfg.data.audio_header import AudioHeader, read_header
+from vitscfg.data.batch import Utterance
+from vitscfg.data.clips import (
+    AudioParams,
+    DataError,
+    LinearSpectrogram,
+    SpecFn,
+    cache_path,
+    full_scale,
+    load_cached,
+    load_wave,
+    save_tensor,
+    scale_fits,
+)
 from vitscfg.data.filelist import FilelistEntry, FilelistFormat, ParsedFilelist, read_filelist
 from vitscfg.data.sampler import SkipGroup, SkipReport
 from vitscfg.data.scan import candidates
 from vitscfg.data.symbols import VITS_SYMBOLS
 from vitscfg.data.text import clean_texts, intersperse, symbols_to_ids
 
-# wave (1, T) -> spectrogram (C, T // hop_length): the reference framing (reflect
-# padding of (n_fft - hop) / 2, center=False), which the trainer's crops rely on.
-SpecFn = Callable[[torch.Tensor], torch.Tensor]
-
-# The divisor each sample format needs (what scipy returns, C8); soundfile reads
-# PCM_16 as int16, PCM_24/32 left-aligned in int32, float as float.
-_READ_AS = {"PCM_16": ("int16", 32768.0), "PCM_24": ("int32", 2147483648.0)}
-_READ_AS |= {"PCM_32": ("int32", 2147483648.0), "FLOAT": ("float32", 1.0)}
-_READ_AS |= {"DOUBLE": ("float32", 1.0)}
 _EXAMPLES = 3
-
-
-class DataError(Exception):
-    """The data does not fit the config; the message says what and where."""
-
-
-@dataclass(frozen=True)
-class AudioParams:
-    sampling_rate: int
-    max_wav_value: float
-    filter_length: int
-    hop_length: int
-    win_length: int
-
-    @property
-    def seconds_per_frame(self) -> float:
-        return self.hop_length / self.sampling_rate
-
-    def cache_key(self, tag: str = "linear") -> str:
-        """Short hash of everything the cached spectrogram depends on besides the audio."""
-        text = (
-            f"{self.filter_length},{self.hop_length},{self.win_length},{self.sampling_rate},{tag}"
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 
 @dataclass(frozen=True)
@@ -112,25 +87,6 @@ class DataConfig:
         return FilelistFormat.PATH_SID_TEXT if self.n_speakers > 0 else FilelistFormat.PATH_TEXT
 
 
-@dataclass(frozen=True)
-class LinearSpectrogram:
-    """The default spec_fn: `vitscfg.model.mel.spectrogram` for one clip (picklable,
-    so DataLoader workers can be spawned as well as forked)."""
-
-    filter_length: int
-    hop_length: int
-    win_length: int
-
-    @classmethod
-    def of(cls, audio: AudioParams) -> LinearSpectrogram:
-        return cls(audio.filter_length, audio.hop_length, audio.win_length)
-
-    def __call__(self, wave: torch.Tensor) -> torch.Tensor:
-        from vitscfg.model.mel import spectrogram
-
-        return spectrogram(wave, self.filter_length, self.hop_length, self.win_length).squeeze(0)
-
-
 def search_dirs(config_path: str | os.PathLike[str] | None) -> list[Path]:
     """Where relative paths are looked up: the config's folder, then the cwd."""
     dirs = [Path(config_path).resolve().parent] if config_path is not None else []
@@ -139,107 +95,6 @@ def search_dirs(config_path: str | os.PathLike[str] | None) -> list[Path]:
 
 def resolve(name: str, dirs: Sequence[Path]) -> Path | None:
     return next((c for c in candidates(name, dirs) if c.exists()), None)
-
-
-def cache_path(audio: Path, key: str, cache_dir: Path | None = None) -> Path:
-    """`<dir>/<stem>.<key>.spec.pt` next to the audio; in a shared cache_dir the
-    stem also gets a hash of the absolute audio path (two folders may hold `1.wav`)."""
-    if cache_dir is None:
-        return audio.with_name(f"{audio.stem}.{key}.spec.pt")
-    where = hashlib.sha256(str(audio.resolve()).encode()).hexdigest()[:8]
-    return cache_dir / f"{audio.stem}.{where}.{key}.spec.pt"
-
-
-def load_wave(
-    path: Path, audio: AudioParams, header: AudioHeader, resample: bool = False
-) -> torch.Tensor:
-    """(1, T) float32: raw samples / max_wav_value, resampled to the config's rate
-    when allowed. The header has been validated by the dataset."""
-    import soundfile
-
-    dtype, _ = _READ_AS.get(header.subtype, ("float32", 1.0))
-    data, rate = soundfile.read(str(path), dtype=dtype, always_2d=True)
-    wave = torch.from_numpy(data.T.copy()).float()
-    if dtype != "float32" or audio.max_wav_value != 1.0:
-        wave = wave / audio.max_wav_value
-    if rate != audio.sampling_rate:
-        if not resample:
-            raise DataError(f"{path}: {rate} Hz, but data.sampling_rate is {audio.sampling_rate}")
-        import torchaudio.functional as AF
-
-        wave = AF.resample(wave, rate, audio.sampling_rate)
-    return wave[:1]
-
-
-def save_tensor(path: Path, tensor: torch.Tensor) -> bool:
-    """torch.save into memory, then an atomic write. False when the folder is not
-    writable (read-only datasets train without a cache)."""
-    buffer = io.BytesIO()
-    torch.save(tensor.detach().cpu().contiguous(), buffer)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buffer.getvalue())
-    except OSError:
-        return False
-    return True
-
-
-def load_cached(path: Path, frames: int) -> torch.Tensor | None:
-    """A cached spectrogram with `frames` frames, or None (missing, unreadable, or
-    from other audio)."""
-    if not path.is_file():
-        return None
-    try:
-        spec = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # truncated or foreign file: rebuild it
-        return None
-    if isinstance(spec, torch.Tensor) and spec.dim() == 2 and spec.shape[1] == frames:
-        return spec.float()
-    return None
-
-
-class Utterance(NamedTuple):
-    text: torch.Tensor  # (L,) int64 symbol ids (blank-interspersed with add_blank)
-    spec: torch.Tensor  # (C, F) float32
-    wave: torch.Tensor  # (1, T) float32 in [-1, 1]
-    sid: torch.Tensor  # () int64; 0 for single-speaker data
-    uid: int  # position in the dataset: `dataset.describe(uid)` names file and line
-
-
-class Batch(NamedTuple):
-    """The reference collate's order (text, spec, wave with lengths; + speaker id),
-    plus the utterance indices for NaN-loss reporting."""
-
-    text: torch.Tensor  # (B, L) int64, zero-padded
-    text_lengths: torch.Tensor  # (B,)
-    spec: torch.Tensor  # (B, C, F)
-    spec_lengths: torch.Tensor  # (B,)
-    wave: torch.Tensor  # (B, 1, T)
-    wave_lengths: torch.Tensor  # (B,)
-    sid: torch.Tensor  # (B,)
-    ids: torch.Tensor  # (B,) dataset indices
-
-    def to(self, device: torch.device | str, non_blocking: bool = False) -> Batch:
-        return Batch(*(t.to(device, non_blocking=non_blocking) for t in self))
-
-
-def collate(items: Sequence[Utterance]) -> Batch:
-    """Zero-pad to the batch maximum, sorted by spectrogram length, longest first."""
-    order = sorted(items, key=lambda u: -u.spec.shape[1])
-    b = len(order)
-    text_len = torch.tensor([u.text.numel() for u in order], dtype=torch.long)
-    spec_len = torch.tensor([u.spec.shape[1] for u in order], dtype=torch.long)
-    wave_len = torch.tensor([u.wave.shape[1] for u in order], dtype=torch.long)
-    text = torch.zeros(b, int(text_len.max()), dtype=torch.long)
-    spec = torch.zeros(b, order[0].spec.shape[0], int(spec_len.max()))
-    wave = torch.zeros(b, 1, int(wave_len.max()))
-    for i, u in enumerate(order):
-        text[i, : u.text.numel()] = u.text
-        spec[i, :, : u.spec.shape[1]] = u.spec
-        wave[i, :, : u.wave.shape[1]] = u.wave
-    sid = torch.stack([u.sid for u in order]).long()
-    ids = torch.tensor([u.uid for u in order], dtype=torch.long)
-    return Batch(text, text_len, spec, spec_len, wave, wave_len, sid, ids)
 
 
 @dataclass(frozen=True)
@@ -345,8 +200,8 @@ class TextAudioDataset(Dataset[Utterance]):
                     e,
                     f": {header.channels} channels",
                 )
-            elif not _scale_fits(header.subtype, audio.max_wav_value):
-                want = _READ_AS.get(header.subtype, ("", 1.0))[1]
+            elif not scale_fits(header.subtype, audio.max_wav_value):
+                want = full_scale(header.subtype)
                 problem(
                     f"data.max_wav_value {audio.max_wav_value:g} does not fit the sample format",
                     e,
@@ -437,11 +292,6 @@ class TextAudioDataset(Dataset[Utterance]):
         text = torch.tensor(it.ids, dtype=torch.long)
         sid = torch.tensor(it.entry.sid or 0, dtype=torch.long)
         return Utterance(text, spec, wave, sid, index)
-
-
-def _scale_fits(subtype: str, max_wav_value: float) -> bool:
-    want = _READ_AS.get(subtype)
-    return want is None or abs(max_wav_value / want[1] - 1.0) < 0.01
 
 
 def _problems_message(source: str, problems: dict[str, list[str]]) -> str:

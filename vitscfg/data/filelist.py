@@ -42,7 +42,7 @@ def format_for(dialect: str, n_speakers: int | None) -> FilelistFormat | None:
     """The layout a dialect's loader expects, or None when it reads no filelist.
 
     vits-style trainers pick the loader by script (train.py vs train_ms.py); the
-    config tells us which one fits through `data.n_speakers` (C7)."""
+    config tells us which one fits through `data.n_speakers` (> 0: a speaker column)."""
     if dialect in _SID_DIALECTS:
         return FilelistFormat.PATH_SID_TEXT if (n_speakers or 0) > 0 else FilelistFormat.PATH_TEXT
     if dialect in _BV2_DIALECTS:

@@ -2,7 +2,7 @@
 
 The reference computes each spectrogram inside a DataLoader worker the first
 time a clip is drawn, so the first epoch is slow and a kill leaves truncated
-caches (P15, P4). Preprocessing does all of it up front, through the same
+caches. Preprocessing does all of it up front, through the same
 dataset code the trainer uses (same checks, same cache names, atomic writes),
 and ends with a summary: utterances, seconds of audio, what is skipped and why.
 
@@ -25,15 +25,8 @@ from typing import Any
 
 from vitscfg.atomic import atomic_write_text
 from vitscfg.data.buckets import VITS_BUCKETS
-from vitscfg.data.dataset import (
-    DataConfig,
-    DataError,
-    SpecFn,
-    TextAudioDataset,
-    load_wave,
-    resolve,
-    search_dirs,
-)
+from vitscfg.data.clips import DataError, SpecFn, load_wave
+from vitscfg.data.dataset import DataConfig, TextAudioDataset, resolve, search_dirs
 from vitscfg.data.filelist import FilelistEntry, ParsedFilelist, read_filelist
 from vitscfg.data.sampler import BucketBatchSampler, NoUsableUtterances, SkipReport
 from vitscfg.data.text import TextFrontendError, clean_texts

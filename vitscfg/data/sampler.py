@@ -1,8 +1,8 @@
 """Length-bucketed batch sampler for distributed training, without the reference's traps.
 
-The reference `DistributedBucketSampler` (constraints.md C9, trainer.md 1.8, P5)
-silently drops clips outside the bucket boundaries and divides by zero when the
-first bucket is empty. This one:
+The reference `DistributedBucketSampler` (jaywalnut310/vits data_utils.py) silently
+drops clips outside the bucket boundaries and divides by zero when the first bucket is
+empty. This one:
 
 * removes every empty bucket (so no division by zero, whichever bucket is empty);
 * never drops silently: what falls outside the boundaries is counted in a
@@ -17,7 +17,7 @@ Padding (as the reference does it): each bucket is shuffled, then padded to a
 multiple of `batch_size * world_size` by repeating its own items from the start
 of the shuffled order (whole copies first when the bucket is smaller than that
 multiple), so every rank gets the same number of batches (a rank that ran out
-first would hang the others in the next all-reduce, P16). Rank r takes items
+first would hang the others in the next all-reduce). Rank r takes items
 r, r + world_size, ... of the padded bucket; batches are cut from that in order,
 then the batches of all buckets are shuffled together. Every kept utterance
 therefore appears at least once per epoch on some rank; the repeats are the
@@ -142,7 +142,8 @@ class BucketBatchSampler:
                 long.append(index)
             else:
                 buckets[bisect.bisect_left(bounds, n) - 1].append(index)
-        # All empty buckets go, the first one included (the reference keeps it: P5).
+        # All empty buckets go, the first one included (the reference keeps it and divides
+        # by its zero length).
         self.buckets: tuple[tuple[int, ...], ...] = tuple(tuple(b) for b in buckets if b)
         groups = []
         if short:

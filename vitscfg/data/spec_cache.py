@@ -1,7 +1,7 @@
 """The shape of a cached `x.spec.pt` spectrogram, read without torch.
 
 The reference loaders write `x.spec.pt` next to `x.wav` on first use and reuse it
-forever, whatever the current STFT settings (constraints.md C6). Checking a cache
+forever, whatever the current STFT settings. Checking a cache
 only needs its shape. A `torch.save` file is a zip whose `*/data.pkl` pickle
 rebuilds the tensor with `torch._utils._rebuild_tensor_v2(storage, offset, size,
 ...)`; unpickling it with a closed list of globals, where that call returns the

@@ -3,7 +3,7 @@
 With `data.cleaned_text: true` the loader maps each character of the text column
 straight to an id through the fork's `text/symbols.py`; an unknown character is a
 KeyError in jaywalnut310/vits (`text/__init__.py`) and is silently dropped in the
-CjangCjengh forks (constraints.md C10). The ids are positions in this list, so
+CjangCjengh forks. The ids are positions in this list, so
 the order matters to the trainer's text frontend, not only the membership.
 """
 

@@ -1,5 +1,5 @@
 """Validation for the trainer: metrics over the WHOLE validation set, audio for a few
-fixed utterances (trainer.md §6.7, P22).
+fixed utterances (the reference evaluates one batch and logs one utterance).
 
 The reference evaluates one utterance and computes no metric, so a user cannot tell a
 healthy run from a stuck one. Here every eval reports, averaged per utterance:
@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 import torch
 from torch.utils.data import DataLoader
 
-from vitscfg.data.dataset import Batch as DataBatch
-from vitscfg.data.dataset import TextAudioDataset, collate
+from vitscfg.data.batch import Batch as DataBatch
+from vitscfg.data.batch import collate
+from vitscfg.data.dataset import TextAudioDataset
 from vitscfg.model import losses as L
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.mel import mel_spectrogram, spec_to_mel

@@ -21,8 +21,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from vitscfg.config.schema.train import VitscfgTrain
+from vitscfg.data.batch import collate
 from vitscfg.data.buckets import VITS_BUCKETS
-from vitscfg.data.dataset import TextAudioDataset, collate
+from vitscfg.data.dataset import TextAudioDataset
 from vitscfg.data.sampler import BucketBatchSampler
 from vitscfg.train.distributed import Dist
 

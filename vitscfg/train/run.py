@@ -54,7 +54,7 @@ def run_train(
         return 2
 
     # Heavy imports only now: a refused config never pays for torch.
-    from vitscfg.data.dataset import DataError
+    from vitscfg.data.clips import DataError
     from vitscfg.data.sampler import NoUsableUtterances
     from vitscfg.data.text import TextFrontendError
     from vitscfg.train import TrainError
