@@ -16,6 +16,7 @@ from typing import Any
 
 DIALECTS: tuple[str, ...] = (
     "vits",
+    "vits-chinese",
     "vits2",
     "mb-istft-vits",
     "mb-istft-vits2",
@@ -33,6 +34,7 @@ DIALECTS: tuple[str, ...] = (
 
 DIALECT_TITLES: dict[str, str] = {
     "vits": "VITS (jaywalnut310/vits and plain forks)",
+    "vits-chinese": "vits_chinese (PlayVoice: VITS with BERT features, phoneme input)",
     "vits2": "VITS2 (p0p4k/vits2_pytorch)",
     "mb-istft-vits": "MB-iSTFT-VITS (MasayaKawamura)",
     "mb-istft-vits2": "MB-iSTFT-VITS2 (FENRlR)",
@@ -161,6 +163,12 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
             return "VITS2 model flags (use_transformer_flows, use_noise_scaled_mas, ...)"
         return None
 
+    def vits_chinese(cfg: dict[str, Any]) -> str | None:
+        train, _, _ = _sections(cfg)
+        if {"train_class", "eval_class"} & train.keys():
+            return "train.train_class / eval_class (PlayVoice/vits_chinese)"
+        return None
+
     def vits(cfg: dict[str, Any]) -> str | None:
         train, data, model = _sections(cfg)
         if train and (data or model):
@@ -181,6 +189,7 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
         ("mb-istft-vits2", mb_istft2),
         ("mb-istft-vits", mb_istft),
         ("vits2", vits2),
+        ("vits-chinese", vits_chinese),
         ("vits", vits),
     ]
 

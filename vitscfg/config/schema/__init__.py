@@ -42,6 +42,13 @@ SCHEMAS: dict[str, DialectSchema] = {
         DialectSchema(
             "vits", t.VitsTrain, d.VitsData, m.VitsModel, frozenset({"symbols", "speakers"})
         ),
+        DialectSchema(
+            "vits-chinese",
+            t.VitsChineseTrain,
+            d.VitsChineseData,
+            m.VitsModel,
+            frozenset({"symbols", "speakers"}),
+        ),
         DialectSchema("vits2", t.Vits2Train, d.Vits2Data, m.Vits2Model),
         DialectSchema("mb-istft-vits", t.MbIstftTrain, d.MbIstftData, m.MbIstftModel),
         DialectSchema("mb-istft-vits2", t.MbIstftTrain, d.Vits2Data, m.MbIstft2Model),

@@ -81,6 +81,16 @@ class Vits2Data(VitsData):
     use_mel_posterior_encoder: bool | None = field(None, en="Duplicate of the model flag.")
 
 
+class VitsChineseData(VitsData):
+    """PlayVoice/vits_chinese trains on phonemes from its own frontend (with BERT
+    features): its loader calls cleaned_text_to_sequence and never reads the cleaners."""
+
+    NOOP = {"text_cleaners": "never read: the fork's loader takes phonemes, not text"}
+    text_cleaners: list[str] | None = field(  # type: ignore[assignment]
+        None, en="Not read by vits_chinese (its frontend writes phonemes)."
+    )
+
+
 class MbIstftData(VitsData):
     pass
 

@@ -191,6 +191,15 @@ class Vits2Train(VitsTrain):
     pass
 
 
+class VitsChineseTrain(VitsTrain):
+    NOOP = {
+        **_NOOP_WARMUP,
+        "train_class": "never read: train.py builds models.SynthesizerTrn directly",
+        "eval_class": "never read: train.py builds the evaluation model directly",
+        "teacher": "never read by train.py (a note for the student config's distillation)",
+    }
+
+
 class MbIstftTrain(VitsTrain):
     fft_sizes: list[int] | None = field(
         None,
