@@ -1,0 +1,202 @@
+"""ONE training step of RVC, as RVC's train script runs it: what `vitscfg estimate` traces for
+RVC configs (vitscfg does not train RVC: its inputs are HuBERT/ContentVec features and F0
+tracks that vitscfg cannot produce).
+
+Order: G forward (autocast when fp16); real mel from the dataset's linear spectrogram cut at
+G's random window, fake mel from the decoded audio (float32, no autocast); D on (real,
+fake.detach()) with the LSGAN loss; D steps (AdamW); D again on (real, fake) for the
+adversarial and feature-matching terms; mel L1 x c_mel + KL x c_kl; G steps; the grad scaler
+updates once. Losses are float32 outside autocast, as there.
+
+RVC's own spectrogram floors differ from VITS's: magnitude sqrt(|X|^2 + 2e-7) and log of the
+mel clamped at 2e-6 (VITS: 1e-6 and 1e-5).
+
+Precision is not in RVC's config: it trains in fp16 whenever every visible CUDA device is
+eligible (``rvc_precision``), otherwise fp32.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vitscfg.model import losses as L
+from vitscfg.model.commons import slice_segments
+from vitscfg.model.mel import hann_window, mel_filterbank
+from vitscfg.model.rvc import RvcSynthesizer
+
+_MAGNITUDE_EPS = 2e-7
+_LOG_CLAMP = 2e-6
+
+
+def rvc_precision(
+    capability: tuple[int, int] | None, name: str = "", total_bytes: int = 0
+) -> Literal["fp16", "fp32"]:
+    """RVC's choice for one CUDA device (``capability`` None: no CUDA device -> fp32).
+
+    fp16 on compute capability above 6.1 with at least ~3.6 GiB (RVC adds 0.4 GiB of slack to
+    a 4 GiB floor); fp32 on Pascal SM 6.1 and on GTX 16xx (SM 7.5), whose fp16 is slow, and
+    on anything below SM 5.3 or 4 GiB (RVC does not train on those GPUs at all).
+    """
+    if capability is None:
+        return "fp32"
+    sm = capability[0] + capability[1] / 10
+    gib = total_bytes / 1024**3 + 0.4
+    gtx16 = re.search(r"16\d{2}", name) is not None and sm == 7.5
+    if gib < 4 or sm < 5.3 or sm == 6.1 or gtx16:
+        return "fp32"
+    return "fp16" if sm > 6.1 else "fp32"
+
+
+@dataclass(frozen=True)
+class RvcStepSettings:
+    """The config values RVC's step reads (``data`` and ``train``)."""
+
+    filter_length: int
+    hop_length: int
+    win_length: int
+    n_mel_channels: int
+    sampling_rate: int
+    mel_fmin: float
+    mel_fmax: float | None
+    segment_size: int  # samples
+    c_mel: float
+    c_kl: float
+    fp16: bool = False
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], fp16: bool = False) -> RvcStepSettings:
+        data, train = config["data"], config["train"]
+        fmax = data.get("mel_fmax")
+        return cls(
+            int(data["filter_length"]),
+            int(data["hop_length"]),
+            int(data["win_length"]),
+            int(data["n_mel_channels"]),
+            int(data["sampling_rate"]),
+            float(data["mel_fmin"]),
+            None if fmax is None else float(fmax),
+            int(train["segment_size"]),
+            float(train["c_mel"]),
+            float(train["c_kl"]),
+            fp16,
+        )
+
+
+@dataclass
+class RvcBatch:
+    """A padded batch as RVC's collate functions return it (pitch fields: f0 models only)."""
+
+    phone: torch.Tensor  # (B, T, D) content features
+    phone_lengths: torch.Tensor  # (B,)
+    spec: torch.Tensor  # (B, F, T) linear magnitude
+    spec_lengths: torch.Tensor  # (B,)
+    wave: torch.Tensor  # (B, 1, T * hop)
+    sid: torch.Tensor  # (B,)
+    pitch: torch.Tensor | None = None  # (B, T) coarse bins
+    pitchf: torch.Tensor | None = None  # (B, T) F0 in Hz
+
+
+def rvc_spec_to_mel(spec: torch.Tensor, s: RvcStepSettings) -> torch.Tensor:
+    """Linear magnitude (B, F, T) -> log mel (B, n_mels, T) with RVC's floor."""
+    basis = mel_filterbank(
+        s.filter_length, s.n_mel_channels, s.sampling_rate, s.mel_fmin, s.mel_fmax, spec.device
+    )
+    mel = torch.matmul(basis.to(spec.dtype), spec)
+    return torch.log(torch.clamp(mel, min=_LOG_CLAMP))
+
+
+def rvc_mel_spectrogram(audio: torch.Tensor, s: RvcStepSettings) -> torch.Tensor:
+    """Audio (B, T) float32 -> log mel (B, n_mels, T // hop) with RVC's floors."""
+    pad = (s.filter_length - s.hop_length) // 2
+    y = F.pad(audio.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
+    spec = torch.stft(
+        y,
+        s.filter_length,
+        hop_length=s.hop_length,
+        win_length=s.win_length,
+        window=hann_window(s.win_length, y.device),
+        center=False,
+        normalized=False,
+        onesided=True,
+        return_complex=True,
+    )
+    magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + _MAGNITUDE_EPS)
+    return rvc_spec_to_mel(magnitude, s)
+
+
+@dataclass
+class RvcLosses:
+    """The step's losses (weighted as RVC weights them), detached."""
+
+    disc: torch.Tensor
+    gen: torch.Tensor
+    fm: torch.Tensor
+    mel: torch.Tensor  # x c_mel
+    kl: torch.Tensor  # x c_kl
+    gen_all: torch.Tensor
+
+
+def rvc_train_step(
+    net_g: RvcSynthesizer,
+    net_d: nn.Module,
+    optim_g: torch.optim.Optimizer,
+    optim_d: torch.optim.Optimizer,
+    batch: RvcBatch,
+    s: RvcStepSettings,
+    scaler: torch.amp.GradScaler | None = None,  # type: ignore[name-defined]
+) -> RvcLosses:
+    """D update then G update on ``batch``; returns the losses RVC logs."""
+    device = batch.spec.device.type
+    segment_frames = s.segment_size // s.hop_length
+    scaler = scaler or torch.amp.GradScaler(device, enabled=s.fp16)  # type: ignore[attr-defined]
+
+    with torch.autocast(device, dtype=torch.float16, enabled=s.fp16):
+        out = net_g(
+            batch.phone,
+            batch.phone_lengths,
+            batch.spec,
+            batch.spec_lengths,
+            batch.sid,
+            pitch=batch.pitch,
+            pitchf=batch.pitchf,
+        )
+        y_mel = slice_segments(rvc_spec_to_mel(batch.spec, s), out.ids_slice, segment_frames)
+        with torch.autocast(device, enabled=False):
+            y_hat_mel = rvc_mel_spectrogram(out.audio.float().squeeze(1), s)
+        if s.fp16:
+            y_hat_mel = y_hat_mel.half()
+        wave = slice_segments(batch.wave, out.ids_slice * s.hop_length, s.segment_size)
+        real, fake, _, _ = net_d(wave, out.audio.detach())
+        loss_disc, _, _ = L.discriminator_loss(real, fake)
+    optim_d.zero_grad()
+    scaler.scale(loss_disc).backward()
+    scaler.unscale_(optim_d)
+    scaler.step(optim_d)
+
+    with torch.autocast(device, dtype=torch.float16, enabled=s.fp16):
+        real, fake, fmap_real, fmap_fake = net_d(wave, out.audio)
+        with torch.autocast(device, enabled=False):
+            loss_mel = F.l1_loss(y_mel.float(), y_hat_mel.float()) * s.c_mel
+            loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * s.c_kl
+            loss_fm = L.feature_loss(fmap_real, fmap_fake)
+            loss_gen, _ = L.generator_loss(fake)
+            loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl
+    optim_g.zero_grad()
+    scaler.scale(loss_gen_all).backward()
+    scaler.unscale_(optim_g)
+    scaler.step(optim_g)
+    scaler.update()
+    return RvcLosses(
+        loss_disc.detach(),
+        loss_gen.detach(),
+        loss_fm.detach(),
+        loss_mel.detach(),
+        loss_kl.detach(),
+        loss_gen_all.detach(),
+    )
