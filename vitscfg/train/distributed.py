@@ -6,13 +6,13 @@
     torchrun --nproc_per_node 4 -m vitscfg train config.json
     # two machines: the same on both, with --nnodes 2 --node_rank {0,1} --master_addr HOST
 
-Why it differs from the reference (../shared/reference/trainer.md 1.1 and §3):
+Why it differs from the reference (jaywalnut310/vits train.py):
 - torchrun's environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT) replaces
   ``mp.spawn`` and the hard-coded MASTER_PORT '80000' (not a valid TCP port).
 - ``cuda.set_device(LOCAL_RANK)``, never the global rank: on the second machine the global
-  rank is larger than the GPU count (P17).
+  rank is larger than the GPU count.
 - No process group when WORLD_SIZE is unset or 1, so a single GPU or a CPU run never needs
-  NCCL, a free port or libuv (P10, P11). gloo on CPU and on Windows, nccl on CUDA.
+  NCCL, a free port or libuv. gloo on CPU and on Windows, nccl on CUDA.
 - TCPStore's libuv backend is switched off when this torch build lacks it (Windows wheels
   since 2.4 raise "use_libuv was requested but PyTorch was build without libuv support").
 - A rendezvous that never completes (a rank that did not start, a blocked port) ends with
@@ -41,7 +41,7 @@ class DistributedSetupError(RuntimeError):
 @dataclass
 class Dist:
     """Where this process sits. ``is_main`` (global rank 0) does the logging, evaluation
-    and checkpoint writing; the others wait at a barrier (P16: no rank runs ahead into an
+    and checkpoint writing; the others wait at a barrier (no rank runs ahead into an
     all-reduce while rank 0 is busy)."""
 
     rank: int
@@ -71,7 +71,7 @@ def _env_int(name: str, default: int) -> int:
 
 
 def _cuda_note() -> str:
-    """P9: say whether this torch could use a GPU at all, not just that none was found."""
+    """Say whether this torch could use a GPU at all, not just that none was found."""
     built = torch.version.cuda
     if built is None:
         return f"torch {torch.__version__} is a CPU-only build (no CUDA compiled in)"
@@ -136,7 +136,7 @@ def setup(use_gpu: bool, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Dist:
                 f"use --nproc_per_node {count} or fewer (or check CUDA_VISIBLE_DEVICES)"
             )
         device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)  # P17: the local rank, never the global one
+        torch.cuda.set_device(device)  # the local rank, never the global one
     else:
         if use_gpu:
             note = f"train.use_gpu is true but {_cuda_note()}: training on the CPU"
@@ -158,7 +158,7 @@ def setup(use_gpu: bool, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Dist:
             "torchrun (it sets them), e.g. torchrun --nproc_per_node 2 -m vitscfg train CONFIG"
         )
     if "USE_LIBUV" not in os.environ and not libuv_available():
-        os.environ["USE_LIBUV"] = "0"  # read by the env:// rendezvous (P11)
+        os.environ["USE_LIBUV"] = "0"  # read by the env:// rendezvous
 
     backend = _backend(device)
     where = f"{os.environ['MASTER_ADDR']}:{os.environ['MASTER_PORT']}"
@@ -200,7 +200,7 @@ def unwrap(module: nn.Module) -> nn.Module:
 
 
 def barrier(dist: Dist) -> None:
-    """Everyone waits here (around rank-0-only work: eval, checkpoints, P16)."""
+    """Everyone waits here (around rank-0-only work: eval, checkpoints)."""
     if dist.world_size > 1:
         if dist.device.type == "cuda":
             torch_dist.barrier(device_ids=[dist.device.index])

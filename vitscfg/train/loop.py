@@ -17,8 +17,8 @@ What each ``train`` field does here (the French guide's promises, kept):
   wait and memory go to the console and to TensorBoard (``<run_dir>``).
 - ``batch_size`` / ``segment_size``: as the reference (utterances per step per process;
   decoder/discriminator window in samples); ``grad_accum_steps`` multiplies the batch.
-- ``use_gpu``: true requires CUDA and stops at once otherwise (naming a CPU-only torch,
-  P9); false trains on the CPU. ``fp16_run``: float16 autocast + GradScaler; ``bf16_run``:
+- ``use_gpu``: true requires CUDA, else stops at once (naming a CPU-only torch build);
+  false trains on the CPU. ``fp16_run``: float16 autocast + GradScaler; ``bf16_run``:
   bfloat16 autocast (CPU too), no scaler. STFTs and losses stay float32 (step.py).
 - ``learning_rate``, ``betas``, ``eps``: both AdamW optimisers; ``lr_decay``: ExponentialLR
   stepped once per epoch (the reference). ``c_mel``, ``c_kl``: loss weights.
@@ -28,17 +28,13 @@ What each ``train`` field does here (the French guide's promises, kept):
   after N in a row the weights go back to the newest checkpoint; if it happens again
   before a new checkpoint is written, the run stops with the likely causes.
 
-Resume: the newest loadable pair in the run dir is restored exactly (weights, AdamW,
-schedulers, GradScaler, RNG, sampler position), so N steps straight and N/2 + N/2 give
-the same weights on CPU. Hyper-parameters changed since are applied and reported.
-Stopping: Ctrl-C or SIGTERM finishes the step, saves a pair and exits 130 / 143 (the
-shell convention for "ended by that signal", so ``&&`` chains and schedulers do not
-mistake an interrupted run for a finished one); a second Ctrl-C aborts at once.
+Resuming (exact, edited hyper-parameters applied): resume.py. Stopping on Ctrl-C or
+SIGTERM after the step, with a checkpoint: signals.py.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import hashlib
 import json
 import random
@@ -47,7 +43,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -65,16 +60,17 @@ from vitscfg.train.loader import make_data
 from vitscfg.train.memcheck import MemoryCheck
 from vitscfg.train.resume import (
     NanGuard,
-    apply_hyper,
+    Trainables,
     hyper_of,
+    is_out_of_memory,
+    load_pair,
     out_of_memory,
-    restore,
-    warm_start,
+    start_point,
 )
+from vitscfg.train.run_state import RunState
+from vitscfg.train.signals import StopSignals
 from vitscfg.train.step import Batch, StepResult, StepState, make_optimizers, train_step
 from vitscfg.train.tblog import StepProgress, TrainLog, startup_table
-
-EXIT_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 @dataclass(frozen=True)
@@ -104,16 +100,12 @@ class Trainer:
     ) -> None:
         self.config, self.t, self.opt, self.console = config, train, options, console
         self.run_dir = options.run_dir
-        self.step = 0
-        self.epoch = 1
-        self.best_val_mel: float | None = None
-        self.last_saved = -1
-        self.stop_signal: int | None = None
-        self.skipped_total = 0  # non-finite steps skipped in this process
-        self.batches_done = 0  # batches consumed in the current epoch (sampler position)
-        self.resume_batches = 0  # batches of the resumed epoch done before the checkpoint
-        self._new_best = False
-        self._old_handlers: dict[int, Any] = {}
+        self.run = RunState()  # step, epoch, best mel, ...: restored by a resume
+        # What cleanup releases exists from the start: one CPU process until setup.
+        self.dist = distributed.Dist(0, 0, 1, torch.device("cpu"), True)
+        self.memcheck: MemoryCheck | None = None
+        self.log: TrainLog | None = None
+        self.stops = StopSignals(console)
 
     # -- setup -----------------------------------------------------------------------
     def setup(self) -> None:
@@ -188,27 +180,16 @@ class Trainer:
         self._install_signals()
 
     def _resume_or_init(self) -> None:
-        point = None
-        if self.opt.resume:
-            point, messages = ckpt.find_resumable(self.run_dir)
-            for m in messages:
-                self.notes.append(f"[yellow]checkpoint:[/] {m}")
-        if point is not None:
-            if self.opt.init_from is not None:
-                self.notes.append(
-                    f"--init-from ignored: resuming {point.g_path} (use --no-resume or "
-                    "another --run-dir to warm-start)"
-                )
-            saved = restore(self, point)
-            self.notes.append(
-                f"resumed from {point.g_path.name} (step {self.step}, epoch {self.epoch})"
-            )
-            if saved is not None:
-                self.notes.extend(apply_hyper(self, saved.hyper))
-        elif self.opt.init_from is not None:
-            self.notes.extend(warm_start(self.net_g, self.opt.init_from, "G"))
-            if self.opt.init_d is not None:
-                self.notes.extend(warm_start(self.net_d, self.opt.init_d, "D"))
+        self.run, notes = start_point(
+            self.run_dir,
+            self._trainables(),
+            self.sampler,
+            self.digest,
+            hyper_of(self.t, self.precision),
+            resume=self.opt.resume,
+            init_from=(self.opt.init_from, self.opt.init_d),
+        )
+        self.notes.extend(notes)
 
     def _print_startup(self) -> None:
         for report in (
@@ -221,23 +202,25 @@ class Trainer:
         for note in [self.dist.note, *self.notes]:
             if note:
                 self.console.print(note)
-        self.console.print(startup_table(self))
+        table = startup_table(
+            self.t,
+            title=str(self.opt.config_path),
+            run_dir=self.run_dir,
+            device=self.device,
+            world_size=self.dist.world_size,
+            precision=self.precision,
+            sets=(self.train_set, self.train_set.source, self.val_set),
+            steps=(self.steps_per_epoch, self.total_steps, bool(self.opt.max_steps)),
+            run=self.run,
+            nets=(self.net_g, self.net_d),
+        )
+        self.console.print(table)
 
-    # -- signals -----------------------------------------------------------------------
+    def _trainables(self) -> Trainables:
+        return Trainables(self.net_g, self.net_d, self.state, self.sched_g, self.sched_d)
+
     def _install_signals(self) -> None:
-        def handler(signum: int, frame: FrameType | None) -> None:
-            if self.stop_signal is not None:
-                raise KeyboardInterrupt  # second signal: abort without saving
-            self.stop_signal = signum
-            self.console.print(
-                f"[yellow]{signal.Signals(signum).name}: stopping after this step and saving "
-                "a checkpoint (again to abort at once)[/]"
-            )
-
-        for sig in EXIT_SIGNAL:
-            # ValueError off the main thread (a test's thread): no handler there.
-            with contextlib.suppress(ValueError):
-                self._old_handlers[sig] = signal.signal(sig, handler)
+        self.stops.install()
 
     # -- training ----------------------------------------------------------------------
     @property
@@ -251,44 +234,49 @@ class Trainer:
 
     def train(self) -> int:
         """Run until the last epoch, ``--max-steps`` or a signal; returns the exit code."""
-        if self.opt.max_steps is not None and self.step >= self.opt.max_steps:
-            self.console.print(f"already at step {self.step} (--max-steps {self.opt.max_steps})")
+        if self.opt.max_steps is not None and self.run.step >= self.opt.max_steps:
+            self.console.print(
+                f"already at step {self.run.step} (--max-steps {self.opt.max_steps})"
+            )
             return 0
-        if self.step == 0:
+        if self.run.step == 0:
             self._eval_and_save()
-        nan = NanGuard(self)
+        nan = NanGuard(self.t, self.precision, self.run_dir, self.console)
         micro = 0
-        fresh_epoch = self.resume_batches == 0
-        with StepProgress(self.console, self.total_steps, self.step, enabled=self.main) as bar:
-            while self.epoch <= self.t.epochs:
+        fresh_epoch = self.run.resume_batches == 0
+        with StepProgress(self.console, self.total_steps, self.run.step, enabled=self.main) as bar:
+            while self.run.epoch <= self.t.epochs:
                 if fresh_epoch:
-                    self.sampler.set_epoch(self.epoch)
-                self.batches_done = 0 if fresh_epoch else self.resume_batches
+                    self.sampler.set_epoch(self.run.epoch)
+                self.run.batches_done = 0 if fresh_epoch else self.run.resume_batches
                 fresh_epoch = True
                 fetch = time.perf_counter()
                 for raw in self.loader:
                     if self.log:
                         self.log.data_wait_s += time.perf_counter() - fetch
-                    self.batches_done += 1
+                    self.run.batches_done += 1
                     batch = to_step_batch(raw, self.device, self.hp.n_speakers > 1)
                     try:
                         result = train_step(self.state, batch, micro_index=micro, guard=True)
-                    except torch.OutOfMemoryError:
-                        return out_of_memory(self, batch)
-                    except RuntimeError as err:  # the CPU allocator's OOM is a RuntimeError
-                        if "can't allocate memory" not in str(err):
+                    except RuntimeError as err:  # CUDA's and the CPU allocator's OOM too
+                        if not is_out_of_memory(err):
                             raise
-                        return out_of_memory(self, batch)
+                        where = (self.device, self.run.step, self.opt.config_path)
+                        self.console.print(out_of_memory(self.t, self.hp, *where, batch))
+                        return 1
                     if result.skipped:
                         micro = 0
-                        code = nan.bad_step(result, batch)
+                        self.run.skipped_total += 1
+                        names = "; ".join(self.train_set.describe(i) for i in batch.ids)
+                        reload = functools.partial(load_pair, into=self._trainables())
+                        code = nan.bad_step(result, names, self.run, reload)
                         if code is not None:
                             return code
                         if self._stop_requested():
                             return self._finish()  # the weights are the last good ones
                     elif result.stepped:
                         micro = 0
-                        self.step += 1
+                        self.run.step += 1
                         nan.good_step()
                         self._after_step(result, bar)
                         self._memory_check(batch)
@@ -299,55 +287,55 @@ class Trainer:
                     fetch = time.perf_counter()
                 self.sched_g.step()
                 self.sched_d.step()
-                self.epoch += 1
-        self.epoch = self.t.epochs  # the last epoch, for the final checkpoint's record
+                self.run.epoch += 1
+        self.run.epoch = self.t.epochs  # the last epoch, for the final checkpoint's record
         return self._finish()
 
     def _memory_check(self, batch: Batch) -> None:
-        line = self.memcheck.after_step(self.step, batch)
+        line = self.memcheck.after_step(self.run.step, batch) if self.memcheck else None
         if line is not None:
             self.console.print(line)
             if self.log is not None:
-                self.log.writer.add_text("estimator/memory_check", line, self.step)
+                self.log.writer.add_text("estimator/memory_check", line, self.run.step)
 
     def _stop_requested(self) -> bool:
         """A signal on any rank stops every rank after the same step (all-reduced)."""
-        if distributed.any_rank(self.stop_signal is not None, self.dist):
-            if self.stop_signal is None:  # another rank was signalled
-                self.stop_signal = signal.SIGTERM
+        if distributed.any_rank(self.stops.received is not None, self.dist):
+            self.stops.request(signal.SIGTERM)  # when another rank was signalled
             return True
         return False
 
     def _at_max(self) -> bool:
-        return self.opt.max_steps is not None and self.step >= self.opt.max_steps
+        return self.opt.max_steps is not None and self.run.step >= self.opt.max_steps
 
     def _finish(self) -> int:
-        if self.last_saved != self.step:
+        if self.run.last_saved != self.run.step:
             self._save()
         distributed.barrier(self.dist)
-        if self.stop_signal is not None:
-            self.console.print(f"stopped at step {self.step}; rerun the same command to resume")
-            return EXIT_SIGNAL[signal.Signals(self.stop_signal)]
-        self.console.print(f"done: step {self.step}, checkpoints in {self.run_dir}")
+        code = self.stops.exit_code()
+        if code is not None:
+            self.console.print(f"stopped at step {self.run.step}; rerun the same command to resume")
+            return code
+        self.console.print(f"done: step {self.run.step}, checkpoints in {self.run_dir}")
         return 0
 
     def _after_step(self, result: StepResult, bar: StepProgress) -> None:
-        if self.main and self.step % self.t.log_interval == 0 and self.log is not None:
+        if self.main and self.run.step % self.t.log_interval == 0 and self.log is not None:
             losses = {k: float(v) for k, v in result.losses.items()}
             rate = self.log.train_scalars(
-                self.step,
-                self.epoch,
+                self.run.step,
+                self.run.epoch,
                 losses,
                 self.state.optim_g.param_groups[0]["lr"],
                 float(result.grad_norm_g if result.grad_norm_g is not None else 0.0),
                 float(result.grad_norm_d if result.grad_norm_d is not None else 0.0),
                 self.device,
-                self.skipped_total,
+                self.run.skipped_total,
             )
-            bar.update(self.step, rate, losses)
+            bar.update(self.run.step, rate, losses)
         elif self.main:
-            bar.update(self.step, None, None)
-        if self.step % self.t.eval_interval == 0:
+            bar.update(self.run.step, None, None)
+        if self.run.step % self.t.eval_interval == 0:
             self._eval_and_save()
 
     def _eval_and_save(self) -> None:
@@ -361,33 +349,35 @@ class Trainer:
                 batch_size=min(self.t.batch_size, 8),
                 sample_indices=samples,
             )
-            self.log.eval_results(self.step, result, first=self.step == 0)
+            self.log.eval_results(self.run.step, result, first=self.run.step == 0)
             mel = result.metrics["mel_l1"]
-            self._new_best = mel == mel and (self.best_val_mel is None or mel < self.best_val_mel)
-            if self._new_best:
-                self.best_val_mel = mel
+            self.run.new_best = mel == mel and (
+                self.run.best_val_mel is None or mel < self.run.best_val_mel
+            )
+            if self.run.new_best:
+                self.run.best_val_mel = mel
         self._save()
         if self.log is not None:
-            self.log.reset_clock(self.step)  # steps/s and data wait exclude eval and saving
+            self.log.reset_clock(self.run.step)  # steps/s and data wait exclude eval and saving
 
     def _save(self) -> None:
         """Write G_/D_<step> (main rank), mark the best, rotate; all ranks meet after."""
         if self.main:
             state = ckpt.TrainingState(
-                step=self.step,
-                epoch=self.epoch,
+                step=self.run.step,
+                epoch=self.run.epoch,
                 scheduler_g=self.sched_g.state_dict(),
                 scheduler_d=self.sched_d.state_dict(),
                 scaler=self.state.scaler.state_dict(),
                 rng=ckpt.capture_rng(),
-                sampler=self.sampler.state_dict(batches_done=self.batches_done),
-                best_val_mel=self.best_val_mel,
+                sampler=self.sampler.state_dict(batches_done=self.run.batches_done),
+                best_val_mel=self.run.best_val_mel,
                 config_digest=self.digest,
                 hyper=hyper_of(self.t, self.precision),
             )
             ckpt.save_pair(
                 self.run_dir,
-                self.step,
+                self.run.step,
                 net_g=self.net_g,
                 net_d=self.net_d,
                 optim_g=self.state.optim_g,
@@ -395,24 +385,18 @@ class Trainer:
                 learning_rate=self.t.learning_rate,
                 state=state,
             )
-            if self._new_best and self.best_val_mel is not None:
-                ckpt.mark_best(self.run_dir, self.step, self.best_val_mel)
-                self._new_best = False
-            ckpt.rotate(self.run_dir, self.t.keep_ckpts, {self.step})
-        self.last_saved = self.step
+            if self.run.new_best and self.run.best_val_mel is not None:
+                ckpt.mark_best(self.run_dir, self.run.step, self.run.best_val_mel)
+                self.run.new_best = False
+            ckpt.rotate(self.run_dir, self.t.keep_ckpts, {self.run.step})
+        self.run.last_saved = self.run.step
         distributed.barrier(self.dist)
 
     # -- cleanup -----------------------------------------------------------------------
     def cleanup(self) -> None:
-        memcheck = getattr(self, "memcheck", None)
-        if memcheck is not None:
-            memcheck.close()
-        for sig, old in self._old_handlers.items():
-            signal.signal(sig, old)
-        self._old_handlers.clear()
-        log = getattr(self, "log", None)
-        if log is not None:
-            log.close()
-        dist = getattr(self, "dist", None)
-        if dist is not None:
-            distributed.cleanup(dist)
+        if self.memcheck is not None:
+            self.memcheck.close()
+        self.stops.restore()
+        if self.log is not None:
+            self.log.close()
+        distributed.cleanup(self.dist)

@@ -5,25 +5,46 @@ Why a module of its own: these are the places where the reference failed silentl
 (bare ``except`` restarting at epoch 1, edited learning rates ignored, NaN weights,
 an opaque CUDA OOM); each function here turns one of them into an explicit action
 with a message.
+
+Resume: the newest loadable pair in the run dir is restored exactly (weights, AdamW,
+schedulers, GradScaler, RNG, sampler position), so N steps straight and N/2 + N/2 give
+the same weights on CPU. Hyper-parameters changed since are applied and reported.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
+from rich.console import Console
 
 from vitscfg.config.schema.train import VitscfgTrain
+from vitscfg.data.sampler import BucketBatchSampler
 from vitscfg.model.checkpoint_compat import model_state_from_checkpoint
+from vitscfg.model.hparams import ModelHParams
 from vitscfg.train import TrainError
 from vitscfg.train import checkpoint as ckpt
-from vitscfg.train.step import Batch, StepResult
+from vitscfg.train.run_state import RunState
+from vitscfg.train.step import Batch, StepResult, StepState
 
-if TYPE_CHECKING:
-    from vitscfg.train.loop import Trainer
+Scheduler = torch.optim.lr_scheduler.ExponentialLR
+
+
+@dataclass(frozen=True)
+class Trainables:
+    """What a checkpoint pair loads into and a hyper-parameter change edits: the unwrapped
+    networks, the step's optimisers and scaler, the two schedulers (the trainer's)."""
+
+    net_g: torch.nn.Module
+    net_d: torch.nn.Module
+    step: StepState
+    sched_g: Scheduler
+    sched_d: Scheduler
+
 
 # -- resume, warm start, hyper-parameter changes -------------------------------------------
 HYPER_APPLIED = ("learning_rate", "betas", "eps", "lr_decay")
@@ -45,13 +66,13 @@ def hyper_of(t: VitscfgTrain, precision: str) -> dict[str, Any]:
     }
 
 
-def _load_weights(tr: Trainer, point: ckpt.ResumePoint) -> ckpt.TrainingState | None:
+def load_pair(point: ckpt.ResumePoint, into: Trainables) -> ckpt.TrainingState | None:
     """Weights, optimisers, schedulers and scaler of a pair (also the NaN rollback)."""
     try:
-        tr.net_g.load_state_dict(model_state_from_checkpoint(point.g), strict=True)
-        tr.net_d.load_state_dict(model_state_from_checkpoint(point.d), strict=True)
-        tr.state.optim_g.load_state_dict(point.g["optimizer"])
-        tr.state.optim_d.load_state_dict(point.d["optimizer"])
+        into.net_g.load_state_dict(model_state_from_checkpoint(point.g), strict=True)
+        into.net_d.load_state_dict(model_state_from_checkpoint(point.d), strict=True)
+        into.step.optim_g.load_state_dict(point.g["optimizer"])
+        into.step.optim_d.load_state_dict(point.d["optimizer"])
     except (RuntimeError, ValueError, KeyError) as err:
         first = str(err).strip().splitlines()[0][:300]
         raise TrainError(
@@ -60,40 +81,97 @@ def _load_weights(tr: Trainer, point: ckpt.ResumePoint) -> ckpt.TrainingState | 
         ) from None
     saved = point.state
     if saved is not None:
-        tr.sched_g.load_state_dict(saved.scheduler_g)
-        tr.sched_d.load_state_dict(saved.scheduler_d)
-        if saved.scaler and tr.state.scaler.is_enabled():
-            tr.state.scaler.load_state_dict(saved.scaler)
+        into.sched_g.load_state_dict(saved.scheduler_g)
+        into.sched_d.load_state_dict(saved.scheduler_d)
+        if saved.scaler and into.step.scaler.is_enabled():
+            into.step.scaler.load_state_dict(saved.scaler)
     return saved
 
 
-def restore(tr: Trainer, point: ckpt.ResumePoint) -> ckpt.TrainingState | None:
+@dataclass(frozen=True)
+class Restored:
+    """A resume's outcome: where the run stands, the saved hyper-parameters (None for a
+    reference pair, which has none) and what to tell the user."""
+
+    run: RunState
+    hyper: Mapping[str, Any] | None
+    notes: list[str]
+
+
+def restore(
+    point: ckpt.ResumePoint, into: Trainables, sampler: BucketBatchSampler, digest: str
+) -> Restored:
     """Exact resume: weights, optimisers, schedulers, scaler, RNG, sampler position."""
-    saved = _load_weights(tr, point)
-    tr.step = tr.last_saved = point.step
+    saved = load_pair(point, into)
     if saved is None:  # a bare reference pair: weights only, "iteration" is the epoch
-        tr.epoch = max(point.epoch, 1)
-        tr.notes.append(f"{point.g_path.name} has no vitscfg state: RNG and data order restart")
-        return None
-    ckpt.restore_rng(saved.rng)
-    try:
-        tr.sampler.load_state_dict(saved.sampler)
-        tr.resume_batches = int(saved.sampler["batches_done"])
-    except ValueError as err:
-        tr.notes.append(f"[yellow]data order:[/] {err}")
-    tr.epoch = saved.epoch
-    tr.best_val_mel = saved.best_val_mel
-    if saved.config_digest != tr.digest:
-        tr.notes.append("the config changed since this checkpoint was written")
-    return saved
-
-
-def apply_hyper(tr: Trainer, old: Mapping[str, Any]) -> list[str]:
-    """Apply learning_rate/betas/eps/lr_decay edited since the checkpoint (the reference
-    silently kept the optimiser's values) and report every other change."""
-    new = hyper_of(tr.t, tr.precision)
+        run = RunState(step=point.step, epoch=max(point.epoch, 1), last_saved=point.step)
+        why = f"{point.g_path.name} has no vitscfg state: RNG and data order restart"
+        return Restored(run, None, [why])
     notes = []
-    pairs = ((tr.state.optim_g, tr.sched_g), (tr.state.optim_d, tr.sched_d))
+    ckpt.restore_rng(saved.rng)
+    resume_batches = 0
+    try:
+        sampler.load_state_dict(saved.sampler)
+        resume_batches = int(saved.sampler["batches_done"])
+    except ValueError as err:
+        notes.append(f"[yellow]data order:[/] {err}")
+    if saved.config_digest != digest:
+        notes.append("the config changed since this checkpoint was written")
+    run = RunState(
+        step=point.step,
+        epoch=saved.epoch,
+        best_val_mel=saved.best_val_mel,
+        last_saved=point.step,
+        resume_batches=resume_batches,
+    )
+    return Restored(run, saved.hyper, notes)
+
+
+def start_point(
+    run_dir: Path,
+    into: Trainables,
+    sampler: BucketBatchSampler,
+    digest: str,
+    hyper: Mapping[str, Any],
+    *,
+    resume: bool,
+    init_from: tuple[Path | None, Path | None],
+) -> tuple[RunState, list[str]]:
+    """Where a run starts, and what to say about it: the newest loadable pair of
+    ``run_dir`` (exact resume; ``hyper``: the config's, applied where they changed), else a
+    warm start of G (and D) from ``init_from``, else step 0."""
+    notes: list[str] = []
+    point = None
+    if resume:
+        point, messages = ckpt.find_resumable(run_dir)
+        notes.extend(f"[yellow]checkpoint:[/] {m}" for m in messages)
+    init_g, init_d = init_from
+    if point is not None:
+        if init_g is not None:
+            notes.append(
+                f"--init-from ignored: resuming {point.g_path} (use --no-resume or "
+                "another --run-dir to warm-start)"
+            )
+        restored = restore(point, into, sampler, digest)
+        notes.extend(restored.notes)
+        run = restored.run
+        notes.append(f"resumed from {point.g_path.name} (step {run.step}, epoch {run.epoch})")
+        if restored.hyper is not None:
+            notes.extend(apply_hyper(hyper, into, restored.hyper))
+        return run, notes
+    if init_g is not None:
+        notes.extend(warm_start(into.net_g, init_g, "G"))
+        if init_d is not None:
+            notes.extend(warm_start(into.net_d, init_d, "D"))
+    return RunState(), notes
+
+
+def apply_hyper(new: Mapping[str, Any], into: Trainables, old: Mapping[str, Any]) -> list[str]:
+    """Apply learning_rate/betas/eps/lr_decay edited since the checkpoint (the reference
+    silently kept the optimiser's values) to the optimisers and schedulers, and report
+    every other change (``new``, ``old``: :func:`hyper_of` now and at save time)."""
+    notes = []
+    pairs = ((into.step.optim_g, into.sched_g), (into.step.optim_d, into.sched_d))
     for key, value in new.items():
         before = old.get(key)
         if before is None or before == value:
@@ -113,7 +191,7 @@ def apply_hyper(tr: Trainer, old: Mapping[str, Any]) -> list[str]:
             elif key == "lr_decay":
                 sched.gamma = value
         if key == "learning_rate":
-            lr = tr.state.optim_g.param_groups[0]["lr"]
+            lr = into.step.optim_g.param_groups[0]["lr"]
             change += f" (current lr now {lr:.4g})"
         if key in HYPER_APPLIED:
             change += ": applied to both optimisers"
@@ -124,7 +202,7 @@ def apply_hyper(tr: Trainer, old: Mapping[str, Any]) -> list[str]:
 
 
 def warm_start(module: torch.nn.Module, path: Path, tag: str) -> list[str]:
-    """Fine-tuning start (P19): copy every tensor of a (reference) checkpoint whose name
+    """Fine-tuning start: copy every tensor of a (reference) checkpoint whose name
     and shape fit; report what was skipped. The optimiser starts fresh."""
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
@@ -157,69 +235,81 @@ def warm_start(module: torch.nn.Module, path: Path, tag: str) -> list[str]:
 
 # -- failures: non-finite losses, out of memory ----------------------------------------------
 class NanGuard:
-    """Counts non-finite steps in a row (P2/P3): skip, name the utterances, roll back to
-    the newest checkpoint after ``nan_rollback_steps``, stop if it recurs before a new
-    checkpoint was written."""
+    """Counts non-finite steps in a row (a float16 overflow, a bad clip): skip, name the
+    utterances, roll back to the newest checkpoint after ``nan_rollback_steps``, stop if it
+    recurs before a new checkpoint was written."""
 
-    def __init__(self, tr: Trainer) -> None:
-        self.tr = tr
+    def __init__(self, t: VitscfgTrain, precision: str, run_dir: Path, console: Console) -> None:
+        self.limit, self.learning_rate = t.nan_rollback_steps, t.learning_rate
+        self.precision, self.run_dir, self.console = precision, run_dir, console
         self.streak = 0
         self.rolled_back_at: int | None = None
 
     def good_step(self) -> None:
         self.streak = 0
 
-    def bad_step(self, result: StepResult, batch: Batch) -> int | None:
-        tr, limit = self.tr, self.tr.t.nan_rollback_steps
+    def bad_step(
+        self,
+        result: StepResult,
+        names: str,
+        run: RunState,
+        reload: Callable[[ckpt.ResumePoint], object],
+    ) -> int | None:
+        """After a skipped update (``names``: the batch's utterances, ``run``: read only):
+        None to go on, or the exit code. ``reload`` loads a pair into the trainer's
+        weights (the rollback)."""
+        limit = self.limit
         self.streak += 1
-        tr.skipped_total += 1
         bad = [k for k, v in result.losses.items() if not bool(torch.isfinite(v).all())]
-        names = "; ".join(tr.train_set.describe(i) for i in batch.ids)
-        tr.console.print(
-            f"[red]non-finite {', '.join(bad) or 'gradient'}[/] after step {tr.step}: update "
+        self.console.print(
+            f"[red]non-finite {', '.join(bad) or 'gradient'}[/] after step {run.step}: update "
             f"skipped ({self.streak}/{limit} in a row). Batch: {names}"
         )
         if self.streak < limit:
             return None
         self.streak = 0
         point = None
-        if self.rolled_back_at is None or tr.last_saved > self.rolled_back_at:
-            point, _ = ckpt.find_resumable(tr.run_dir)
+        if self.rolled_back_at is None or run.last_saved > self.rolled_back_at:
+            point, _ = ckpt.find_resumable(self.run_dir)
         if point is None:
-            tr.console.print(f"[red]error:[/] {limit} non-finite steps in a row{self._why()}")
+            self.console.print(f"[red]error:[/] {limit} non-finite steps in a row{self._why()}")
             return 1
-        _load_weights(tr, point)
-        self.rolled_back_at = tr.step
-        tr.console.print(
+        reload(point)
+        self.rolled_back_at = run.step
+        self.console.print(
             f"[yellow]rolled back to {point.g_path.name}[/] after {limit} non-finite steps in "
             "a row; training goes on with the next batches"
         )
         return None
 
     def _why(self) -> str:
-        t = self.tr.t
         causes = []
-        if self.tr.precision == "fp16":
+        if self.precision == "fp16":
             causes.append(
-                "fp16_run: float16 overflow is the usual cause in VITS (P2); set fp16_run "
+                "fp16_run: float16 overflow is the usual cause in VITS; set fp16_run "
                 "false, or bf16_run true on a GPU that supports bfloat16"
             )
-        causes.append(f"learning_rate {t.learning_rate:g} may be too high: try half")
+        causes.append(f"learning_rate {self.learning_rate:g} may be too high: try half")
         causes.append("the utterances named above: silent, clipped or wrongly transcribed clips")
         return ", even after a rollback. Likely causes:\n  - " + "\n  - ".join(causes)
 
 
-def out_of_memory(tr: Trainer, batch: Batch) -> int:
-    """What no longer fits, and how to size it (P21); exit code 1."""
-    t = tr.t
+def is_out_of_memory(err: RuntimeError) -> bool:
+    """CUDA's OutOfMemoryError, or the CPU allocator's failure (a plain RuntimeError)."""
+    return isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in str(err)
+
+
+def out_of_memory(
+    t: VitscfgTrain, hp: ModelHParams, device: torch.device, step: int, config: Path, batch: Batch
+) -> str:
+    """What no longer fits, and how to size it: the message of an out-of-memory step."""
     longest = int(batch.spec_lengths.max()) if batch.spec_lengths.numel() else 0
-    seconds = longest * tr.hp.hop_length / tr.hp.sampling_rate
-    tr.console.print(
-        f"[red]error:[/] out of memory on {tr.device} at step {tr.step}: batch_size "
+    seconds = longest * hp.hop_length / hp.sampling_rate
+    return (
+        f"[red]error:[/] out of memory on {device} at step {step}: batch_size "
         f"{t.batch_size} (x grad_accum_steps {t.grad_accum_steps}), segment_size "
         f"{t.segment_size} samples, this batch's longest text {int(batch.text_lengths.max())} "
         f"tokens and spectrogram {longest} frames ({seconds:.1f} s).\n"
         "Lower train.batch_size or train.segment_size, or drop the longest clips. To see "
-        f"what each setting needs: vitscfg estimate {tr.opt.config_path} --gpu"
+        f"what each setting needs: vitscfg estimate {config} --gpu"
     )
-    return 1

@@ -4,7 +4,7 @@ This function is what `vitscfg train` runs and what `vitscfg estimate` measures
 (on a GPU) or traces with fake tensors (without one): a prediction is only worth
 something if it is about exactly this code.
 
-Order and losses follow the reference loop (../shared/reference/trainer.md 1.4):
+Order and losses follow the reference loop (jaywalnut310/vits train.py):
 forward G; cut the real waveform and mel at the same random segment; D on
 (real, fake.detach()) with the LSGAN loss; step D; D on (real, fake) for the
 adversarial + feature-matching losses; mel L1 x c_mel + KL x c_kl + duration;
@@ -17,7 +17,8 @@ Two deliberate differences, both numerically neutral for one micro-batch:
   both losses; D and G step once after the last one, G's adversarial pass seeing
   the D of the previous update.
 
-`guard=True` (the trainer's NaN/Inf protection, pain points P2/P3): before each
+`guard=True` (the trainer's NaN/Inf protection: fp16 overflow and bad clips turn the
+weights to NaN in the reference, which trains on silently): before each
 optimiser step, one host sync checks that the losses and the gradient norm are
 finite; if not, the gradients are dropped, that optimiser does not step and the
 result says `skipped`. D is checked on its loss and the G losses that do not

@@ -4,8 +4,8 @@ Named ``tblog`` rather than ``logging`` so that it never shadows the standard li
 
 Why it looks like this:
 - Scalars are read from the device only every ``log_interval`` steps (one host sync per
-  log line, not per step; trainer.md §6.2).
-- Plots need matplotlib, which is optional: without it, or when a plot fails (P14: the
+  log line, not per step: a read of a CUDA tensor waits for the GPU to finish).
+- Plots need matplotlib, which is optional: without it, or when a plot fails (the
   reference died on Matplotlib 3.10's removed ``tostring_rgb``), images are skipped with
   one warning and training goes on. Nothing in this module may raise into the loop
   except a programming error in the caller's arguments.
@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 from rich.console import Console
 
+from vitscfg.config.schema.train import VitscfgTrain
 from vitscfg.train.evaluate import EvalResult
+from vitscfg.train.run_state import RunState
 
 if TYPE_CHECKING:
     from rich.table import Table
-
-    from vitscfg.train.loop import Trainer
 
 
 def memory_text(device: torch.device) -> tuple[str, float]:
@@ -108,11 +108,11 @@ class Plotter:
             fig.colorbar(im, ax=ax)
             fig.tight_layout()
             fig.canvas.draw()
-            # buffer_rgba exists in every supported Matplotlib (tostring_rgb does not: P14)
+            # buffer_rgba exists in every supported Matplotlib (tostring_rgb does not)
             rgba = np.asarray(fig.canvas.buffer_rgba())
             plt.close(fig)
             return rgba[..., :3].copy()
-        except Exception as err:  # noqa: BLE001 - a plot must never stop training (P14)
+        except Exception as err:  # noqa: BLE001 - a plot must never stop training
             self._warn(f"{type(err).__name__}: {err}")
             return None
 
@@ -229,34 +229,49 @@ def _count(module: torch.nn.Module) -> str:
     return f"{sum(p.numel() for p in module.parameters()) / 1e6:.2f} M"
 
 
-def startup_table(tr: Trainer) -> Table:
-    """What the run is about to do, in one table (printed once, on the main rank)."""
+def startup_table(
+    t: VitscfgTrain,
+    *,
+    title: str,
+    run_dir: Path,
+    device: torch.device,
+    world_size: int,
+    precision: str,
+    sets: tuple[Sized, str, Sized],
+    steps: tuple[int, int, bool],
+    run: RunState,
+    nets: tuple[torch.nn.Module, torch.nn.Module],
+) -> Table:
+    """What the run is about to do, in one table (printed once, on the main rank).
+
+    ``sets``: the training set, where it comes from, the validation set; ``steps``: steps
+    per epoch, total steps, whether ``--max-steps`` set the total."""
     from rich.table import Table
 
-    t = tr.t
-    table = Table(title=f"vitscfg train {tr.opt.config_path}", show_header=False)
+    table = Table(title=f"vitscfg train {title}", show_header=False)
     table.add_column(style="bold")
     table.add_column()
-    device = str(tr.device)
-    if tr.device.type == "cuda":
-        device += f" ({torch.cuda.get_device_name(tr.device)})"
+    name = str(device)
+    if device.type == "cuda":
+        name += f" ({torch.cuda.get_device_name(device)})"
+    per_epoch, total, capped = steps
     rows = [
-        ("run dir", str(tr.run_dir)),
-        ("device", f"{device}, torch {torch.__version__}, {tr.dist.world_size} process(es)"),
-        ("precision", tr.precision),
-        ("training set", f"{len(tr.train_set)} utterances ({tr.train_set.source})"),
-        ("validation set", f"{len(tr.val_set)} utterances"),
+        ("run dir", str(run_dir)),
+        ("device", f"{name}, torch {torch.__version__}, {world_size} process(es)"),
+        ("precision", precision),
+        ("training set", f"{len(sets[0])} utterances ({sets[1]})"),
+        ("validation set", f"{len(sets[2])} utterances"),
         (
             "batch",
-            f"{t.batch_size} x {t.grad_accum_steps} accumulation x {tr.dist.world_size} "
+            f"{t.batch_size} x {t.grad_accum_steps} accumulation x {world_size} "
             f"process(es), segment {t.segment_size} samples",
         ),
-        ("steps per epoch", str(tr.steps_per_epoch)),
+        ("steps per epoch", str(per_epoch)),
         ("epochs", str(t.epochs)),
-        ("total steps", f"{tr.total_steps}" + (" (--max-steps)" if tr.opt.max_steps else "")),
-        ("start", f"step {tr.step}, epoch {tr.epoch}"),
-        ("parameters", f"G {_count(tr.net_g)}, D {_count(tr.net_d)}"),
-        ("memory", memory_text(tr.device)[0]),
+        ("total steps", f"{total}" + (" (--max-steps)" if capped else "")),
+        ("start", f"step {run.step}, epoch {run.epoch}"),
+        ("parameters", f"G {_count(nets[0])}, D {_count(nets[1])}"),
+        ("memory", memory_text(device)[0]),
         ("log / eval", f"every {t.log_interval} / {t.eval_interval} steps"),
     ]
     for key, value in rows:
