@@ -94,7 +94,11 @@ def _wrong_type(value: Any) -> Any:
     if isinstance(value, (int, float)):
         return "abc"
     if isinstance(value, str):
-        return 7
+        try:  # a YAML 1.1 number read as a string (2e-4): its wrong type is a word
+            float(value)
+        except ValueError:
+            return 7
+        return "abc"
     if isinstance(value, list):
         return 3
     return None
