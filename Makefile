@@ -47,7 +47,7 @@ generate: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff format --check vitscfg tests bench scripts
 	$(BIN)/ruff check vitscfg tests bench scripts
-	$(BIN)/mypy vitscfg/config vitscfg/lint vitscfg/__main__.py vitscfg/cli.py
+	$(BIN)/mypy vitscfg
 
 bench: $(STAMP)
 	$(BIN)/python bench/check_latency.py

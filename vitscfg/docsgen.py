@@ -88,13 +88,12 @@ def render_rules() -> str:
         "`vitscfg/lint/rules/`; do not edit by hand. `vitscfg explain CODE` prints the "
         "same text.",
         "",
-        "| code | name | default severity | constraint |",
-        "|---|---|---|---|",
+        "| code | name | default severity |",
+        "|---|---|---|",
     ]
     for code, rule_ in rules.items():
         lines.append(
-            f"| [{code}](#{code.lower()}) | {rule_.name} | {rule_.severity.value} | "
-            f"{rule_.constraint or ''} |"
+            f"| [{code}](#{code.lower()}) | {rule_.name} | {rule_.severity.value} |"
         )
     lines.append("")
     for code, rule_ in rules.items():

@@ -152,8 +152,6 @@ def render_rule(code: str) -> str | None:
         "",
         f"Default severity: {rule_.severity.value}. Dialects: {dialects}.",
     ]
-    if rule_.constraint:
-        meta.append(f"Constraint: {rule_.constraint} in ../shared/reference/constraints.md.")
     if rule_.needs_data:
         meta.append("Reads the data on disk (skipped with --no-data).")
     return "\n".join(meta) + "\n\n" + rule_.doc + "\n"

@@ -2,9 +2,9 @@
 
 The posterior encoder, the flow and MAS run on the full spectrogram, and the
 ``(B, T_spec, T_text)`` alignment tensors are quadratic, so the longest utterance the loader
-can produce matters as much as segment_size (estimator.md 2.4: B=16 fp32 5.4 GiB at 250
-frames, 8.5 GiB at 1000). A 3-step probe with random batches never sees it (Lightning's
-batch-size finder failure, estimator.md 1).
+can produce matters as much as segment_size (traced ljs_base, B=16 fp32: 5.4 GiB at 250
+frames, 8.5 GiB at 1000). A 3-step probe with random batches never sees it (which is how
+batch-size finders that try a few random batches pick a batch that fails later).
 
 Text length: characters after the config's cleaners, mapped to ids, doubled + 1 with
 ``add_blank``, among lines that pass ``min_text_len..max_text_len`` (the dataset's filter).

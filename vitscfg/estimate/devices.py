@@ -3,8 +3,8 @@ built-in table or a size (``--vram``), or the host's RAM (``use_gpu: false``).
 
 Also holds the allowances a fake-tensor trace cannot see (CUDA context, workspaces,
 allocator rounding/fragmentation, host process and DataLoader workers). Each constant says
-where its figure comes from; the CUDA ones are design inputs (estimator.md 2.5 and 5: no GPU
-was available to measure them) that `scripts/validate_estimator.py` checks on a GPU box.
+where its figure comes from; the CUDA ones were measured by `scripts/validate_estimator.py`
+on a GPU box (docs/estimator-accuracy.md, docs/gpu-validation.md).
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ ASSUMED_USABLE = 0.98
 #: CUDA context + loaded kernels + cuBLAS/cuDNN handles of a torch process, invisible to
 #: the caching allocator. Measured by scripts/validate_estimator.py on an H100 80GB (torch
 #: 2.11, CUDA 13.0, driver 580): 0.75-0.76 GiB at every probe (NVML per-process usage minus
-#: reserved). Older stacks with lazy module loading report 300-500 MiB (estimator.md 2.5):
-#: the H100 figure is kept as the safe side.
+#: reserved). Older stacks with lazy CUDA module loading report 300-500 MiB: the H100
+#: figure is kept as the safe side.
 CUDA_CONTEXT_BYTES = 770 * MiB
 #: Reserved bytes per traced tensor byte, for a trace with CUDA's autocast policy (meta
 #: traces, meta_autocast.py): the caching allocator keeps freed blocks, rounds to 2 MiB / 20

@@ -2,8 +2,8 @@
 
 Why a model and not a trace per cell: a trace of ljs_base costs ~2-4 s on two cores
 and a GPU probe a few seconds plus a process start, while a grid has 10-20 cells. Peak
-memory is affine in the batch size at fixed lengths (estimator.md 2.4: residuals <= 0.15 %
-over B = 1..64) and the per-item slope is affine in segment_size (the decoder and the
+memory is affine in the batch size at fixed lengths (traced ljs_base steps: residuals
+<= 0.15 % over B = 1..64) and the per-item slope is affine in segment_size (the decoder and the
 discriminators work on the segment only), so
 
     peak(B, S) = c0 + B * (a * S + b)

@@ -5,7 +5,9 @@ there is no allocator at all. What both have is tensor *storages* with a size an
 lifetime. A ``TorchDispatchMode`` sees every op below autograd (forward, backward and the
 optimiser alike); counting each untyped storage once, when first seen as an op output, and
 uncounting it in a weakref finalizer when it dies gives the live tensor bytes at every op
-and therefore the peak (estimator.md 2.2-2.3: -764 B vs the CPU profiler on a 2.4 GB step).
+and therefore the peak. Kernels' own temporaries (oneDNN's reordered weights, im2col
+columns) are not op outputs and are not counted: a real CPU step's allocations peak
+0.6-1.1 % higher at ljs_base size (docs/estimator-cpu.md).
 
 ``round_to`` models the CUDA caching allocator's minimum block (512 B): every request is
 rounded up to it, which matters for the many tiny tensors of a training step.

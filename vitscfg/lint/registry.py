@@ -6,7 +6,7 @@ explain`, `docs/rules.md` and the SARIF rule metadata are all generated from it,
 so there is one place to edit.
 
 Codes: VC0xx reading the file, VC1xx single fields (schema), VC2xx cross-field
-rules (../shared/reference/constraints.md C1-C16), VC3xx the data on disk.
+rules, VC3xx the data on disk.
 Codes are never reused; a renamed rule keeps its code.
 """
 
@@ -93,7 +93,6 @@ class Rule:
     func: RuleFunc
     dialects: frozenset[str] | None  # None: applies to every dialect
     needs_data: bool
-    constraint: str | None  # the C-number in constraints.md, if any
     # Also runs on configs of an unknown fork: it judges only what means the same in
     # every fork (syntax, types and ranges, STFT and generator arithmetic).
     any_fork: bool = False
@@ -126,7 +125,6 @@ def rule(
     *,
     dialects: Iterable[str] | None = None,
     needs_data: bool = False,
-    constraint: str | None = None,
     any_fork: bool = False,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Register a rule. `severity` is the default; a Finding may lower or raise it
@@ -142,7 +140,6 @@ def rule(
             func,
             frozenset(dialects) if dialects is not None else None,
             needs_data,
-            constraint,
             any_fork,
         )
         return func

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 #: What each fork's model has that the VITS model here does not (the proxy's blind spots).
-#: (../shared/reference/train_fields.md: extra discriminators, flow variants, SVC switches.)
+#: (extra discriminators, flow variants, the singing-voice forks' switches).
 _SVC_GAPS = "its content-feature encoder, f0 embedding, NSF-HiFiGAN source and, when enabled, "
 _PROXY_GAPS: dict[str, str] = {
     "vits2": "its duration discriminator, transformer flows and noise-scaled MAS",

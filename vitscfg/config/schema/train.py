@@ -2,7 +2,7 @@
 
 `VitsTrain` is jaywalnut310/vits: 13 keys read as attributes (missing one is an
 AttributeError, possibly hours in) and two that nothing reads. Forks subclass it
-and change only what they change. Facts: ../shared/reference/train_fields.md.
+and change only what they change; docs/fields.md lists every field per dialect.
 """
 
 from __future__ import annotations

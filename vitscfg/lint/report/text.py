@@ -31,7 +31,7 @@ _SEVERITY_COLOR = {"error": "\x1b[31m", "warning": "\x1b[33m", "info": "\x1b[34m
 _MAX_SNIPPET = 100
 _CONTEXT_BEFORE = 40
 
-# C0/C1 controls (newline included): a config key can carry an escape sequence
+# Control characters, U+0000-U+001F and U+007F-U+009F (newline included): a config key can carry an escape sequence
 # into a message, and the header of a diagnostic must stay one greppable line.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 

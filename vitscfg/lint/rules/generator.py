@@ -1,4 +1,4 @@
-"""VC210-VC217: generator and encoder shapes (constraints.md C11)."""
+"""VC210-VC217: generator and encoder shapes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from vitscfg.diagnostic import Fix, Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 
-@rule("VC210", "heads-do-not-divide-hidden", Severity.ERROR, constraint="C11", any_fork=True)
+@rule("VC210", "heads-do-not-divide-hidden", Severity.ERROR, any_fork=True)
 def heads_do_not_divide_hidden(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `model.hidden_channels % model.n_heads == 0` and that
@@ -29,7 +29,7 @@ def heads_do_not_divide_hidden(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C11 (vits attentions.py:104, modules.py:308).
+    vits attentions.py:104, modules.py:308.
     """
     hidden = ctx.integer("/model/hidden_channels")
     heads = ctx.integer("/model/n_heads")
@@ -50,7 +50,7 @@ def heads_do_not_divide_hidden(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC211", "upsample-kernels-mismatch", Severity.ERROR, constraint="C11", any_fork=True)
+@rule("VC211", "upsample-kernels-mismatch", Severity.ERROR, any_fork=True)
 def upsample_kernels_mismatch(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `len(upsample_kernel_sizes) == len(upsample_rates)`, each kernel >= its
@@ -75,7 +75,7 @@ def upsample_kernels_mismatch(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C11 (vits models.py:248-260).
+    vits models.py:248-260.
     """
     rates = ctx.int_list("/model/upsample_rates")
     kernels = ctx.int_list("/model/upsample_kernel_sizes")
@@ -113,7 +113,7 @@ def upsample_kernels_mismatch(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC212", "resblock-shape-mismatch", Severity.ERROR, constraint="C11", any_fork=True)
+@rule("VC212", "resblock-shape-mismatch", Severity.ERROR, any_fork=True)
 def resblock_shape_mismatch(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks the HiFi-GAN residual blocks: as many dilation lists as kernel sizes,
@@ -137,7 +137,7 @@ def resblock_shape_mismatch(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C11 (vits models.py:247,261; modules.py:187-240).
+    vits models.py:247,261; modules.py:187-240.
     """
     kernels = ctx.int_list("/model/resblock_kernel_sizes")
     dilations = ctx.get("/model/resblock_dilation_sizes")
@@ -169,7 +169,7 @@ def resblock_shape_mismatch(ctx: Context) -> Iterator[Finding]:
             )
 
 
-@rule("VC213", "resblock-not-a-string", Severity.WARNING, constraint="C11", any_fork=True)
+@rule("VC213", "resblock-not-a-string", Severity.WARNING, any_fork=True)
 def resblock_not_a_string(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that `model.resblock` is the string "1" or "2". `--fix` turns 1 into "1".
@@ -194,7 +194,7 @@ def resblock_not_a_string(ctx: Context) -> Iterator[Finding]:
     (`1` -> `"1"`), which is what the file meant.
 
     ## References
-    constraints.md C11 (vits models.py:250).
+    vits models.py:250.
     """
     value = ctx.get("/model/resblock")
     if "resblock" not in ctx.section("model") or value in ("1", "2"):

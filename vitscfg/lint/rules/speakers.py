@@ -1,4 +1,4 @@
-"""VC220-VC223: speakers and conditioning (constraints.md C7, C16)."""
+"""VC220-VC223: speakers and conditioning."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ def _n_speakers(ctx: Context) -> tuple[int | None, str]:
     "single-speaker-embedding",
     Severity.ERROR,
     dialects=("vits", "vits2", "vitscfg", "mb-istft-vits", "mb-istft-vits2"),
-    constraint="C7",
 )
 def single_speaker_embedding(ctx: Context) -> Iterator[Finding]:
     """## What it does
@@ -49,7 +48,7 @@ def single_speaker_embedding(ctx: Context) -> Iterator[Finding]:
     `n_speakers >= 1`, where 1 is valid; they are detected as vits and get this error.
 
     ## References
-    constraints.md C7 (vits models.py:456-462).
+    vits models.py:456-462.
     """
     if ctx.integer("/data/n_speakers") == 1:
         yield Finding(
@@ -60,7 +59,7 @@ def single_speaker_embedding(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC221", "speakers-without-conditioning", Severity.ERROR, constraint="C7")
+@rule("VC221", "speakers-without-conditioning", Severity.ERROR)
 def speakers_without_conditioning(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that a multi-speaker model has `model.gin_channels > 0`, and warns when
@@ -83,7 +82,7 @@ def speakers_without_conditioning(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C7 (vits modules.py:126-153, train.py:99).
+    vits modules.py:126-153, train.py:99.
     """
     if ctx.dialect == "piper-voice":
         return
@@ -117,7 +116,7 @@ def speakers_without_conditioning(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC222", "speaker-id-out-of-range", Severity.ERROR, constraint="C7", any_fork=True)
+@rule("VC222", "speaker-id-out-of-range", Severity.ERROR, any_fork=True)
 def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that every id in `data.spk2id` (Bert-VITS2, MeloTTS), the `spk` map
@@ -145,9 +144,6 @@ def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
     ## Known problems
     The filelists decide which ids are really drawn; with data checks on, VC310
     reports ids in the filelists themselves.
-
-    ## References
-    constraints.md C7, C16.
     """
     speakers, count_pointer = _n_speakers(ctx)
     if not speakers or speakers < 0:
@@ -209,7 +205,7 @@ _SSL_DIMS = {
 }
 
 
-@rule("VC223", "content-encoder-width", Severity.ERROR, dialects=("so-vits-svc",), constraint="C16")
+@rule("VC223", "content-encoder-width", Severity.ERROR, dialects=("so-vits-svc",))
 def content_encoder_width(ctx: Context) -> Iterator[Finding]:
     """## What it does
     so-vits-svc 4.1: checks that `model.ssl_dim` matches the width of the content
@@ -231,7 +227,7 @@ def content_encoder_width(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C16 (so-vits-svc 4.1 preprocess_flist_config.py:96-110).
+    so-vits-svc 4.1 preprocess_flist_config.py:96-110.
     """
     encoder = ctx.get("/model/speech_encoder")
     ssl = ctx.integer("/model/ssl_dim")

@@ -1,4 +1,4 @@
-"""VC201-VC209: segment, hop, STFT and decoder geometry (constraints.md C1-C5)."""
+"""VC201-VC209: segment, hop, STFT and decoder geometry."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ def nearest_multiples(value: int, step: int) -> tuple[int, int]:
     return low, low + step if low < value else low
 
 
-@rule("VC201", "segment-not-multiple-of-hop", Severity.ERROR, constraint="C1", any_fork=True)
+@rule("VC201", "segment-not-multiple-of-hop", Severity.ERROR, any_fork=True)
 def segment_not_multiple_of_hop(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that `train.segment_size` is a whole number of `data.hop_length` hops.
@@ -48,7 +48,7 @@ def segment_not_multiple_of_hop(ctx: Context) -> Iterator[Finding]:
     milliseconds) and memory by the same fraction.
 
     ## References
-    constraints.md C1 (vits train.py:86,165; losses.py:9-13).
+    vits train.py:86,165; losses.py:9-13.
     """
     segment = ctx.integer("/train/segment_size")
     hop = ctx.integer("/data/hop_length")
@@ -89,7 +89,7 @@ def _factorizations(target: int, stages: int) -> list[int] | None:
     return sorted(rates, reverse=True) if math.prod(rates) == target else None
 
 
-@rule("VC202", "upsampling-does-not-match-hop", Severity.ERROR, constraint="C2")
+@rule("VC202", "upsampling-does-not-match-hop", Severity.ERROR)
 def upsampling_does_not_match_hop(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that the decoder turns one latent frame into exactly `hop_length`
@@ -112,7 +112,7 @@ def upsampling_does_not_match_hop(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C2 (vits models.py:253-256; mbistft models.py:247-275).
+    vits models.py:253-256; mbistft models.py:247-275.
     """
     rates = ctx.int_list("/model/upsample_rates")
     hop = ctx.integer("/data/hop_length")
@@ -155,7 +155,7 @@ def upsampling_does_not_match_hop(ctx: Context) -> Iterator[Finding]:
     )
 
 
-@rule("VC203", "segment-longer-than-shortest-clip", Severity.WARNING, constraint="C3")
+@rule("VC203", "segment-longer-than-shortest-clip", Severity.WARNING)
 def segment_longer_than_shortest_clip(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that `segment_size // hop_length` frames fit in every clip the length
@@ -178,7 +178,7 @@ def segment_longer_than_shortest_clip(ctx: Context) -> Iterator[Finding]:
     segment (vitscfg check reports them when the data is found).
 
     ## References
-    constraints.md C3 (vits commons.py:57-64, train.py:70).
+    vits commons.py:57-64, train.py:70.
     """
     if ctx.dialect in NO_BUCKETS:
         return
@@ -202,7 +202,7 @@ def segment_longer_than_shortest_clip(ctx: Context) -> Iterator[Finding]:
     )
 
 
-@rule("VC204", "window-longer-than-fft", Severity.ERROR, constraint="C4", any_fork=True)
+@rule("VC204", "window-longer-than-fft", Severity.ERROR, any_fork=True)
 def window_longer_than_fft(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `data.win_length <= data.filter_length`.
@@ -221,7 +221,7 @@ def window_longer_than_fft(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C4 (vits mel_processing.py:66,104).
+    vits mel_processing.py:66,104.
     """
     n_fft = ctx.integer("/data/filter_length")
     win = ctx.integer("/data/win_length")
@@ -234,7 +234,7 @@ def window_longer_than_fft(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC205", "odd-stft-padding", Severity.ERROR, constraint="C4")
+@rule("VC205", "odd-stft-padding", Severity.ERROR)
 def odd_stft_padding(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that `filter_length - hop_length` is even.
@@ -256,7 +256,7 @@ def odd_stft_padding(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C4 (vits mel_processing.py:63,101).
+    vits mel_processing.py:63,101.
     """
     n_fft = ctx.integer("/data/filter_length")
     hop = ctx.integer("/data/hop_length")
@@ -269,7 +269,7 @@ def odd_stft_padding(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC206", "hop-longer-than-window", Severity.WARNING, constraint="C4", any_fork=True)
+@rule("VC206", "hop-longer-than-window", Severity.WARNING, any_fork=True)
 def hop_longer_than_window(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `data.hop_length <= data.win_length`.
@@ -285,9 +285,6 @@ def hop_longer_than_window(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     A hop of a quarter of the window (256 with 1024).
-
-    ## References
-    constraints.md C4.
     """
     hop = ctx.integer("/data/hop_length")
     win = ctx.integer("/data/win_length")
@@ -304,7 +301,6 @@ def hop_longer_than_window(ctx: Context) -> Iterator[Finding]:
     "mel-posterior-needs-80-mels",
     Severity.ERROR,
     dialects=("vits2", "mb-istft-vits2"),
-    constraint="C5",
 )
 def mel_posterior_needs_80_mels(ctx: Context) -> Iterator[Finding]:
     """## What it does
@@ -325,7 +321,7 @@ def mel_posterior_needs_80_mels(ctx: Context) -> Iterator[Finding]:
     `n_mel_channels: 80`, or the linear-spectrogram posterior.
 
     ## References
-    constraints.md C5 (vits2 train.py:73-83).
+    vits2 train.py:73-83.
     """
     mels = ctx.integer("/data/n_mel_channels")
     if ctx.get("/model/use_mel_posterior_encoder") is True and mels and mels != 80:
@@ -337,7 +333,7 @@ def mel_posterior_needs_80_mels(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC208", "mel-fmax-above-nyquist", Severity.WARNING, constraint="C5", any_fork=True)
+@rule("VC208", "mel-fmax-above-nyquist", Severity.WARNING, any_fork=True)
 def mel_fmax_above_nyquist(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks `data.mel_fmax <= sampling_rate / 2` and `mel_fmin < mel_fmax`.
@@ -353,9 +349,6 @@ def mel_fmax_above_nyquist(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     `"mel_fmax": null` (= sampling_rate / 2) or a value below it.
-
-    ## References
-    constraints.md C5.
     """
     rate = ctx.number("/data/sampling_rate")
     fmax = ctx.number("/data/mel_fmax")

@@ -1,5 +1,5 @@
 """VC230-VC236: optimiser, precision, loss and text settings that train badly
-without crashing (constraints.md C10, C12, C14, C16)."""
+without crashing."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from vitscfg.diagnostic import Fix, Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 
-@rule("VC230", "implausible-learning-rate", Severity.WARNING, constraint="C14", any_fork=True)
+@rule("VC230", "implausible-learning-rate", Severity.WARNING, any_fork=True)
 def implausible_learning_rate(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Warns when `train.learning_rate` is far from what VITS-family models train with
@@ -34,7 +34,7 @@ def implausible_learning_rate(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    train_fields.md (learning_rate, lr_decay); constraints.md C14.
+    docs/fields.md (learning_rate, lr_decay).
     """
     lr = ctx.number("/train/learning_rate")
     if lr is not None and 0 < lr <= 1 and (lr > 1e-3 or lr < 1e-6):
@@ -97,7 +97,7 @@ def loss_weight_disabled(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC232", "precision-flags", Severity.WARNING, constraint="C12")
+@rule("VC232", "precision-flags", Severity.WARNING)
 def precision_flags(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks the mixed-precision switches: `fp16_run` and `bf16_run` both true
@@ -115,9 +115,6 @@ def precision_flags(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Turn on one of them.
-
-    ## References
-    constraints.md C12.
     """
     train = ctx.section("train")
     if (
@@ -148,7 +145,6 @@ def precision_flags(ctx: Context) -> Iterator[Finding]:
     "stft-loss-lists",
     Severity.ERROR,
     dialects=("mb-istft-vits", "mb-istft-vits2"),
-    constraint="C16",
 )
 def stft_loss_lists(ctx: Context) -> Iterator[Finding]:
     """## What it does
@@ -168,7 +164,7 @@ def stft_loss_lists(ctx: Context) -> Iterator[Finding]:
     Three entries in each list.
 
     ## References
-    constraints.md C16 (mbistft losses.py:65-70).
+    mbistft losses.py:65-70.
     """
     ffts = ctx.int_list("/train/fft_sizes")
     hops = ctx.int_list("/train/hop_sizes")
@@ -195,7 +191,7 @@ def stft_loss_lists(ctx: Context) -> Iterator[Finding]:
 _MAX_WAV = {32768.0: "16-bit PCM", 2147483648.0: "24/32-bit PCM", 1.0: "float WAV"}
 
 
-@rule("VC234", "unusual-max-wav-value", Severity.WARNING, constraint="C8")
+@rule("VC234", "unusual-max-wav-value", Severity.WARNING)
 def unusual_max_wav_value(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Warns when `data.max_wav_value` is not one of 32768 (16-bit PCM), 2147483648
@@ -216,7 +212,7 @@ def unusual_max_wav_value(ctx: Context) -> Iterator[Finding]:
     ```
 
     ## References
-    constraints.md C8 (vits mel_processing.py:52-55).
+    vits mel_processing.py:52-55.
     """
     if ctx.dialect in ("rvc", "melotts", "piper-voice"):
         return  # these read audio as float and ignore the key
@@ -229,7 +225,7 @@ def unusual_max_wav_value(ctx: Context) -> Iterator[Finding]:
         )
 
 
-# Cleaner functions of the known forks' text/cleaners.py (constraints.md C10).
+# Cleaner functions of the known forks' text/cleaners.py.
 KNOWN_CLEANERS = frozenset(
     {
         "basic_cleaners",
@@ -266,7 +262,6 @@ VITSCFG_CLEANERS = frozenset(
     "unknown-text-cleaner",
     Severity.WARNING,
     dialects=("vits", "vits2", "vitscfg", "mb-istft-vits", "mb-istft-vits2"),
-    constraint="C10",
 )
 def unknown_text_cleaner(ctx: Context) -> Iterator[Finding]:
     """## What it does
@@ -296,7 +291,7 @@ def unknown_text_cleaner(ctx: Context) -> Iterator[Finding]:
     info.
 
     ## References
-    constraints.md C10 (vits text/__init__.py:48-53).
+    vits text/__init__.py:48-53.
     """
     names = ctx.get("/data/text_cleaners")
     if not isinstance(names, list):

@@ -1,5 +1,4 @@
-"""VC3xx: the training data on disk, checked against the config (constraints.md
-C3, C6-C10, C13).
+"""VC3xx: the training data on disk, checked against the config.
 
 All rules share one scan per config (filelists read once, headers in parallel,
 see `vitscfg.data.scan`) and report ONE finding per problem kind per filelist,

@@ -13,7 +13,7 @@ from vitscfg.lint.registry import Context
 KEYS = ("training_files", "validation_files")
 _EXAMPLES = 3
 # Loaders that ignore max_wav_value (rvc: float WAVs, melo: librosa) or resample
-# on load (melo), so a rate or scale mismatch is harmless there (C8).
+# on load (melo), so a rate or scale mismatch is harmless there.
 _IGNORES_MAX_WAV = frozenset({"rvc", "melotts"})
 _RESAMPLES = frozenset({"melotts"})
 _SCALE = {
@@ -22,7 +22,7 @@ _SCALE = {
     "PCM_32": 2147483648.0,
     "FLOAT": 1.0,
     "DOUBLE": 1.0,
-}  # what scipy.io.wavfile returns, per C8
+}  # the full scale of what scipy.io.wavfile returns per sample format
 
 
 @dataclass

@@ -28,7 +28,7 @@ def _dialect_crash(dialect: str) -> str:
     return "the loader checks the rate when it loads a clip and raises an error"
 
 
-@rule("VC306", "sample-rate-mismatch", Severity.ERROR, needs_data=True, constraint="C8")
+@rule("VC306", "sample-rate-mismatch", Severity.ERROR, needs_data=True)
 def sample_rate_mismatch(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Reads each WAV header and compares its sample rate with `data.sampling_rate`.
@@ -46,9 +46,6 @@ def sample_rate_mismatch(ctx: Context) -> Iterator[Finding]:
     ## Use instead
     Resample the data (`sox in.wav -r 22050 out.wav`) or set `data.sampling_rate`
     to the data's rate (and keep hop, segment and upsampling consistent).
-
-    ## References
-    constraints.md C8
     """
     data = _data(ctx)
     want = ctx.number("/data/sampling_rate")
@@ -73,7 +70,7 @@ def sample_rate_mismatch(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC307", "audio-not-mono", Severity.ERROR, needs_data=True, constraint="C8")
+@rule("VC307", "audio-not-mono", Severity.ERROR, needs_data=True)
 def audio_not_mono(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Reports audio files with more than one channel.
@@ -89,9 +86,6 @@ def audio_not_mono(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Downmix the data: `sox in.wav -c 1 out.wav` or `ffmpeg -i in.wav -ac 1 out.wav`.
-
-    ## References
-    constraints.md C8
     """
     data = _data(ctx)
     if data is None:
@@ -108,7 +102,7 @@ def audio_not_mono(ctx: Context) -> Iterator[Finding]:
             )
 
 
-@rule("VC308", "max-wav-value-mismatch", Severity.WARNING, needs_data=True, constraint="C8")
+@rule("VC308", "max-wav-value-mismatch", Severity.WARNING, needs_data=True)
 def max_wav_value_mismatch(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Compares `data.max_wav_value` with the sample format of each WAV: scipy returns
@@ -129,9 +123,6 @@ def max_wav_value_mismatch(ctx: Context) -> Iterator[Finding]:
     ## Use instead
     Convert to 16-bit PCM (`sox in.wav -b 16 out.wav`), or set `data.max_wav_value`
     to the divisor of the format all files share.
-
-    ## References
-    constraints.md C8
     """
     data = _data(ctx)
     have = ctx.number("/data/max_wav_value")
@@ -176,7 +167,7 @@ def max_wav_value_mismatch(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC309", "audio-header-unreadable", Severity.ERROR, needs_data=True, constraint="C8")
+@rule("VC309", "audio-header-unreadable", Severity.ERROR, needs_data=True)
 def audio_header_unreadable(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Reports audio files whose header cannot be read: truncated or corrupt WAVs and
@@ -192,9 +183,6 @@ def audio_header_unreadable(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Re-export or delete the files; `pip install soundfile` to check FLAC/OGG/MP3.
-
-    ## References
-    constraints.md C8
     """
     data = _data(ctx)
     if data is None:

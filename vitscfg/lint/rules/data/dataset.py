@@ -15,7 +15,7 @@ from vitscfg.lint.registry import Context, Finding, rule
 from vitscfg.lint.rules.data._scan import _data, _examples, _headers, _key, _n, _where
 
 
-@rule("VC310", "speaker-id-out-of-range", Severity.ERROR, needs_data=True, constraint="C7")
+@rule("VC310", "speaker-id-out-of-range", Severity.ERROR, needs_data=True)
 def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks every speaker in the filelists: numeric ids must be below
@@ -33,9 +33,6 @@ def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Set `data.n_speakers` to the largest id + 1 (`"n_speakers": 109`).
-
-    ## References
-    constraints.md C7
     """
     data = _data(ctx)
     if data is None:
@@ -97,7 +94,7 @@ def _seconds(frames: int, hop: int, ctx: Context) -> str:
     return f"{frames * hop / rate:.2f} s" if rate else f"{frames} frames"
 
 
-@rule("VC311", "clips-dropped-by-length", Severity.WARNING, needs_data=True, constraint="C9")
+@rule("VC311", "clips-dropped-by-length", Severity.WARNING, needs_data=True)
 def clips_dropped_by_length(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Counts training clips outside the length window of the reference bucket sampler:
@@ -114,9 +111,6 @@ def clips_dropped_by_length(ctx: Context) -> Iterator[Finding]:
     ## Use instead
     Split long recordings at silences into 2-10 s clips; drop or merge clips that
     are too short.
-
-    ## References
-    constraints.md C9
     """
     got = _clips(ctx)
     buckets = buckets_for(ctx.dialect)
@@ -145,7 +139,7 @@ def clips_dropped_by_length(ctx: Context) -> Iterator[Finding]:
     )
 
 
-@rule("VC312", "first-bucket-empty", Severity.ERROR, needs_data=True, constraint="C9")
+@rule("VC312", "first-bucket-empty", Severity.ERROR, needs_data=True)
 def first_bucket_empty(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that at least one training clip falls in the bucket sampler's first
@@ -163,9 +157,6 @@ def first_bucket_empty(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Include clips of 0.4-3.5 s (at 22050 Hz / hop 256), e.g. by splitting the long ones.
-
-    ## References
-    constraints.md C9
     """
     got = _clips(ctx)
     buckets = buckets_for(ctx.dialect)
@@ -195,7 +186,7 @@ def first_bucket_empty(ctx: Context) -> Iterator[Finding]:
     )
 
 
-@rule("VC313", "clip-shorter-than-segment", Severity.ERROR, needs_data=True, constraint="C3")
+@rule("VC313", "clip-shorter-than-segment", Severity.ERROR, needs_data=True)
 def clip_shorter_than_segment(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Finds training clips that the bucket sampler keeps but that are shorter than
@@ -212,9 +203,6 @@ def clip_shorter_than_segment(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     `"segment_size": 8192` (32 × 256), or remove the short clips.
-
-    ## References
-    constraints.md C3
     """
     got = _clips(ctx)
     segment = ctx.integer("/train/segment_size")
@@ -237,7 +225,7 @@ def clip_shorter_than_segment(ctx: Context) -> Iterator[Finding]:
     )
 
 
-@rule("VC314", "unknown-text-symbols", Severity.ERROR, needs_data=True, constraint="C10")
+@rule("VC314", "unknown-text-symbols", Severity.ERROR, needs_data=True)
 def unknown_text_symbols(ctx: Context) -> Iterator[Finding]:
     """## What it does
     With `data.cleaned_text: true`, checks that every character of the filelist text
@@ -257,9 +245,6 @@ def unknown_text_symbols(ctx: Context) -> Iterator[Finding]:
     ## Use instead
     Run the fork's `preprocess.py` with the config's `text_cleaners` and use the
     `.cleaned` lists, or set `"cleaned_text": false`.
-
-    ## References
-    constraints.md C10
     """
     data = _data(ctx)
     if data is None or ctx.get("/data/cleaned_text") is not True:
@@ -300,7 +285,7 @@ def unknown_text_symbols(ctx: Context) -> Iterator[Finding]:
             )
 
 
-@rule("VC315", "stale-spectrogram-cache", Severity.WARNING, needs_data=True, constraint="C6")
+@rule("VC315", "stale-spectrogram-cache", Severity.WARNING, needs_data=True)
 def stale_spectrogram_cache(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Reads the shape of each cached `x.spec.pt` next to `x.wav` (without torch) and
@@ -320,9 +305,6 @@ def stale_spectrogram_cache(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Delete the caches: `find wavs -name '*.spec.pt' -delete`.
-
-    ## References
-    constraints.md C6
     """
     data = _data(ctx)
     n_fft = ctx.integer("/data/filter_length")

@@ -10,7 +10,7 @@ from vitscfg.lint.registry import Context, Finding, rule
 from vitscfg.lint.rules.data._scan import _data, _dirs, _examples, _key, _where
 
 
-@rule("VC301", "filelist-not-found", Severity.ERROR, needs_data=True, constraint="C13")
+@rule("VC301", "filelist-not-found", Severity.ERROR, needs_data=True)
 def filelist_not_found(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that `data.training_files` and `data.validation_files` name files that
@@ -32,9 +32,6 @@ def filelist_not_found(ctx: Context) -> Iterator[Finding]:
     checked in CI or by the pre-commit hook): that is reported once per list as
     info and the other data rules have nothing to check. An empty path is always
     an error: no trainer can open it.
-
-    ## References
-    constraints.md C13
     """
     data = _data(ctx)
     if data is None:
@@ -64,7 +61,7 @@ def filelist_not_found(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC302", "filelist-line-malformed", Severity.ERROR, needs_data=True, constraint="C7")
+@rule("VC302", "filelist-line-malformed", Severity.ERROR, needs_data=True)
 def filelist_line_malformed(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that every filelist line has exactly the columns the dialect's loader
@@ -88,9 +85,6 @@ def filelist_line_malformed(ctx: Context) -> Iterator[Finding]:
     ```text
     wavs/p225_001.wav|0|Please call Stella.
     ```
-
-    ## References
-    constraints.md C7
     """
     data = _data(ctx)
     if data is None:
@@ -132,7 +126,7 @@ def _empty(ctx: Context, key: str) -> Iterator[tuple[str, FilelistScan]]:
         yield f"/data/{key}", scan
 
 
-@rule("VC303", "validation-set-empty", Severity.ERROR, needs_data=True, constraint="C13")
+@rule("VC303", "validation-set-empty", Severity.ERROR, needs_data=True)
 def validation_set_empty(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that the validation filelist has at least one line.
@@ -147,9 +141,6 @@ def validation_set_empty(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Move a few lines (2-10 clips) from the training list into the validation list.
-
-    ## References
-    constraints.md C13
     """
     for pointer, _scan in _empty(ctx, "validation_files"):
         yield Finding(
@@ -160,7 +151,7 @@ def validation_set_empty(ctx: Context) -> Iterator[Finding]:
         )
 
 
-@rule("VC304", "training-set-empty", Severity.ERROR, needs_data=True, constraint="C9")
+@rule("VC304", "training-set-empty", Severity.ERROR, needs_data=True)
 def training_set_empty(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that the training filelist has at least one line.
@@ -171,9 +162,6 @@ def training_set_empty(ctx: Context) -> Iterator[Finding]:
 
     ## Example
     An empty `filelists/train.txt` named by `data.training_files`.
-
-    ## References
-    constraints.md C9
     """
     for pointer, _scan in _empty(ctx, "training_files"):
         yield Finding(
