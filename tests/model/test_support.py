@@ -20,7 +20,7 @@ SHARED = sorted((ROOT / "tests" / "fixtures" / "shared_configs").glob("*.json"))
 EXPECTED = {
     "vits": "exact",
     "vitscfg": "exact",
-    "mb-istft-vits": "none",
+    "mb-istft-vits": "exact",  # vitscfg.model.mb_istft builds the fork's networks
     "piper-voice": "none",
 }
 
@@ -54,3 +54,36 @@ def test_the_decoder_must_upsample_by_the_hop(rates: list[int], hop: int) -> Non
     }
     support = model_support(config, "vits")
     assert (support.level == "none") == (math.prod(rates) != hop)
+
+
+@given(
+    rates=st.lists(st.integers(1, 8), min_size=1, max_size=3),
+    istft_hop=st.integers(1, 8),
+    subbands=st.integers(1, 8),
+    switch=st.sampled_from(["istft_vits", "mb_istft_vits", "ms_istft_vits"]),
+    hop=st.integers(1, 1024),
+)
+def test_an_istft_decoder_must_upsample_by_the_hop(
+    rates: list[int], istft_hop: int, subbands: int, switch: str, hop: int
+) -> None:
+    """MB-iSTFT-VITS: upsampling x inverse-STFT hop x bands (1 for plain iSTFT) == hop."""
+    config = {
+        "train": {},
+        "data": {"hop_length": hop},
+        "model": {
+            "upsample_rates": rates,
+            "gen_istft_hop_size": istft_hop,
+            "subbands": subbands,
+            switch: True,
+        },
+    }
+    support = model_support(config, "mb-istft-vits")
+    bands = 1 if switch == "istft_vits" else subbands
+    assert (support.level == "none") == (math.prod(rates) * istft_hop * bands != hop)
+    assert (support.level == "exact") == (support.reason == "")
+
+
+def test_an_mb_istft_config_without_a_decoder_switch_is_refused() -> None:
+    config = {"train": {}, "data": {"hop_length": 256}, "model": {"upsample_rates": [4, 4]}}
+    support = model_support(config, "mb-istft-vits")
+    assert support.level == "none" and "builds no decoder" in support.reason

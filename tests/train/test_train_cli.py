@@ -56,18 +56,19 @@ def test_check_error_refuses_before_the_model(
 def test_a_model_vitscfg_cannot_build_refuses_before_the_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MB-iSTFT-VITS passes `check` (it trains in its fork) but its decoder is not here."""
+    """MB-iSTFT-VITS2 passes `check` (it trains in its fork); vitscfg builds its networks
+    but does not run its training step."""
     import vitscfg.train.loop as loop
 
     def boom(self: object) -> None:
         raise AssertionError("the trainer must not start on a model it cannot build")
 
     monkeypatch.setattr(loop.Trainer, "setup", boom)
-    shared = Path(__file__).resolve().parents[1] / "fixtures" / "shared_configs"
-    config = shared / "MasayaKawamura__MB-iSTFT-VITS__configs_ljs_mb_istft_vits.json"
+    vendored = Path(__file__).resolve().parents[1] / "model" / "fixtures" / "mb_istft_vits2"
+    config = vendored / "mb_istft_vits2_base.json"
     code, out = _run(config, tmp_path)
     assert code == 1
-    assert "refusing to train" in out and "iSTFT decoder" in out
+    assert "refusing to train" in out and "MB-iSTFT-VITS2" in out
 
 
 def test_unreadable_config_is_exit_2(tmp_path: Path) -> None:

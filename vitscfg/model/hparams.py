@@ -45,6 +45,15 @@ class Vits2HParams:
 
 
 @dataclass(frozen=True)
+class IstftHParams:
+    """The inverse-STFT decoders' geometry (MB-iSTFT-VITS), read by ``vitscfg.model.mb_istft``."""
+
+    n_fft: int  # model.gen_istft_n_fft: FFT size of the decoder's inverse STFT
+    hop_size: int  # model.gen_istft_hop_size: its hop in samples (of a sub-band)
+    subbands: int  # model.subbands for the multi-band/-stream decoders, 1 for plain iSTFT
+
+
+@dataclass(frozen=True)
 class ModelHParams:
     """Everything needed to build the generator and the discriminator."""
 
@@ -88,6 +97,8 @@ class ModelHParams:
     discriminator_width: float = 1.0
     # VITS2's switches when the config is a VITS2 one (set by vitscfg.model.vits2), else None.
     vits2: Vits2HParams | None = None
+    # The iSTFT decoders' geometry when ``decoder`` is one of them (vitscfg.model.mb_istft).
+    istft: IstftHParams | None = None
 
     @property
     def upsample_factor(self) -> int:

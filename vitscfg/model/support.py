@@ -9,6 +9,12 @@ hop_length and finishes with an inverse STFT), and a piper voice file is an infe
 config. Saying so beats a crash in the middle of a trace, or a confident number for a
 model nobody trains.
 
+MB-iSTFT-VITS configs build the fork's own networks (``vitscfg.model.mb_istft``: its iSTFT,
+multi-band and multi-stream decoders); their decoder multiplies the upsampling by the inverse
+STFT's hop and the number of bands, and that product must equal ``hop_length``.
+MB-iSTFT-VITS2's networks are built too, but its training step (mel-spectrogram posterior
+input, duration-discriminator updates, sub-band loss) is not vitscfg's step yet.
+
 `estimate` and `train` ask before building anything; `check` never does (this package
 imports torch).
 """
@@ -34,10 +40,9 @@ _PROXY_GAPS: dict[str, str] = {
     "rvc": "its HuBERT-feature encoder, pitch embedding and NSF-HiFiGAN source",
 }
 _CANNOT_BUILD: dict[str, str] = {
-    "mb-istft-vits": "the (multi-band) iSTFT decoder of MB-iSTFT-VITS is not part of "
-    "vitscfg's model",
-    "mb-istft-vits2": "the (multi-band) iSTFT decoder of MB-iSTFT-VITS2 is not part of "
-    "vitscfg's model",
+    "mb-istft-vits2": "vitscfg builds MB-iSTFT-VITS2's (multi-band) iSTFT decoder and "
+    "networks, but not yet its training step (mel posterior input, duration discriminator "
+    "updates, sub-band STFT loss)",
     "piper-voice": "a piper voice file is an inference config (no training section); "
     "give the training config instead",
 }
@@ -61,6 +66,8 @@ def model_support(config: Mapping[str, Any], dialect: str | None) -> ModelSuppor
     rates = model.get("upsample_rates")
     hop = data.get("hop_length")
     ints = isinstance(rates, list) and all(isinstance(r, int) for r in rates)
+    if dialect == "mb-istft-vits":
+        return _istft_support(model, rates if ints else None, hop)
     if ints and isinstance(hop, int) and math.prod(rates) != hop:
         return ModelSupport(
             "none",
@@ -72,5 +79,40 @@ def model_support(config: Mapping[str, Any], dialect: str | None) -> ModelSuppor
             "proxy",
             f"vitscfg's model is VITS: for this {dialect} config it builds the VITS model "
             f"with the same sizes, without {_PROXY_GAPS[dialect]}",
+        )
+    return ModelSupport("exact", "")
+
+
+#: MB-iSTFT-VITS's decoder switches, in the fork's order of precedence.
+_ISTFT_SWITCHES = ("mb_istft_vits", "ms_istft_vits", "istft_vits")
+
+
+def _istft_support(model: Mapping[str, Any], rates: list[int] | None, hop: Any) -> ModelSupport:
+    """MB-iSTFT-VITS: exact when a decoder is selected and its upsampling equals the hop."""
+    switch = next((key for key in _ISTFT_SWITCHES if model.get(key) is True), None)
+    if switch is None:
+        return ModelSupport(
+            "none",
+            "MB-iSTFT-VITS builds no decoder unless one of model.mb_istft_vits, "
+            "model.ms_istft_vits or model.istft_vits is true",
+        )
+    istft_hop = model.get("gen_istft_hop_size")
+    bands = 1 if switch == "istft_vits" else model.get("subbands")
+    if (
+        rates is None
+        or not isinstance(hop, int)
+        or not isinstance(istft_hop, int)
+        or not isinstance(bands, int)
+        or isinstance(istft_hop, bool)
+        or isinstance(bands, bool)
+    ):
+        return ModelSupport("exact", "")  # `check` reports the missing or mistyped keys
+    total = math.prod(rates) * istft_hop * bands
+    if total != hop:
+        return ModelSupport(
+            "none",
+            f"the {switch} decoder upsamples by {total} (model.upsample_rates {rates} x "
+            f"gen_istft_hop_size {istft_hop} x {bands} band(s)) where data.hop_length is "
+            f"{hop}: they must be equal",
         )
     return ModelSupport("exact", "")

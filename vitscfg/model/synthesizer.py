@@ -21,6 +21,7 @@ from vitscfg.model.commons import generate_path, rand_slice_segments, sequence_m
 from vitscfg.model.decoder import build_decoder
 from vitscfg.model.duration import DurationPredictor, StochasticDurationPredictor
 from vitscfg.model.hparams import ModelHParams
+from vitscfg.model.istft_decoder import IstftDecoder
 from vitscfg.model.mas import maximum_path
 from vitscfg.model.posterior_encoder import PosteriorEncoder
 from vitscfg.model.text_encoder import TextEncoder
@@ -52,6 +53,9 @@ class TrainOutput(NamedTuple):
     hidden_x: torch.Tensor | None = None  # (B, H, T_text) text-encoder states
     logw: torch.Tensor | None = None  # (B, 1, T_text) predicted log-durations
     logw_target: torch.Tensor | None = None  # (B, 1, T_text) log-durations from the alignment
+    # Multi-band / multi-stream iSTFT decoders only (MB-iSTFT-VITS): the decoder's band
+    # signals, which its sub-band STFT loss compares with the real waveform's.
+    audio_bands: torch.Tensor | None = None  # (B, subbands, T_band)
 
 
 class InferOutput(NamedTuple):
@@ -197,7 +201,11 @@ class SynthesizerTrn(nn.Module):
         logs_p = _expand(attn, logs_p)
 
         z_slice, ids_slice = rand_slice_segments(z, spec_lengths, self.segment_frames)
-        audio = self.dec(z_slice, g=g)
+        audio_bands: torch.Tensor | None = None
+        if isinstance(self.dec, IstftDecoder):
+            audio, audio_bands = self.dec.decode(z_slice, g=g)
+        else:
+            audio = self.dec(z_slice, g=g)
         vits2 = self.vits2 is not None
         return TrainOutput(
             audio,
@@ -215,6 +223,7 @@ class SynthesizerTrn(nn.Module):
             hidden_x=x if vits2 else None,
             logw=logw if vits2 else None,
             logw_target=logw_target if vits2 else None,
+            audio_bands=audio_bands,
         )
 
     @torch.no_grad()

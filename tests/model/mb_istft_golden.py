@@ -1,0 +1,127 @@
+"""What the MB-iSTFT parity fixture and its test share: tiny MB-iSTFT-VITS / MB-iSTFT-VITS2
+configs (one per decoder and fork), and the seeded weights / inputs of tests/model/vits2_golden.py.
+
+``scripts/fixtures_mb_istft.py`` runs each fork's own code with these and writes
+``tests/model/fixtures/mb_istft_parity.json.gz``; ``tests/model/test_mb_istft_parity.py`` runs
+vitscfg's networks with the same weights, inputs and seed, and compares.
+
+Geometry: hop_length 16 = prod(upsample_rates) x gen_istft_hop_size x subbands (2 x 2 x 4 for
+the multi-band / multi-stream decoders, 2 x 2 x 4 x 1 for the plain iSTFT one); a 128-sample
+decoder window, so each band has 32 samples and the sub-band STFT resolutions stay below that.
+Single speaker: MB-iSTFT-VITS has only a single-speaker train script, and MB-iSTFT-VITS2 runs
+train.py for single-speaker configs.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tests.model.vits2_golden import SEED, Batch, make_batch, seeded_state
+
+__all__ = ["PARITY_CASES", "SEED", "Batch", "case_config", "make_batch", "seeded_state"]
+
+_BASE: dict[str, Any] = {
+    "train": {
+        "segment_size": 128,
+        "learning_rate": 2e-4,
+        "betas": [0.8, 0.99],
+        "eps": 1e-9,
+        "c_mel": 45,
+        "c_kl": 1.0,
+        "fft_sizes": [16, 32, 8],
+        "hop_sizes": [2, 4, 1],
+        "win_lengths": [8, 16, 4],
+        "window": "hann_window",
+    },
+    "data": {
+        "max_wav_value": 32768.0,
+        "sampling_rate": 8000,
+        "filter_length": 64,
+        "hop_length": 16,
+        "win_length": 64,
+        "n_mel_channels": 20,
+        "mel_fmin": 0.0,
+        "mel_fmax": None,
+        "n_speakers": 0,
+    },
+    "model": {
+        "inter_channels": 8,
+        "hidden_channels": 16,
+        "filter_channels": 32,
+        "n_heads": 2,
+        "n_layers": 2,
+        "kernel_size": 3,
+        "p_dropout": 0.1,
+        "resblock": "1",
+        "resblock_kernel_sizes": [3, 5],
+        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
+        "upsample_rates": [2, 2],
+        "upsample_initial_channel": 16,
+        "upsample_kernel_sizes": [4, 4],
+        "use_spectral_norm": False,
+        "istft_vits": False,
+        "mb_istft_vits": False,
+        "ms_istft_vits": False,
+        "subbands": 4,
+        "gen_istft_n_fft": 8,
+        "gen_istft_hop_size": 2,
+    },
+}
+
+_MULTIBAND = {"model.upsample_rates": [2], "model.upsample_kernel_sizes": [4]}
+_SINGLE = {"model.subbands": False, "model.gen_istft_n_fft": 16, "model.gen_istft_hop_size": 4}
+_VITS2 = {
+    "model.use_transformer_flows": True,
+    "model.use_duration_discriminator": True,
+    "model.use_spk_conditioned_encoder": False,
+    "model.monotonic_align": "sma_v1",
+}
+
+#: case name -> (fork: "mb-istft-vits" or "mb-istft-vits2", overrides of _BASE).
+PARITY_CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "v1_mb_sdp": (
+        "mb-istft-vits",
+        {**_MULTIBAND, "model.mb_istft_vits": True, "model.use_sdp": True},
+    ),
+    "v1_ms_dp": (
+        "mb-istft-vits",
+        {**_MULTIBAND, "model.ms_istft_vits": True, "model.use_sdp": False},
+    ),
+    "v1_istft_dp": ("mb-istft-vits", {**_SINGLE, "model.istft_vits": True, "model.use_sdp": False}),
+    "v2_mb_pre_conv2_dd2_mel_noise": (
+        "mb-istft-vits2",
+        {
+            **_MULTIBAND,
+            **_VITS2,
+            "model.mb_istft_vits": True,
+            "model.use_sdp": False,
+            "model.transformer_flow_type": "pre_conv2",
+            "model.duration_discriminator_type": "dur_disc_2",
+            "model.use_mel_posterior_encoder": True,
+            "model.use_noise_scaled_mas": True,
+        },
+    ),
+    "v2_ms_sdp_fft_dd1_linear": (
+        "mb-istft-vits2",
+        {
+            **_MULTIBAND,
+            **_VITS2,
+            "model.ms_istft_vits": True,
+            "model.use_sdp": True,
+            "model.transformer_flow_type": "fft",
+            "model.duration_discriminator_type": "dur_disc_1",
+            "model.use_mel_posterior_encoder": False,
+            "model.use_noise_scaled_mas": False,
+        },
+    ),
+}
+
+
+def case_config(case: str) -> dict[str, Any]:
+    """The full tiny config of a parity case."""
+    config = copy.deepcopy(_BASE)
+    for path, value in PARITY_CASES[case][1].items():
+        section, key = path.split(".")
+        config[section][key] = copy.deepcopy(value)
+    return config
