@@ -160,7 +160,7 @@ SHARED = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "shared_co
 @pytest.mark.parametrize(
     ("name", "says"),
     [
-        ("MasayaKawamura__MB-iSTFT-VITS__configs_ljs_istft_vits.json", "iSTFT decoder"),
+        ("../../model/fixtures/mb_istft_vits2/mb_istft_vits2_base.json", "MB-iSTFT-VITS2"),
         ("rhasspy__piper__etc_test_voice.onnx.json", "inference config"),
     ],
 )
