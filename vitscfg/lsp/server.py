@@ -163,7 +163,8 @@ def build() -> VitscfgServer:
 
     @ls.feature(
         types.TEXT_DOCUMENT_COMPLETION,
-        types.CompletionOptions(trigger_characters=['"', ":", " "], resolve_provider=True),
+        # Not space: indenting a new line would pop up the key list on every keystroke.
+        types.CompletionOptions(trigger_characters=['"', ":"], resolve_provider=True),
     )
     @guarded
     def on_completion(params: types.CompletionParams) -> types.CompletionList | None:
