@@ -129,8 +129,10 @@ class MultiPeriodDiscriminator(nn.Module):
         use_spectral_norm: bool = False,
         width: float = 1.0,
         periods: Sequence[int] = PERIODS,
+        joint: bool = True,
     ) -> None:
         super().__init__()
+        self.joint = joint
         discs: list[nn.Module] = [DiscriminatorS(use_spectral_norm=use_spectral_norm, width=width)]
         discs += [
             DiscriminatorP(p, use_spectral_norm=use_spectral_norm, width=width) for p in periods
@@ -148,11 +150,26 @@ class MultiPeriodDiscriminator(nn.Module):
         discriminator. Real and fake go through each discriminator as one batch (B -> 2B),
         halving the number of conv launches; with weight norm the results equal two calls
         (with spectral norm the power iteration then runs once per call instead of twice).
+        ``joint=False`` makes the two calls, as forks' training steps do: each call
+        recomputes the weight-normed weights, and autograd keeps both copies until backward
+        (RVC v2: 0.27 GiB more), so a trace of the fork's step needs it.
         """
+        real_logits: list[torch.Tensor] = []
+        fake_logits: list[torch.Tensor] = []
+        real_fmaps: list[list[torch.Tensor]] = []
+        fake_fmaps: list[list[torch.Tensor]] = []
+        if not self.joint:
+            for disc in self.discriminators:
+                for inputs, logits_out, fmaps_out in (
+                    (y, real_logits, real_fmaps),
+                    (y_hat, fake_logits, fake_fmaps),
+                ):
+                    logits, fmap = disc(inputs)
+                    logits_out.append(logits)
+                    fmaps_out.append(fmap)
+            return real_logits, fake_logits, real_fmaps, fake_fmaps
         batch = y.size(0)
         both = torch.cat([y, y_hat], dim=0)  # (2B, 1, T)
-        real_logits, fake_logits = [], []
-        real_fmaps, fake_fmaps = [], []
         for disc in self.discriminators:
             logits, fmap = disc(both)
             real_logits.append(logits[:batch])

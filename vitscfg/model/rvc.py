@@ -214,8 +214,11 @@ def build_rvc_nets(
     hp = RvcHParams.from_config(config, variant)
     return {
         "G": RvcSynthesizer(hp),
+        # joint=False: real and fake in two calls, as RVC's step (its memory, not VITS's).
         "D": MultiPeriodDiscriminator(
-            hp.base.use_spectral_norm, periods=DISCRIMINATOR_PERIODS[hp.variant.version]
+            hp.base.use_spectral_norm,
+            periods=DISCRIMINATOR_PERIODS[hp.variant.version],
+            joint=False,
         ),
     }
 
