@@ -58,10 +58,10 @@ class Fork:
 
     def __init__(self, path: Path) -> None:
         sys.path.insert(0, str(path))
-        import commons  # type: ignore[import-not-found]
-        import losses  # type: ignore[import-not-found]
-        import mel_processing  # type: ignore[import-not-found]
-        import models  # type: ignore[import-not-found]
+        import commons
+        import losses
+        import mel_processing
+        import models
 
         self.models, self.commons, self.losses, self.mel = models, commons, losses, mel_processing
         # text/__init__ pulls in the phonemizer; only the symbol table is needed.
@@ -148,7 +148,8 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     for net in nets.values():
         net.load_state_dict(seeded_state(net), strict=True)
         net.eval()
-    net_g, net_d, net_dd = nets["G"], nets["D"], nets["DurDisc"]
+    net_g: Any = nets["G"]  # the fork's classes are untyped
+    net_d, net_dd = nets["D"], nets["DurDisc"]
     b = make_batch(config)
     # As train_ms.py at global step 0.
     net_g.current_mas_noise_scale = max(net_g.mas_noise_scale_initial, 0.0)
@@ -226,7 +227,8 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     grad_norm_g = fork.commons.clip_grad_value_(net_g.parameters(), None)
 
     def first(p: Any) -> torch.Tensor:  # dur_disc_2 wraps each output in a list
-        return p[0] if isinstance(p, list) else p
+        tensor: torch.Tensor = p[0] if isinstance(p, list) else p
+        return tensor
 
     return {
         "outputs": {

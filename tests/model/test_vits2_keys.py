@@ -62,7 +62,7 @@ def test_parameter_counts() -> None:
 
 
 def _config(**model: Any) -> dict[str, Any]:
-    config = json.loads(
+    config: dict[str, Any] = json.loads(
         (CONFIGS / "p0p4k__vits2_pytorch__configs_vits2_vctk_base.json").read_text()
     )
     config["model"].update(model)

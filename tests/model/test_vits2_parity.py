@@ -41,9 +41,12 @@ pytestmark = pytest.mark.torch
 GOLDEN = json.loads(
     gzip.decompress((Path(__file__).parent / "fixtures" / "vits2_parity.json.gz").read_bytes())
 )
-# float32 on CPU, different (but equivalent) op orders: attention with gathers instead of the
-# fork's pad-and-reshape, fused losses. Measured worst relative error: see the report.
-RTOL, ATOL = 1e-4, 1e-5
+# float32 on CPU, with equivalent but differently ordered ops (attention by gathers instead of
+# the fork's pad-and-reshape). Measured on one thread (tests/model/conftest.py): outputs within
+# 5.1e-5 relative (2.1e-5 absolute), step losses and gradient norms within 2.6e-6. On two
+# threads the flows amplify the convolutions' other rounding to 5.5e-4 (z_p of the mono
+# cases, values ~3), hence the margin; a wrong layer is off by O(1).
+RTOL, ATOL = 1e-3, 1e-4
 
 
 def _tensor(item: dict[str, Any]) -> torch.Tensor:

@@ -17,6 +17,7 @@ in the same order, so the draws are equal.
 from __future__ import annotations
 
 import copy
+import math
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -138,7 +139,7 @@ def seeded_tensor(key: str, shape: tuple[int, ...]) -> torch.Tensor:
     if len(shape) <= 1:
         return 0.1 * values
     fan_in = max(1, values.numel() // shape[0])
-    return values / fan_in**0.5
+    return values / math.sqrt(fan_in)
 
 
 def seeded_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
