@@ -94,3 +94,13 @@ def test_a_synonym_is_never_offered_as_a_typo(alias: str) -> None:
 def test_synonym_table_is_consistent() -> None:
     for key, names in SYNONYMS.items():
         assert key not in names and all(CANONICAL[n] == key for n in names)
+
+
+@pytest.mark.parametrize("dialect", [None, "vits", "bert-vits2"])
+def test_yaml_keys_that_are_not_strings_do_not_crash(dialect: str | None) -> None:
+    """YAML allows null, number and boolean keys; detection and the key rules must cope."""
+    text = "train:\n  null: 1\n  2.5: x\n  true: 3\n  freeze_ZH_bert: false\ndata: {}\nmodel: {}\n"
+    result = check_document(
+        load_bytes(text.encode(), "c.yaml"), CheckOptions(dialect=dialect, check_data=False)
+    )
+    assert result.dialect is not None

@@ -115,7 +115,9 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
 
     def bert(cfg: dict[str, Any]) -> str | None:
         train, _, model = _sections(cfg)
-        if "slm" in model or any(k.startswith("freeze_") and k.endswith("_bert") for k in train):
+        if "slm" in model or any(
+            isinstance(k, str) and k.startswith("freeze_") and k.endswith("_bert") for k in train
+        ):
             return "model.slm / train.freeze_*_bert"
         return None
 

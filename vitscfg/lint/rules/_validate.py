@@ -317,7 +317,12 @@ def _unknown_keys(
                 )
             )
             continue
-        close = difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.75)
+        # YAML allows null, number and boolean keys: only a string key has a spelling.
+        close = (
+            difflib.get_close_matches(key, sorted(fields), n=1, cutoff=0.75)
+            if isinstance(key, str)
+            else []
+        )
         if close and close[0] not in value and canonical(close[0]) != canonical(key):
             out["VC104"].append(
                 Finding(
