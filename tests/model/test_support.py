@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 pytest.importorskip("torch")
 
 from vitscfg.config.dialect import detect_dialect  # noqa: E402
-from vitscfg.model.support import model_support  # noqa: E402
+from vitscfg.model.support import model_support, train_refusal  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = sorted((ROOT / "tests" / "fixtures" / "shared_configs").glob("*.json"))
@@ -87,3 +87,11 @@ def test_an_mb_istft_config_without_a_decoder_switch_is_refused() -> None:
     config = {"train": {}, "data": {"hop_length": 256}, "model": {"upsample_rates": [4, 4]}}
     support = model_support(config, "mb-istft-vits")
     assert support.level == "none" and "builds no decoder" in support.reason
+
+
+def test_rvc_training_is_refused_with_what_is_missing() -> None:
+    reason = train_refusal("rvc")
+    assert reason is not None
+    for needed in ("HuBERT", "ContentVec", "F0", "train/train.py", "vitscfg estimate"):
+        assert needed in reason
+    assert train_refusal("vits") is None and train_refusal(None) is None

@@ -48,6 +48,22 @@ _CANNOT_BUILD: dict[str, str] = {
 }
 
 
+#: Forks whose training inputs come from pretrained models vitscfg cannot ship: `train`
+#: refuses them (what is missing, what to run instead); `check` and `estimate` still apply.
+_EXTERNAL_INPUTS: dict[str, str] = {
+    "rvc": "RVC trains on content features of a pretrained HuBERT/ContentVec model "
+    "(256-d in v1, 768-d in v2) and, for pitch models, F0 tracks from an F0 extractor "
+    "(pm, harvest, crepe, rmvpe), which vitscfg cannot produce: extract them and train in "
+    "RVC's WebUI (or its train/train.py); `vitscfg check` and `vitscfg estimate` cover the "
+    "config",
+}
+
+
+def train_refusal(dialect: str | None) -> str | None:
+    """Why `vitscfg train` cannot train a ``dialect`` config (inputs it cannot make), or None."""
+    return _EXTERNAL_INPUTS.get(dialect or "")
+
+
 @dataclass(frozen=True)
 class ModelSupport:
     level: Literal["exact", "proxy", "none"]
