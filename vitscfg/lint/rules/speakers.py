@@ -8,12 +8,14 @@ from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
 
 _SVC = ("so-vits-svc", "so-vits-svc-fork")
+# Forks whose speaker embedding and conditioning layers are built as in vits.
+_VITS_EMBEDDING = ("vits", "vits-chinese", "vits2", "mb-istft-vits", "mb-istft-vits2", "vitscfg")
 
 
 def _n_speakers(ctx: Context) -> tuple[int | None, str]:
     if ctx.dialect in _SVC:
         return ctx.integer("/model/n_speakers"), "/model/n_speakers"
-    if ctx.dialect == "rvc":
+    if ctx.dialect in ("rvc", "applio"):
         return ctx.integer("/model/spk_embed_dim"), "/model/spk_embed_dim"
     return ctx.integer("/data/n_speakers"), "/data/n_speakers"
 
@@ -22,7 +24,7 @@ def _n_speakers(ctx: Context) -> tuple[int | None, str]:
     "VC220",
     "single-speaker-embedding",
     Severity.ERROR,
-    dialects=("vits", "vits2", "vitscfg", "mb-istft-vits", "mb-istft-vits2"),
+    dialects=("vits", "vits-chinese", "vits2", "vitscfg", "mb-istft-vits", "mb-istft-vits2"),
 )
 def single_speaker_embedding(ctx: Context) -> Iterator[Finding]:
     """## What it does
@@ -89,24 +91,14 @@ def speakers_without_conditioning(ctx: Context) -> Iterator[Finding]:
     speakers, pointer = _n_speakers(ctx)
     gin = ctx.integer("/model/gin_channels")
     has_gin = "gin_channels" in ctx.section("model")
-    if (
-        speakers
-        and speakers > 0
-        and (
-            gin == 0
-            or (
-                not has_gin
-                and ctx.dialect in ("vits", "vits2", "mb-istft-vits", "mb-istft-vits2", "vitscfg")
-            )
-        )
-    ):
+    if speakers and speakers > 0 and (gin == 0 or (not has_gin and ctx.dialect in _VITS_EMBEDDING)):
         yield Finding(
             "/model/gin_channels" if has_gin else "/model",
             f"{speakers} speakers but gin_channels is {gin or 0}: the speaker vector "
             "meets layers that were never built: crash in the first step",
             "set model.gin_channels to 256",
         )
-    elif speakers == 0 and gin and ctx.dialect in ("vits", "vits2", "vitscfg"):
+    elif speakers == 0 and gin and ctx.dialect in ("vits", "vits-chinese", "vits2", "vitscfg"):
         yield Finding(
             "/model/gin_channels",
             f"gin_channels is {gin} for a single-speaker model: those layers get no "

@@ -11,7 +11,7 @@ from vitscfg.lint.registry import Context, Finding, rule
 ISTFT_DIALECTS = ("mb-istft-vits", "mb-istft-vits2", "so-vits-svc-fork")
 # Lower bound of the length-bucketing sampler, in spectrogram frames: shorter
 # clips are dropped, so a segment of at most this many frames always fits.
-BUCKET_FLOOR = {"rvc": 100, "gpt-sovits": 32}
+BUCKET_FLOOR = {"rvc": 100, "applio": 50, "gpt-sovits": 32}
 NO_BUCKETS = ("so-vits-svc", "so-vits-svc-fork", "piper-voice")
 
 

@@ -214,7 +214,7 @@ def unusual_max_wav_value(ctx: Context) -> Iterator[Finding]:
     ## References
     vits mel_processing.py:52-55.
     """
-    if ctx.dialect in ("rvc", "melotts", "piper-voice"):
+    if ctx.dialect in ("rvc", "applio", "melotts", "piper-voice"):
         return  # these read audio as float and ignore the key
     value = ctx.number("/data/max_wav_value")
     if value is not None and value > 0 and float(value) not in _MAX_WAV:

@@ -14,7 +14,7 @@ KEYS = ("training_files", "validation_files")
 _EXAMPLES = 3
 # Loaders that ignore max_wav_value (rvc: float WAVs, melo: librosa) or resample
 # on load (melo), so a rate or scale mismatch is harmless there.
-_IGNORES_MAX_WAV = frozenset({"rvc", "melotts"})
+_IGNORES_MAX_WAV = frozenset({"rvc", "applio", "melotts"})
 _RESAMPLES = frozenset({"melotts"})
 _SCALE = {
     "PCM_16": 32768.0,
