@@ -32,7 +32,8 @@ SECTIONS = ("train", "data", "model")
 #: vitscfg has no dialect for (tests/config/test_fit.py keeps both margins).
 FIT_THRESHOLD = 0.8
 # A file without train/data/model sections can at most look "somewhat like" a
-# sectioned dialect: its keys may be VITS's, its layout is not.
+# sectioned dialect (its keys may be VITS's, its layout is not), and a sectioned
+# file like a whole-file one (piper's voice config).
 _FLAT_CAP = 0.5
 
 
@@ -46,10 +47,10 @@ class Fit:
     required: int
 
     def describe(self) -> str:
-        return (
-            f"{self.known}/{self.total} keys known to {self.dialect}, "
-            f"{self.required_met}/{self.required} of its required keys present"
-        )
+        known = f"{self.known}/{self.total} keys known to {self.dialect}"
+        if not self.required:
+            return known
+        return f"{known}, {self.required_met}/{self.required} of its required keys present"
 
 
 def _known(section: CompiledSection, keys: Any) -> int:
@@ -64,7 +65,10 @@ def fit(cfg: dict[str, Any], dialect: str) -> Fit:
         keys = [k for k in cfg if k != "$schema"]
         known = _known(whole, keys)
         met = sum(1 for r in whole.required if r in cfg)
-        return _score(dialect, known, len(keys), met, len(whole.required))
+        scored = _score(dialect, known, len(keys), met, len(whole.required))
+        if any(isinstance(cfg.get(s), dict) for s in SECTIONS):  # sectioned: not this layout
+            return Fit(dialect, round(scored.score * _FLAT_CAP, 3), known, len(keys), met, 0)
+        return scored
     present = [s for s in SECTIONS if isinstance(cfg.get(s), dict) and s in compiled.sections]
     if not present:
         everything = [s for s in compiled.sections.values()]
