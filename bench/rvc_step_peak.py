@@ -64,31 +64,25 @@ def _adamw(params: Any, train: dict[str, Any]) -> torch.optim.AdamW:
 
 def ours(config: dict[str, Any], version: str, f0: bool) -> Callable[[dict[str, Any]], Any]:
     from vitscfg.model.rvc import RvcVariant, build_rvc_nets
-    from vitscfg.train.rvc_step import RvcBatch, RvcStepSettings, rvc_train_step
+    from vitscfg.train.rvc_step import RvcStepSettings, rvc_trace_batch, rvc_train_step
 
+    variant = RvcVariant(version, f0)  # type: ignore[arg-type]
     with torch.device(META):
-        nets = build_rvc_nets(config, RvcVariant(version, f0))  # type: ignore[arg-type]
+        nets = build_rvc_nets(config, variant)
     net_g, net_d = nets["G"], nets["D"]
-    optim_g, optim_d = (
-        _adamw(net_g.parameters(), config["train"]),
-        _adamw(net_d.parameters(), config["train"]),
-    )
+    optim_g = _adamw(net_g.parameters(), config["train"])
+    optim_d = _adamw(net_d.parameters(), config["train"])
     settings = RvcStepSettings.from_config(config)
 
     def step(b: dict[str, Any]) -> Any:
-        batch = RvcBatch(
-            b["phone"],
-            b["lengths"].to(META),
-            b["spec"],
-            b["lengths"].to(META),
-            b["wave"],
-            b["sid"],
-            pitch=b["pitch"] if f0 else None,
-            pitchf=b["pitchf"] if f0 else None,
-        )
-        return rvc_train_step(net_g, net_d, optim_g, optim_d, batch, settings)  # type: ignore[arg-type]
+        return rvc_train_step(net_g, net_d, optim_g, optim_d, b["batch"], settings)  # type: ignore[arg-type]
+
+    def make_batch(batch_size: int, frames: int) -> dict[str, Any]:
+        batch = rvc_trace_batch(config, variant, batch_size, frames, META)
+        return {"batch": batch, **{k: v for k, v in vars(batch).items() if v is not None}}
 
     step.params = [*net_g.parameters(), *net_d.parameters()]  # type: ignore[attr-defined]
+    step.make_batch = make_batch  # type: ignore[attr-defined]
     return step
 
 
@@ -175,6 +169,7 @@ def fork(
         return loss_gen_all
 
     step.params = [*net_g.parameters(), *net_d.parameters()]  # type: ignore[attr-defined]
+    step.make_batch = lambda n, frames: _batch(config, version, n, frames)  # type: ignore[attr-defined]
     return step
 
 
@@ -199,7 +194,7 @@ def traced_peak(step: Callable[[dict[str, Any]], Any], batch: dict[str, Any]) ->
 
     tracker = StorageTracker()
     tracker.track(step.params)  # type: ignore[attr-defined]
-    tracker.track(t for t in batch.values() if t.is_meta)
+    tracker.track(t for t in batch.values() if isinstance(t, torch.Tensor) and t.is_meta)
     with tracker, _meta_items():
         step(batch)  # creates Adam state and gradients
         start = tracker.live
@@ -234,7 +229,8 @@ def main() -> int:
         for name, build in sides:
             with mode():
                 step = build()
-                peak, start = traced_peak(step, _batch(config, version, batch_size, args.frames))
+                batch = step.make_batch(batch_size, args.frames)  # type: ignore[attr-defined]
+                peak, start = traced_peak(step, batch)
             row[name] = {"peak_gib": round(peak / GIB, 3), "start_gib": round(start / GIB, 3)}
         if "fork" in row:
             row["ratio"] = round(row["vitscfg"]["peak_gib"] / row["fork"]["peak_gib"], 4)

@@ -18,6 +18,7 @@ eligible (``rvc_precision``), otherwise fp32.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,10 +29,15 @@ from torch.nn import functional as F
 from vitscfg.model import losses as L
 from vitscfg.model.commons import slice_segments
 from vitscfg.model.mel import hann_window, mel_filterbank
-from vitscfg.model.rvc import RvcSynthesizer
+from vitscfg.model.rvc import CONTENT_DIMS, RvcSynthesizer, RvcVariant
 
 _MAGNITUDE_EPS = 2e-7
 _LOG_CLAMP = 2e-6
+
+#: The longest item RVC trains on, in content frames (spectrogram frames): its loader cuts
+#: features to 900 frames and its bucket sampler drops longer items, so 900 is the
+#: worst case an estimate must cover.
+RVC_MAX_FRAMES = 900
 
 
 def rvc_precision(
@@ -70,7 +76,7 @@ class RvcStepSettings:
     fp16: bool = False
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], fp16: bool = False) -> RvcStepSettings:
+    def from_config(cls, config: Mapping[str, Any], fp16: bool = False) -> RvcStepSettings:
         data, train = config["data"], config["train"]
         fmax = data.get("mel_fmax")
         return cls(
@@ -100,6 +106,33 @@ class RvcBatch:
     sid: torch.Tensor  # (B,)
     pitch: torch.Tensor | None = None  # (B, T) coarse bins
     pitchf: torch.Tensor | None = None  # (B, T) F0 in Hz
+
+
+def rvc_trace_batch(
+    config: Mapping[str, Any],
+    variant: RvcVariant,
+    batch_size: int,
+    frames: int,
+    device: torch.device,
+) -> RvcBatch:
+    """A batch of ``batch_size`` items of ``frames`` content frames each, with uninitialised
+    values (for memory traces on meta/fake tensors or a GPU probe; ids and bins are zeros)."""
+    data = config["data"]
+    lengths = torch.full((batch_size,), frames, dtype=torch.long, device=device)
+    n_freq = int(data["filter_length"]) // 2 + 1
+    hop = int(data["hop_length"])
+    return RvcBatch(
+        phone=torch.empty(batch_size, frames, CONTENT_DIMS[variant.version], device=device),
+        phone_lengths=lengths,
+        spec=torch.empty(batch_size, n_freq, frames, device=device),
+        spec_lengths=lengths.clone(),
+        wave=torch.empty(batch_size, 1, frames * hop, device=device),
+        sid=torch.zeros(batch_size, dtype=torch.long, device=device),
+        pitch=torch.zeros(batch_size, frames, dtype=torch.long, device=device)
+        if variant.f0
+        else None,
+        pitchf=torch.empty(batch_size, frames, device=device) if variant.f0 else None,
+    )
 
 
 def rvc_spec_to_mel(spec: torch.Tensor, s: RvcStepSettings) -> torch.Tensor:
