@@ -119,3 +119,20 @@ def test_reference_checkpoint_file_roundtrip(tmp_path: Path, tiny_config: Config
     assert checkpoint["iteration"] == 7
     key = "dec.conv_pre.weight"
     assert torch.equal(fresh.state_dict()[key], generator.state_dict()[key])
+
+
+@pytest.mark.parametrize("width", [0.5, 0.25, 0.125])
+def test_narrow_discriminator_keeps_the_reference_keys(width: float) -> None:
+    """model.discriminator_width shrinks every channel count (parameters ~ width**2) but
+    keeps the state-dict keys and the layer structure of the reference discriminator."""
+    with torch.device("meta"):
+        full = _shapes(MultiPeriodDiscriminator())
+        narrow = _shapes(MultiPeriodDiscriminator(width=width))
+    assert list(narrow) == list(full)
+    for key, shape in full.items():
+        assert len(narrow[key]) == len(shape), key
+        if key.endswith(("weight", "weight_v")) and shape[0] > 1:
+            assert narrow[key][0] == max(1, round(shape[0] * width)), key
+    params = sum(math.prod(s) for s in narrow.values())
+    reference = sum(math.prod(s) for s in full.values())
+    assert 0.5 * width**2 < params / reference < 2 * width**2
