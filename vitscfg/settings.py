@@ -13,7 +13,6 @@ Command-line options always win.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,8 +45,16 @@ def load_settings(start: Path | None = None) -> Settings:
     if path is None:
         return Settings()
     try:
-        table: Any = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"{path}: cannot read [tool.vitscfg]: {exc}") from None
+    if "vitscfg" not in text:  # most pyproject.toml files: skip tomllib (~10 ms per check)
+        return Settings()
+    import tomllib
+
+    try:
+        table: Any = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{path}: cannot read [tool.vitscfg]: {exc}") from None
     section = table.get("tool", {}).get("vitscfg")
     if not isinstance(section, dict):

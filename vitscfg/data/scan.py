@@ -15,7 +15,6 @@ from pathlib import Path
 
 from vitscfg.data.audio_header import AudioHeader, HeaderProblem, read_header
 from vitscfg.data.filelist import FilelistEntry, FilelistFormat, ParsedFilelist, read_filelist
-from vitscfg.data.spec_cache import read_tensor_shape
 
 # Threads beyond ~16 only add contention for the GIL between two cores.
 _WORKERS = min(16, (os.cpu_count() or 1) * 4)
@@ -105,6 +104,10 @@ def _probe(entry: FilelistEntry, search_dirs: list[Path], spec_cache: bool) -> A
             # The loaders derive the cache name with filename.replace(".wav", ".spec.pt").
             spec = candidate.with_name(candidate.name.replace(".wav", ".spec.pt"))
             if spec.is_file():
+                # Imported here: zipfile and pickle cost ~9 ms per `check` process, and
+                # most datasets have no cache files.
+                from vitscfg.data.spec_cache import read_tensor_shape
+
                 got = read_tensor_shape(spec)
                 shape = got if isinstance(got, tuple) else None
         return AudioResult(entry, candidate, result, shape)
