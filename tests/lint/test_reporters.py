@@ -127,6 +127,7 @@ def _result() -> CheckResult:
         source="lr: 1\n",
         dialect_score=0.38,
         closest_dialect="vits2",
+        dialect_reason="no dialect fits (closest vits2: 3/8 keys known to vits2)",
     )
     return CheckResult(files=[clean_rvc, ljs, broken, clean_vits, unknown])
 
@@ -269,6 +270,7 @@ def test_json_round_trips_with_exact_keys(monkeypatch: pytest.MonkeyPatch) -> No
             "dialect",
             "dialect_score",
             "closest_dialect",
+            "dialect_reason",
             "diagnostics",
         ]
         for diag in file["diagnostics"]:

@@ -216,12 +216,28 @@ def detect(cfg: Any) -> DialectGuess:
     best = best_fit(cfg, DIALECTS)
     if best.score >= FIT_THRESHOLD:
         return DialectGuess(best.dialect, f"keys fit best: {best.describe()}", best.score)
+    renamed = _renamed_keys(cfg)
     return DialectGuess(
         UNKNOWN,
-        f"no dialect fits (closest {best.dialect}: {best.describe()})",
+        f"no dialect fits (closest {best.dialect}: {best.describe()})"
+        + (f"; other forks' key names: {renamed}" if renamed else ""),
         best.score,
         best.dialect,
     )
+
+
+def _renamed_keys(cfg: dict[str, Any]) -> str:
+    """`sample_rate (sampling_rate), n_fft (filter_length)`: keys the file names the
+    way another fork does, the clue that it belongs to a fork vitscfg does not know."""
+    from vitscfg.config.synonyms import CANONICAL
+
+    found = []
+    for name in ("train", "data", "model"):
+        section = cfg.get(name)
+        for key in section if isinstance(section, dict) else ():
+            if isinstance(key, str) and key in CANONICAL:
+                found.append(f"{name}.{key} ({CANONICAL[key]})")
+    return ", ".join(found[:6])
 
 
 def detect_dialect(cfg: Any) -> DialectGuess | None:

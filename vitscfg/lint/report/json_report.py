@@ -2,9 +2,9 @@
 
 Other tools and CI parse this, so the key set and key order are fixed:
 `{"schema_version", "files": [{"path", "dialect", "dialect_score",
-"closest_dialect", "diagnostics": [...]}], "summary": {"errors", "warnings",
-"infos"}}`. A new field means a new schema_version (2 added the dialect's fit
-and, for "unknown", the closest dialect). Named json_report so it does not shadow the stdlib `json`.
+"closest_dialect", "dialect_reason", "diagnostics": [...]}], "summary": {"errors",
+"warnings", "infos"}}`. A new field means a new schema_version (2 added the
+dialect's fit, why it was chosen and, for "unknown", the closest dialect). Named json_report so it does not shadow the stdlib `json`.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ def render(
                 "dialect": file.dialect,
                 "dialect_score": file.dialect_score,
                 "closest_dialect": file.closest_dialect,
+                "dialect_reason": file.dialect_reason or None,
                 "diagnostics": [_diagnostic(d) for d in sorted_diagnostics(file)],
             }
             for file in sorted_files(result)

@@ -109,9 +109,10 @@ def _header(file: FileResult) -> str:
             if file.closest_dialect and file.dialect_score is not None
             else ""
         )
+        why = f"\n  why: {_visible(file.dialect_reason)}" if file.dialect_reason else ""
         return (
             f"{file.path} (dialect: unknown{closest}): only checks that hold in every fork "
-            "ran; pass --dialect NAME to check it as that fork"
+            f"ran; pass --dialect NAME to check it as that fork{why}"
         )
     return f"{file.path} (dialect: {file.dialect})"
 
