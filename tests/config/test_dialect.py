@@ -47,11 +47,11 @@ def test_nothing_to_detect():
 
 
 def test_a_config_of_another_fork_is_unknown_with_its_closest_dialect():
-    """daniilrobnikov/vits2's layout: VITS sections with renamed keys (sample_rate, n_fft,
-    n_mels, f_min, f_max) and its own loss weights -- no dialect reads a third of it."""
+    """VITS sections with other forks' key names (sr, fft_size, num_mels) and own loss
+    weights: no dialect reads a third of it."""
     config = {
-        "train": {"segment_size": 8192, "c_kl_text": 0, "c_kl_dur": 2, "c_kl_audio": 0.05},
-        "data": {"sample_rate": 22050, "n_fft": 2048, "n_mels": 80, "f_min": 0, "hop_length": 256},
+        "train": {"segment_size": 8192, "gain_mel": 45, "gain_kl": 1.0, "gain_dur": 0.6},
+        "data": {"sr": 22050, "fft_size": 2048, "num_mels": 80, "f0_max": 1100, "hop_length": 256},
         "model": {"hidden_channels": 192, "n_heads": 2},
     }
     guess = detect(config)
@@ -78,3 +78,12 @@ def test_real_configs_fit_their_dialect_with_a_margin(path):
     the unknown forks' (<= 0.69, tests/lint/test_unseen_configs.py)."""
     data = load(path).data
     assert fit(data, EXPECTED[path.name][0]).score >= FIT_THRESHOLD + 0.1
+
+
+def test_daniilrobnikov_vits2_is_its_own_dialect():
+    config = {
+        "train": {"c_kl_dur": 2},
+        "data": {"sample_rate": 22050, "use_mel": True},
+        "model": {},
+    }
+    assert detect(config).name == "vits2-daniilrobnikov"

@@ -15,11 +15,11 @@ from vitscfg.lint.run import CheckOptions, check_document
 
 VITS_DATA_KEYS = load_compiled("vits").sections["data"].fields
 
-# A flat-ish config of a fork vitscfg does not know: VITS sections, renamed keys.
+# A config of a fork vitscfg does not know: VITS sections, renamed and own keys.
 FOREIGN = {
-    "train": {"segment_size": 8192, "batch_size": 16, "c_kl_text": 0, "c_kl_dur": 2},
-    "data": {"sample_rate": 22050, "n_fft": 1024, "n_mels": 80, "hop_length": 256},
-    "model": {"hidden_channels": 192, "n_heads": 2, "speaker_cond_layer": 0},
+    "train": {"segment_size": 8192, "batch_size": 16, "gain_mel": 45, "gain_kl": 1.0},
+    "data": {"sr": 22050, "fft_size": 1024, "num_mels": 80, "hop_length": 256, "f0_max": 1100},
+    "model": {"hidden_channels": 192, "n_heads": 2, "ph_embed_dim": 192},
 }
 
 

@@ -18,6 +18,7 @@ DIALECTS: tuple[str, ...] = (
     "vits",
     "vits-chinese",
     "vits2",
+    "vits2-daniilrobnikov",
     "mb-istft-vits",
     "mb-istft-vits2",
     "bert-vits2",
@@ -36,6 +37,7 @@ DIALECT_TITLES: dict[str, str] = {
     "vits": "VITS (jaywalnut310/vits and plain forks)",
     "vits-chinese": "vits_chinese (PlayVoice: VITS with BERT features, phoneme input)",
     "vits2": "VITS2 (p0p4k/vits2_pytorch)",
+    "vits2-daniilrobnikov": "VITS2 (daniilrobnikov/vits2: YAML, renamed keys)",
     "mb-istft-vits": "MB-iSTFT-VITS (MasayaKawamura)",
     "mb-istft-vits2": "MB-iSTFT-VITS2 (FENRlR)",
     "bert-vits2": "Bert-VITS2 (fishaudio)",
@@ -152,6 +154,12 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
             return "model.istft_vits / mb_istft_vits / ms_istft_vits"
         return None
 
+    def vits2_daniil(cfg: dict[str, Any]) -> str | None:
+        train, data, _ = _sections(cfg)
+        if "use_mel" in data or {"c_kl_text", "c_kl_dur", "c_kl_audio"} & train.keys():
+            return "data.use_mel / train.c_kl_dur (daniilrobnikov/vits2)"
+        return None
+
     def vits2(cfg: dict[str, Any]) -> str | None:
         _, data, model = _sections(cfg)
         flags = {
@@ -190,6 +198,7 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
         ("rvc", rvc),
         ("mb-istft-vits2", mb_istft2),
         ("mb-istft-vits", mb_istft),
+        ("vits2-daniilrobnikov", vits2_daniil),
         ("vits2", vits2),
         ("vits-chinese", vits_chinese),
         ("vits", vits),

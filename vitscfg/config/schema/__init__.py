@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from vitscfg.config.schema import daniil
 from vitscfg.config.schema import data as d
 from vitscfg.config.schema import model as m
 from vitscfg.config.schema import train as t
@@ -50,6 +51,9 @@ SCHEMAS: dict[str, DialectSchema] = {
             frozenset({"symbols", "speakers"}),
         ),
         DialectSchema("vits2", t.Vits2Train, d.Vits2Data, m.Vits2Model),
+        DialectSchema(
+            "vits2-daniilrobnikov", daniil.DaniilTrain, daniil.DaniilData, daniil.DaniilModel
+        ),
         DialectSchema("mb-istft-vits", t.MbIstftTrain, d.MbIstftData, m.MbIstftModel),
         DialectSchema("mb-istft-vits2", t.MbIstftTrain, d.Vits2Data, m.MbIstft2Model),
         DialectSchema(
