@@ -118,6 +118,18 @@ def test_every_sample_rate_gives_a_checked_project(tmp_path: Path, rate: int) ->
 
 @pytest.mark.slow
 @pytest.mark.torch
+def test_batch_size_comes_from_the_estimator(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    dataset = datasets.speaker_folders(tmp_path / "data", speakers=1, clips=4)
+    code, stdout, stderr = init(dataset, tmp_path / "p", batch_size=None, vram="8GiB")
+    assert code == 0, stdout + stderr
+    assert "from vitscfg estimate for assumed 8GiB" in stdout, stdout
+    config = json.loads((tmp_path / "p" / "config.json").read_text())
+    assert 1 <= config["train"]["batch_size"] <= 3  # capped at the 3 training clips
+
+
+@pytest.mark.slow
+@pytest.mark.torch
 def test_imported_project_trains_two_steps(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     dataset = datasets.vctk(tmp_path / "data", speakers=2, clips=3)

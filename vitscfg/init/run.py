@@ -319,8 +319,13 @@ def _write_project(
             segment_size=int(config["train"]["segment_size"]),
         )
         if sizing.batch_size is not None:
-            config["train"]["batch_size"] = sizing.batch_size
-            sizing_note = f"vitscfg estimate for {sizing.device}"
+            # A batch larger than the training set would leave the sampler no full batch.
+            config["train"]["batch_size"] = min(sizing.batch_size, len(train_ids))
+            sizing_note = f"vitscfg estimate for {sizing.device}: {sizing.batch_size}" + (
+                f", capped at the {len(train_ids)} training clips"
+                if sizing.batch_size > len(train_ids)
+                else ""
+            )
         else:
             sizing_note = f"the template (estimate gave no size: {sizing.message})"
     atomic_write_text(config_path, json.dumps(config, indent=2) + "\n")
