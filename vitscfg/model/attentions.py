@@ -171,6 +171,9 @@ class FFN(nn.Module):
 class Encoder(nn.Module):
     """Post-norm transformer encoder: ``x = LN(x + Attn(x)); x = LN(x + FFN(x))`` per layer.
 
+    ``attention``: the attention class (a fork's memory-faithful variant, e.g.
+    skewed_attention.py, for the forks whose steps `estimate` traces).
+
     ``gin_channels > 0`` (VITS2's speaker-conditioned text encoder): a linear projection of
     the speaker vector g is added to the input of layer ``cond_layer`` (the paper's third
     block), so the upper layers see who speaks.
@@ -187,6 +190,7 @@ class Encoder(nn.Module):
         window_size: int | None = 4,
         gin_channels: int = 0,
         cond_layer: int = 2,
+        attention: type[MultiHeadAttention] = MultiHeadAttention,
     ) -> None:
         super().__init__()
         self.n_layers = n_layers
@@ -205,9 +209,7 @@ class Encoder(nn.Module):
         self.norm_layers_2 = nn.ModuleList()
         for _ in range(n_layers):
             self.attn_layers.append(
-                MultiHeadAttention(
-                    hidden_channels, hidden_channels, n_heads, p_dropout, window_size
-                )
+                attention(hidden_channels, hidden_channels, n_heads, p_dropout, window_size)
             )
             self.norm_layers_1.append(LayerNorm(hidden_channels))
             self.ffn_layers.append(

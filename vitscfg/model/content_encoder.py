@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from vitscfg.model.attentions import Encoder
 from vitscfg.model.commons import sequence_mask
+from vitscfg.model.skewed_attention import SkewedRelativeAttention
 
 #: Coarse pitch is quantised to this many bins (mel-scaled F0; bin 1 = unvoiced).
 PITCH_BINS = 256
@@ -55,6 +56,8 @@ class ContentEncoder(nn.Module):
             kernel_size,
             p_dropout,
             window_size=window_size,
+            # RVC's own relative attention (over all offsets): its step's memory, exactly.
+            attention=SkewedRelativeAttention,
         )
         self.proj = nn.Conv1d(hidden_channels, out_channels * 2, 1)
 
