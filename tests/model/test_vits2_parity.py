@@ -2,9 +2,10 @@
 
 The goldens come from the fork's own code (scripts/fixtures_vits2.py, fork commit recorded in
 the fixture) for the tiny cases of tests/model/vits2_golden.py, with the same key-seeded
-weights, inputs and seed of the global generator. The step follows the fork's train_ms.py:
-duration-discriminator step, discriminator step (AdamW each), then the generator's losses
-through the updated discriminators.
+weights, inputs and seed of the global generator. The step is vitscfg's VITS2 step
+(vitscfg/train/vits2_step.py), checked against the fork's train_ms.py order: duration-
+discriminator step, discriminator step (AdamW each), then the generator's losses through the
+updated discriminators.
 """
 
 from __future__ import annotations
@@ -30,11 +31,9 @@ from tests.model.vits2_golden import (  # noqa: E402
     seeded_state,
 )
 from vitscfg.model import build_nets  # noqa: E402
-from vitscfg.model import losses as L  # noqa: E402
-from vitscfg.model.commons import slice_segments  # noqa: E402
-from vitscfg.model.duration_discriminator import DurationDiscriminator  # noqa: E402
-from vitscfg.model.mel import mel_spectrogram, spec_to_mel  # noqa: E402
 from vitscfg.model.synthesizer import SynthesizerTrn, TrainOutput  # noqa: E402
+from vitscfg.train.step import Batch  # noqa: E402
+from vitscfg.train.vits2_step import vits2_train_step  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -128,101 +127,56 @@ def test_forward_matches_the_fork(case: str) -> None:
     _close("dur_prob_fake", p_fake, _tensor(want["dur_prob_fake"]))
 
 
-def _adamw(net: nn.Module, train: dict[str, Any]) -> torch.optim.AdamW:
-    # As the fork constructs them (AdamW's default weight decay, 0.01, included).
-    return torch.optim.AdamW(
-        net.parameters(), train["learning_rate"], betas=tuple(train["betas"]), eps=train["eps"]
-    )
-
-
-def _grad_norm(net: nn.Module) -> float:
-    return float(
-        sum(float(p.grad.norm()) ** 2 for p in net.parameters() if p.grad is not None) ** 0.5
-    )
-
-
 #: Both duration discriminators and predictors, mel and linear targets, with and without MAS
 #: noise; the other cases differ only in the flow, which the forward test covers.
 STEP_CASES = ("sdp_pre_conv_dd1_mel_noise", "dp_fft_dd2_linear")
+#: vitscfg's log names of the fork's losses (vitscfg.train.vits2_step).
+LOSS_NAMES = {
+    "loss_disc": "d/total",
+    "loss_dur_disc": "dur_disc/total",
+    "loss_gen": "g/gen",
+    "loss_fm": "g/fm",
+    "loss_mel": "g/mel",
+    "loss_dur": "g/dur",
+    "loss_kl": "g/kl",
+    "loss_dur_gen": "g/dur_gen",
+    "loss_gen_all": "g/total",
+}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", STEP_CASES)
 def test_training_step_matches_the_fork(case: str) -> None:
-    nets, out, batch, config = _forward(case)
-    net_g, net_d, dur_disc = nets["G"], nets["D"], nets["DurDisc"]
-    assert isinstance(net_g, SynthesizerTrn) and isinstance(dur_disc, DurationDiscriminator)
-    assert out.hidden_x is not None and out.logw is not None and out.logw_target is not None
-    hp, train = net_g.hp, config["train"]
-    assert hp.vits2 is not None
-    if hp.vits2.use_mel_posterior_encoder:
-        mel = batch.spec
-    else:
-        mel = spec_to_mel(
-            batch.spec,
-            hp.filter_length,
-            hp.n_mel_channels,
-            hp.sampling_rate,
-            hp.mel_fmin,
-            hp.mel_fmax,
+    config = case_config(case)
+    nets = _nets(config)
+    train = config["train"]
+    optimizers = {
+        # As the fork constructs them (AdamW's default weight decay, 0.01, included).
+        name: torch.optim.AdamW(
+            net.parameters(), train["learning_rate"], betas=tuple(train["betas"]), eps=train["eps"]
         )
-    y_mel = slice_segments(mel, out.ids_slice, hp.segment_frames)
-    y_hat_mel = mel_spectrogram(
-        out.audio.squeeze(1),
-        hp.filter_length,
-        hp.n_mel_channels,
-        hp.sampling_rate,
-        hp.hop_length,
-        hp.win_length,
-        hp.mel_fmin,
-        hp.mel_fmax,
-    )
-    y = slice_segments(batch.wave, out.ids_slice * hp.hop_length, hp.segment_frames * hp.hop_length)
-    optim_g, optim_d, optim_dd = (_adamw(n, train) for n in (net_g, net_d, dur_disc))
-
-    d_real, d_fake, _, _ = net_d(y, out.audio.detach())
-    loss_disc, _, _ = L.discriminator_loss(d_real, d_fake)
-    p_real, p_fake = dur_disc(
-        out.hidden_x.detach(), out.x_mask, out.logw_target.detach(), out.logw.detach()
-    )
-    loss_dur_disc, _, _ = L.discriminator_loss(
-        dur_disc.loss_terms(p_real), dur_disc.loss_terms(p_fake)
-    )
-    optim_dd.zero_grad()
-    loss_dur_disc.backward()
-    grad_norm_dd = _grad_norm(dur_disc)
-    optim_dd.step()
-    optim_d.zero_grad()
-    loss_disc.backward()
-    grad_norm_d = _grad_norm(net_d)
-    optim_d.step()
-
-    _, d_fake, fmap_real, fmap_fake = net_d(y, out.audio)
-    _, p_fake = dur_disc(out.hidden_x, out.x_mask, out.logw_target, out.logw)
-    losses = {
-        "loss_disc": loss_disc,
-        "loss_dur_disc": loss_dur_disc,
-        "loss_gen": L.generator_loss(d_fake)[0],
-        "loss_fm": L.feature_loss(fmap_real, fmap_fake),
-        "loss_mel": L.mel_loss(y_mel, y_hat_mel) * train["c_mel"],
-        "loss_dur": L.duration_loss(out.dur_loss),
-        "loss_kl": L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * train["c_kl"],
-        "loss_dur_gen": L.generator_loss(dur_disc.loss_terms(p_fake))[0],
+        for name, net in nets.items()
     }
-    loss_gen_all = sum(
-        (v for k, v in losses.items() if k not in ("loss_disc", "loss_dur_disc")),
-        torch.zeros(()),
+    b = make_batch(config)
+    batch = Batch(
+        b.text,
+        b.text_lengths,
+        b.spec,
+        b.spec_lengths,
+        b.wave,
+        b.spec_lengths * config["data"]["hop_length"],
+        b.sid,
     )
-    optim_g.zero_grad()
-    loss_gen_all.backward()
-    got = {k: float(v.detach()) for k, v in losses.items()}
-    got |= {
-        "loss_gen_all": float(loss_gen_all.detach()),
-        "grad_norm_dur_disc": grad_norm_dd,
-        "grad_norm_d": grad_norm_d,
-        "grad_norm_g": _grad_norm(net_g),
-    }
+    torch.manual_seed(SEED)
+    result = vits2_train_step(
+        nets, optimizers, batch, c_mel=train["c_mel"], c_kl=train["c_kl"], global_step=0
+    )
     want = GOLDEN["cases"][case]["step"]
+    got = {name: float(result.losses[ours]) for name, ours in LOSS_NAMES.items()}
+    got |= {f"grad_norm_{k}": float(result.grad_norms[n]) for k, n in _NORMS.items()}
     assert sorted(got) == sorted(want)
     for name, value in want.items():
         assert got[name] == pytest.approx(value, rel=RTOL, abs=ATOL), name
+
+
+_NORMS = {"dur_disc": "DurDisc", "d": "D", "g": "G"}
