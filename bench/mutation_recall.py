@@ -176,7 +176,9 @@ def mutants(config: dict[str, Any], dialect: str, rng: random.Random) -> Iterato
                 without = copy.deepcopy(config)
                 del without[section][key]
                 yield Mutant("delete", True, where, without)
-            if (required or not known and key in spec.fields) and value is not None:
+            # A wrong type breaks any key the trainer reads, required or optional (a
+            # no-op key, in spec.noop, is not read, so it cannot break anything).
+            if key in spec.fields and key not in spec.noop and value is not None:
                 bad = _wrong_type(value)
                 if bad is not None:
                     yield Mutant("type", True, where, _set(config, section, key, bad))

@@ -297,6 +297,7 @@ _SVC_BATCH = r"^((auto|power|binsearch)(-[0-9]+){0,2}|[0-9]+)$"
 
 
 class SvcForkTrain(SoVitsSvcTrain):
+    NOOP = {**SoVitsSvcTrain.NOOP, "port": "unused: Lightning starts DDP itself"}
     batch_size: Annotated[int, Field(gt=0)] | Annotated[str, Field(pattern=_SVC_BATCH)] = field(  # type: ignore[assignment]
         en="Per-GPU batch (> 0; 0 or less makes the DataLoader raise); svc-fork also accepts "
         '"auto", "power", "binsearch" and "auto-<init>-<trials>" (Lightning batch-size finder). '
