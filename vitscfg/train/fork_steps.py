@@ -1,0 +1,81 @@
+"""Training steps of forks whose step is not VITS's, by dialect: what `estimate` traces for
+them on the state the one builder (`vitscfg.train.state.build_step_state`) makes.
+
+A fork's step differs in its batch (RVC: content features, coarse pitch and F0 instead of
+token ids) and in its losses and update order (train/rvc_step.py), not in its state: the
+networks come from `vitscfg.model.build_nets`, one AdamW per network and the GradScaler
+come from the builder. So an entry says how to make a worst-case batch, which of its
+tensors exist before the step, and how to run the step on the builder's parts; a dialect
+without an entry runs `vitscfg.train.step.train_step`.
+
+``parts`` is duck-typed (``nets``, ``optimizers``, ``scaler``, ``step.precision``: the
+builder's StepParts) so this registry does not depend on the builder's module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from vitscfg.model.rvc import RvcSynthesizer, RvcVariant
+from vitscfg.train.rvc_step import (
+    RVC_MAX_FRAMES,
+    RvcBatch,
+    RvcStepSettings,
+    rvc_trace_batch,
+    rvc_train_step,
+)
+
+
+@dataclass(frozen=True)
+class ForkStep:
+    """One fork's step, as the estimator's trace runs it."""
+
+    #: (config, batch_size, frames, device) -> a batch of items all ``frames`` long.
+    make_batch: Callable[[Mapping[str, Any], int, int, torch.device], Any]
+    #: The batch's tensors (live before the step starts).
+    batch_tensors: Callable[[Any], list[torch.Tensor]]
+    #: (config, parts, batch) -> the step's losses; D then G updated as the fork does.
+    run: Callable[[Mapping[str, Any], Any, Any], Any]
+    #: The longest item the fork's loader lets through, in the batch's frames (None: none).
+    max_frames: int | None = None
+
+
+def _rvc_batch(
+    config: Mapping[str, Any], batch_size: int, frames: int, device: torch.device
+) -> RvcBatch:
+    return rvc_trace_batch(config, RvcVariant.from_config(config), batch_size, frames, device)
+
+
+def _rvc_tensors(batch: RvcBatch) -> list[torch.Tensor]:
+    return [t for t in vars(batch).values() if isinstance(t, torch.Tensor)]
+
+
+def _rvc_run(config: Mapping[str, Any], parts: Any, batch: RvcBatch) -> Any:
+    net_g = parts.nets["G"]
+    if not isinstance(net_g, RvcSynthesizer):
+        raise TypeError(f"the rvc step needs RVC's generator, got {type(net_g).__name__}")
+    settings = RvcStepSettings.from_config(config, fp16=parts.step.precision == "fp16")
+    return rvc_train_step(
+        net_g,
+        parts.nets["D"],
+        parts.optimizers["G"],
+        parts.optimizers["D"],
+        batch,
+        settings,
+        parts.scaler,
+    )
+
+
+#: dialect (vitscfg.config.dialect) -> its step.
+FORK_STEPS: dict[str, ForkStep] = {
+    "rvc": ForkStep(_rvc_batch, _rvc_tensors, _rvc_run, max_frames=RVC_MAX_FRAMES),
+}
+
+
+def fork_step(dialect: str | None) -> ForkStep | None:
+    """The step of ``dialect`` when it is not VITS's, else None."""
+    return FORK_STEPS.get(dialect or "")
