@@ -276,8 +276,10 @@ class SoVitsSvcTrain(VitsTrain):
     }
     port: str = field(
         en="DDP master port. Must be a JSON string: it is assigned to os.environ unchanged, and "
-        "an integer raises TypeError at start.",
+        "an integer raises TypeError at start; a string that is not a number makes the process "
+        "group fail to start.",
         reference="8001",
+        pattern=r"^[0-9]+$",
     )
     keep_ckpts: int = field(3, en="Keep only the newest N checkpoint pairs (0 = keep all).", ge=0)
     use_sr: bool | None = field(None, en="Vestigial in so-vits-svc 4.x.")
