@@ -12,7 +12,7 @@ worst-case lengths, it compares:
   `to_device_bytes`, exactly what `vitscfg estimate` without --gpu computes), and its
   tensor-only part against max_memory_allocated (calibrates the allowances in
   vitscfg/estimate/devices.py);
-* the caching allocator model (vitscfg/estimate/allocator.py, not the prediction: a study)
+* the caching allocator model (scripts/study/allocator.py, not the prediction: a study)
   against max_memory_reserved.
 
 Goal: <= 5 % error. Run:
@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # scripts.study
 CONFIGS = {
     "ljs_base": ROOT / "examples" / "ljs_base.json",
     "tiny": ROOT / "examples/tiny/config.json",
@@ -50,34 +51,17 @@ FIT_BATCHES = (2, 4, 8)  # as vitscfg.estimate.gpu.PROBE_BATCHES
 GiB = 1 << 30
 
 
-def allocator_job(job: tuple[dict[str, Any], str, list[Any]]) -> list[int]:
-    """The allocator model's reserved bytes at each point (one precision and segment), in a
-    disposable forked child (so fp32 may take the meta trace)."""
-    from vitscfg.estimate.meta import step_peaks_here, target_options
-
-    config, precision, points = job
-    peaks = step_peaks_here(config, precision, points, allocator=True, **target_options("cuda"))
-    return [p.reserved_bytes for p in peaks]
-
-
 def allocator_reserved(
     config: dict[str, Any], precisions: list[str], points: list[Any]
 ) -> dict[tuple[str, int, int], int]:
-    """(precision, batch, segment) -> the model's reserved bytes; one process per
-    precision and segment size, all at once."""
-    from vitscfg.estimate.meta import child_init, trace_context
+    """(precision, batch, segment) -> the allocator model's reserved bytes (a study:
+    scripts/study/allocation_trace.py), one trace process per precision."""
+    from scripts.study.allocation_trace import allocated_steps
 
-    jobs = [
-        (config, p, [pt for pt in points if pt.segment_size == s])
-        for p in precisions
-        for s in sorted({pt.segment_size for pt in points})
-    ]
-    with trace_context().Pool(len(jobs), initializer=child_init, maxtasksperchild=1) as pool:
-        results = pool.map(allocator_job, jobs, chunksize=1)
     out: dict[tuple[str, int, int], int] = {}
-    for (_, p, pts), reserved in zip(jobs, results, strict=True):
-        for pt, r in zip(pts, reserved, strict=True):
-            out[(p, pt.batch_size, pt.segment_size)] = r
+    for p in precisions:
+        for pt, step in zip(points, allocated_steps(config, p, points, "cuda"), strict=True):
+            out[(p, pt.batch_size, pt.segment_size)] = step.reserved_bytes
     return out
 
 
@@ -105,11 +89,11 @@ def main() -> int:
 
     from vitscfg.estimate import devices
     from vitscfg.estimate.data import Lengths
-    from vitscfg.estimate.fake import StepPoint
     from vitscfg.estimate.fit import Sample, fit_bilinear
     from vitscfg.estimate.gpu import gpu_prediction
     from vitscfg.estimate.predict import to_device_bytes, trace_points
     from vitscfg.estimate.probe import ProbeWorker
+    from vitscfg.estimate.trace import StepConfig, StepPoint
 
     device = devices.cuda_device(args.gpu_index)
     precisions = args.precision or ["fp32", "fp16"]
@@ -129,7 +113,7 @@ def main() -> int:
         jobs = [(p, StepPoint(b, s, text_len, frames)) for p in precisions for b, s in shape]
         # ...plus each point traced directly (tensor bytes vs measured allocated).
         jobs += [(p, StepPoint(b, s, text_len, frames)) for p in precisions for b, s in points]
-        cuda = trace_points(config, jobs, "cuda", group=False)
+        cuda = [peak for peak, _ in trace_points(StepConfig.of(config), jobs, "cuda")]
         for p in precisions:
             samples = [
                 Sample(pt.batch_size, pt.segment_size, peak)
@@ -158,9 +142,10 @@ def main() -> int:
         lengths = Lengths(text_len, frames, "fixed")
         segments = sorted({s0, far})
         for p in precisions:
-            with ProbeWorker(config, args.gpu_index, text_len, frames) as worker:
+            step = StepConfig.of(config)
+            with ProbeWorker(step, args.gpu_index, text_len, frames) as worker:
                 gp = gpu_prediction(
-                    config,
+                    step,
                     device,
                     [p],
                     [b for b, _ in points],
@@ -244,7 +229,7 @@ def render(
             "small fit allows on this card, and two large batches at the far segment; see "
             "vitscfg/estimate/gpu.py), * = the point was one of those probes; `no-GPU` = the "
             "fake-tensor prediction with the allowances of vitscfg/estimate/devices.py; "
-            "`allocator model` = the reserved bytes of vitscfg/estimate/allocator.py "
+            "`allocator model` = the reserved bytes of scripts/study/allocator.py "
             "(a study, not the prediction). Goal: |error| <= 5 %.",
             "",
             "| config | precision | batch | segment | measured | --gpu fit | no-GPU (fake) "

@@ -106,7 +106,16 @@ def preprocess(
 ) -> None:
     """Clean the filelists' text and build the spectrogram caches (with a progress bar)."""
     from vitscfg.data.preprocess import run_preprocess
+    from vitscfg.opening import Refused, open_config
 
+    try:  # the opening every command shares; the data rules are what preprocess fixes
+        open_config(config, check_data=False, support=False)
+    except Refused as exc:
+        if exc.check is not None and exc.check.errors:
+            from vitscfg.lint.report import REPORTERS
+
+            sys.stderr.write(REPORTERS["text"](exc.check, color=False).rstrip("\n") + "\n")
+        raise _fail(f"preprocess: {exc.message}", exc.exit_code) from None
     raise typer.Exit(run_preprocess(str(config), resample))
 
 
@@ -224,6 +233,7 @@ def train(
     ] = False,
 ) -> None:
     """Train a VITS model with the bundled trainer (runs `check` first)."""
+    from vitscfg.estimate.predict import start_reserved_prediction
     from vitscfg.train.run import run_train
 
     raise typer.Exit(
@@ -235,6 +245,7 @@ def train(
             init_from=init_from,
             init_d=init_d,
             resample=resample,
+            memory_check=start_reserved_prediction,  # train/ never imports estimate/
         )
     )
 
@@ -327,7 +338,7 @@ def estimate(
 ) -> None:
     """Which batch_size / segment_size fit this GPU (or RAM), and how long training takes.
 
-    Without --gpu: a prediction from a fake-tensor trace of the training step (no GPU
+    Without --gpu: a prediction from a trace of the training step on meta tensors (no GPU
     needed). --gpu: measured on the GPU (--gpu-index N picks it). Exit 0 ok, 1 the config
     fails check / unusable data / nothing fits, 2 usage error (no CUDA, no such GPU, ...).
     """

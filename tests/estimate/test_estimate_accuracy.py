@@ -1,7 +1,7 @@
 """The traced predictions (meta and fake) against the real CPU peak of the same `train_step`.
 
 Ground truth: the same StorageTracker on real CPU tensors (torch keeps no CPU allocator
-statistics); estimator.md 2.3 shows it within 1 kB of the profiler's allocation trace.
+statistics); it agrees within 1 kB with the CPU profiler's allocation trace.
 Bar: within 2 % at three grid points of examples/tiny (in practice: identical bytes). The
 meta trace (the fast path) must also give exactly the fake trace's bytes (the old path) in
 fp32, and exactly the real CPU autocast step's bytes in fp16/bf16.
@@ -17,14 +17,10 @@ import pytest
 pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
-from vitscfg.estimate.fake import StepPoint, step_peaks  # noqa: E402
+from tests.estimate._traces import in_child, meta_step_peaks, step_peaks  # noqa: E402
+from vitscfg.estimate.children import fork_available, trace_pool  # noqa: E402
 from vitscfg.estimate.fit import Sample, fit_bilinear  # noqa: E402
-from vitscfg.estimate.meta import (  # noqa: E402
-    child_init,
-    fork_available,
-    meta_step_peaks,
-    trace_context,
-)
+from vitscfg.estimate.trace import StepPoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ROOT / "examples" / "tiny" / "config.json"
@@ -48,9 +44,9 @@ def config() -> dict:
 def test_meta_equals_fake_equals_real_cpu_peak(config: dict) -> None:
     # The real and the fake run in forked children, at once, one thread each (two cores;
     # OpenMP threads of two processes spinning on two loaded cores cost minutes).
-    with trace_context().Pool(2, initializer=child_init, maxtasksperchild=1) as pool:
-        real_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": False})
-        fake_job = pool.apply_async(step_peaks, (config, "fp32", POINTS), {"fake": True})
+    with trace_pool(2) as pool:
+        real_job = in_child(pool, config, "fp32", POINTS, fake=False)
+        fake_job = in_child(pool, config, "fp32", POINTS, fake=True)
         meta = meta_step_peaks(config, "fp32", POINTS)
         real, fake = real_job.get(), fake_job.get()
     for m, f, r in zip(meta, fake, real, strict=True):
@@ -98,8 +94,8 @@ def test_meta_autocast_equals_the_real_cpu_autocast_step(
 ) -> None:
     """fp16/bf16 on meta (meta_autocast.py) against the real CPU step under autocast: the
     same bytes, the weight cast cache and the casts' order included."""
-    with trace_context().Pool(1, initializer=child_init, maxtasksperchild=1) as pool:
-        real_job = pool.apply_async(step_peaks, (config, precision, points), {"fake": False})
+    with trace_pool(1) as pool:
+        real_job = in_child(pool, config, precision, points, fake=False)
         meta = meta_step_peaks(config, precision, points)
         real = real_job.get()
     for m, r in zip(meta, real, strict=True):
@@ -127,11 +123,11 @@ def test_spawned_trace_processes_give_the_same_bytes(
 ) -> None:
     """Without a fork server (Windows) the trace processes are spawned; still the meta
     trace (the fake one would differ by FakeTensor's layer_norm statistics)."""
-    import vitscfg.estimate.meta as meta
+    import vitscfg.estimate.children as children
 
     point = [POINTS[0]]
     forked = meta_step_peaks(config, "fp16", point)[0]
-    monkeypatch.setattr(meta.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    monkeypatch.setattr(children.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
     assert not fork_available()
     spawned = meta_step_peaks(config, "fp16", point)[0]
     assert (spawned.peak_bytes, spawned.start_bytes) == (forked.peak_bytes, forked.start_bytes)
@@ -139,10 +135,11 @@ def test_spawned_trace_processes_give_the_same_bytes(
 
 def test_meta_refuses_what_it_cannot_emulate() -> None:
     from vitscfg.estimate.meta import MetaUnsupported, meta_step_peaks_here, meta_supported
+    from vitscfg.estimate.trace import StepConfig
 
     assert all(meta_supported(p) for p in ("fp32", "fp16", "bf16"))
     with pytest.raises(MetaUnsupported):
-        meta_step_peaks_here({}, "fp8", POINTS)
+        meta_step_peaks_here(StepConfig.of(json.loads(TINY.read_text())), "fp8", POINTS)
 
 
 @needs_fork
@@ -179,15 +176,15 @@ def test_three_traces_fill_the_ljs_base_grid() -> None:
 
 @needs_fork
 def test_meta_trace_after_parallel_cpu_work_does_not_hang() -> None:
-    """A parent that ran parallel CPU kernels (a trainer calling predict_peak_bytes) used to
+    """A parent that ran parallel CPU kernels (a trainer starting its memory check) used to
     deadlock the forked trace in OpenMP; the child now runs with one thread."""
     import subprocess
     import sys
 
     script = (
         "import json, torch\n"
-        "from vitscfg.estimate.fake import StepPoint\n"
-        "from vitscfg.estimate.meta import meta_step_peaks\n"
+        "from vitscfg.estimate.trace import StepPoint\n"
+        "from tests.estimate._traces import meta_step_peaks\n"
         "x = torch.randn(1000, 1000); (x @ x).sum(); torch.exp(torch.randn(4_000_000)).sum()\n"
         f"cfg = json.loads(open({str(LJS)!r}).read())\n"
         "print(meta_step_peaks(cfg, 'fp32', [StepPoint(1, 8192, 40, 100)])[0].peak_bytes)\n"

@@ -33,8 +33,12 @@ def tiny(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def fake_traces(monkeypatch: pytest.MonkeyPatch) -> None:
-    def trace_points(config: Any, jobs: Any, kind: str, processes: Any = None) -> list[int]:
-        return [GiB + p.batch_size * (p.segment_size * 20_000 + 50_000_000) for _, p in jobs]
+    def trace_points(
+        step: Any, jobs: Any, kind: str, processes: Any = None
+    ) -> list[tuple[int, str]]:
+        return [
+            (GiB + p.batch_size * (p.segment_size * 20_000 + 50_000_000), "meta") for _, p in jobs
+        ]
 
     monkeypatch.setattr(predict_mod, "trace_points", trace_points)
 
@@ -150,7 +154,7 @@ def test_end_to_end_real_traces_json(tiny: Path) -> None:
     )
     assert code == 0, err
     obj = json.loads(out)
-    assert obj["method"] == "fake-tensor" and len(obj["points"]) == 2
+    assert obj["method"] == "meta" and len(obj["points"]) == 2  # what really ran
     assert obj["points"][0]["peak_bytes"] < obj["points"][1]["peak_bytes"]
 
 
@@ -183,7 +187,7 @@ def test_a_proxy_model_is_said_in_the_report(fake_traces: None) -> None:
 
 
 def test_a_failing_trace_is_a_message(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def trace_points(config: Any, jobs: Any, kind: str, processes: Any = None) -> list[int]:
+    def trace_points(step: Any, jobs: Any, kind: str, processes: Any = None) -> list[int]:
         raise RuntimeError("The size of tensor a (64) must match the size of tensor b (16)")
 
     monkeypatch.setattr(predict_mod, "trace_points", trace_points)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,29 +107,46 @@ def test_probe_worker_reports_a_dead_child(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("needs a machine without CUDA (the child must fail to start CUDA)")
     from vitscfg.estimate.probe import run_probes
+    from vitscfg.estimate.trace import StepConfig
 
     config = json.loads(Path("examples/tiny/config.json").read_text(encoding="utf-8"))
-    results = run_probes(config, 0, [(2, 4096), (4, 4096)], "fp32", 50, 100, timeout=120)
+    results = run_probes(
+        StepConfig.of(config), 0, [(2, 4096), (4, 4096)], "fp32", 50, 100, timeout=120
+    )
     assert [r.ok for r in results] == [False, False]
     assert all("probe process died" in r.error for r in results)
 
 
 def test_pending_prediction_equals_the_synchronous_one() -> None:
-    """What the trainer's memory check starts in the background is predict_peak_bytes."""
+    """What the trainer's memory check starts in the background (the CLI hands it
+    start_reserved_prediction) is the estimator's traced CUDA prediction of that step."""
     pytest.importorskip("torch")
-    from vitscfg.estimate.predict import PendingPrediction, predict_peak_bytes
+    from vitscfg.config.typed import trainer_settings
+    from vitscfg.estimate import devices
+    from vitscfg.estimate.predict import start_reserved_prediction, trace_points
+    from vitscfg.estimate.trace import StepConfig, StepPoint
 
     config = json.loads(Path("examples/tiny/config.json").read_text(encoding="utf-8"))
-    pending = PendingPrediction(config, 2, 4096, "fp32", "cuda", 51, 120)
-    want = predict_peak_bytes(config, 2, 4096, "fp32", "cuda", text_len=51, spec_frames=120)
-    assert pending.get(timeout=300) == want > 0
+    train = trainer_settings(config)
+    pending = start_reserved_prediction(config, train, "fp32", 2, 4096, 51, 120)
+    ((tensors, backend),) = trace_points(
+        StepConfig(config, train), [("fp32", StepPoint(2, 4096, 51, 120))], "cuda"
+    )
+    want = int(tensors * devices.CUDA_RESERVED_PER_TENSOR_BYTE)
+    assert pending.get(timeout=300) == want > 0 and backend == "meta"
 
 
 def test_memory_check_line_is_inactive_off_cuda() -> None:
     torch = pytest.importorskip("torch")
+    from vitscfg.config.typed import trainer_settings
     from vitscfg.train.memcheck import MemoryCheck
 
-    check = MemoryCheck({}, "fp32", 8192, torch.device("cpu"), enabled=True)
+    train = trainer_settings(json.loads(Path("examples/tiny/config.json").read_text("utf-8")))
+
+    def never(*args: object) -> Any:
+        raise AssertionError("no prediction off CUDA")
+
+    check = MemoryCheck({}, train, "fp32", torch.device("cpu"), never)
     assert check.after_step(100, None) is None  # type: ignore[arg-type]
     check.measured, check.heaviest = 10 << 30, (16, 381, 1000)
     line = check.line(int(9.5 * (1 << 30)))

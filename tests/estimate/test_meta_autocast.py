@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch]
 
-from vitscfg.estimate.meta import fork_available  # noqa: E402
+from vitscfg.estimate.children import fork_available  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 GiB = float(1 << 30)
@@ -116,8 +116,8 @@ def test_cuda_policy_trace_holds_what_the_h100_allocated() -> None:
     """ljs_base fp16 at the four H100 points: the traced tensor peak against the measured
     ``max_memory_allocated``. fp32 traces are within -1.0..+1.9 % of it; with the CUDA
     policy fp16 is as close; with the CPU policy it is 7-9 % low."""
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, StepPoint
-    from vitscfg.estimate.meta import meta_step_peaks
+    from tests.estimate._traces import meta_step_peaks
+    from vitscfg.estimate.trace import CUDA_BLOCK_BYTES, StepPoint
 
     fixture = json.loads((ROOT / "tests/fixtures/h100_reserved.json").read_text("utf-8"))
     rows = [r for r in fixture["points"] if r["precision"] == "fp16"]

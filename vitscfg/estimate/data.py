@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from vitscfg.data.buckets import VITS_BUCKETS, Buckets, buckets_for
@@ -147,7 +146,3 @@ def override(lengths: Lengths, text_len: int | None, spec_frames: int | None) ->
         lengths.frame_lengths,
         lengths.notes,
     )
-
-
-def config_dir(path: str | os.PathLike[str]) -> Path:
-    return Path(path).resolve().parent

@@ -220,13 +220,31 @@ def _nvml_processes(uuid: str) -> tuple[list[str], list[str]]:
         pynvml.nvmlShutdown()
 
 
-def default_device(use_gpu: bool) -> DeviceInfo:
-    """No --gpu/--vram: a CUDA GPU 0 when there is one, RAM for CPU training, else the
-    assumed reference card of the VITS paper setup (V100-32GB is gone from most desks; a
-    24 GiB card is the common training GPU in the VRAM reports, estimator.md 3)."""
+def choose_device(vram: str | None, gpu: int | None, use_gpu: bool) -> DeviceInfo:
+    """The device an estimate is for: ``--vram`` (a what-if card), ``--gpu`` (a real one),
+    the host's RAM for CPU training, else GPU 0 when CUDA is here (its capacity; the
+    prediction is still the traced one), else an assumed 24 GiB card (the common training
+    GPU). Raises DeviceError."""
+    if vram is not None:
+        return assumed_device(vram)
+    if gpu is not None:
+        return cuda_device(gpu)
     if not use_gpu:
         return ram_device()
-    return assumed_device("24GiB")
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return cuda_device(0)
+    except Exception:  # a broken driver must not stop a prediction that needs no GPU
+        pass
+    dev = assumed_device("24GiB")
+    return DeviceInfo(
+        "assumed 24 GiB GPU (no CUDA here; --vram SIZE|CARD to choose)",
+        dev.total_bytes,
+        dev.free_bytes,
+        "assumed",
+    )
 
 
 def cpu_overhead_bytes(num_workers: int) -> int:

@@ -23,15 +23,19 @@ confirmed by that probe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from vitscfg.estimate.data import Lengths
 from vitscfg.estimate.devices import DeviceInfo
 from vitscfg.estimate.fit import BilinearFit, Sample, fit_bilinear
 from vitscfg.estimate.grid import Recommendation, recommend
 from vitscfg.estimate.probe import ProbeResult, ProbeWorker
+
+if TYPE_CHECKING:
+    from vitscfg.estimate.trace import StepConfig
 
 PROBE_BATCHES = (2, 4, 8)
 CONFIRM_TRIES = 6  # each failed confirmation lowers the batch
@@ -40,6 +44,8 @@ SMALL_MAX = PROBE_BATCHES[-1]  # the small stage's largest batch
 
 @dataclass
 class GpuPrediction:
+    """:class:`vitscfg.estimate.prediction.Prediction` from real steps on the GPU."""
+
     small: dict[str, BilinearFit]  # fit of the small stage (cells up to SMALL_MAX)
     large: dict[str, BilinearFit]  # fit of the probes at batch >= SMALL_MAX (cells above)
     probes: list[ProbeResult]
@@ -50,6 +56,11 @@ class GpuPrediction:
     notes: list[str] = field(default_factory=list)
     segment: int = 0  # the config's segment size: where the batch anchors were probed
     far: int = 0  # the grid segment farthest from it: the second row of anchors
+    method: str = "gpu-probe"
+
+    def recommend(self) -> Recommendation | None:
+        """The recommendation the plan confirmed with a real step (or lowered to)."""
+        return self.recommended
 
     def fit(self, b: int, p: str) -> BilinearFit:
         """The fit for a batch: used only where a segment row has fewer than two probes
@@ -123,8 +134,29 @@ def _chord(points: Sequence[tuple[int, int]], b: int) -> float | None:
     return y0 + (y1 - y0) * (b - b0) / (b1 - b0)
 
 
+def report_probe(stream: TextIO, r: ProbeResult) -> None:
+    """One progress line per probe (probes take seconds to minutes each)."""
+    what = (
+        f"{r.device_peak / 2**30:.2f} GiB, {r.step_seconds:.2f} s/step"
+        if r.ok
+        else "out of memory"
+        if r.oom
+        else f"failed: {r.error}"
+    )
+    stream.write(
+        f"probe batch {r.batch_size} segment {r.segment_size} {r.precision}: "
+        f"{what} ({r.seconds:.0f} s)\n"
+    )
+    stream.flush()
+
+
+def probe_progress(stream: TextIO) -> Callable[[ProbeResult], None]:
+    """:func:`report_probe` on ``stream``."""
+    return functools.partial(report_probe, stream)
+
+
 def gpu_prediction(
-    config: Mapping[str, Any],
+    step: StepConfig,
     device: DeviceInfo,
     precisions: Sequence[str],
     batch_sizes: Sequence[int],
@@ -140,7 +172,7 @@ def gpu_prediction(
     assert device.index is not None
     own = worker is None
     if own:
-        worker = ProbeWorker(config, device.index, lengths.text_len, lengths.spec_frames)
+        worker = ProbeWorker(step, device.index, lengths.text_len, lengths.spec_frames)
     try:
         return _plan(worker, config_segment, segment_sizes, precisions, device, margin, report)
     finally:

@@ -17,7 +17,7 @@ tests check against the real CPU step and the fake trace. What meta cannot do:
 * autocast: autocast dispatch keys exist per backend (CPU, CUDA, ...), not for meta, so a
   meta step would silently run fp16/bf16 configs in fp32. meta_autocast.py gives meta
   tensors CPU autocast's cast policy (same bytes as a real CPU autocast step); where it
-  cannot be installed, fp16/bf16 fall back to the fake trace (:func:`step_peaks_here`).
+  cannot be installed, fp16/bf16 fall back to the fake backend (:func:`step_peaks_here`).
 * ``torch.autocast(device_type="meta")`` raises in torch; :func:`_meta_autocast` maps it to
   the CPU autocast state (the model asks for ``x.device.type``).
 * ``aten._weight_norm_interface_backward`` has no meta kernel at all (FakeTensor runs the
@@ -30,27 +30,29 @@ counters are real CPU tensors as in a real run); in fp16, GradScaler's ``found_i
 answers zero (meta_autocast.py).
 
 Process isolation: re-registering Meta kernels changes the whole process's dispatcher, so
-it only ever happens in a child process that exits after the trace (:func:`run_forked`,
-or the estimator's pool with ``maxtasksperchild=1``), started by a fork server, or
-spawned where there is none (:func:`trace_context`).
+it only ever happens in a child process that exits after the trace
+(`vitscfg.estimate.children.trace_pool`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
-import multiprocessing
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import torch
 
-from vitscfg.estimate.fake import StepPeak, StepPoint, trace_step_peaks
+from vitscfg.estimate.trace import (
+    CUDA_BLOCK_BYTES,
+    StepConfig,
+    StepPeak,
+    StepPoint,
+    trace_step_peaks,
+    with_autocast,
+)
 
-T = TypeVar("T")
-
-_META = torch.device("meta")
+META = torch.device("meta")
 #: Library holding the Meta kernels this module (re-)registers; kept alive on purpose.
 _LIBRARY: list[Any] = []
 
@@ -59,41 +61,6 @@ def meta_supported(precision: str) -> bool:
     """Every precision the trainer knows: fp32 as is, fp16/bf16 through meta_autocast.py
     (which can still refuse to install: :func:`step_peaks_here` then uses the fake trace)."""
     return precision in ("fp32", "fp16", "bf16")
-
-
-def fork_available() -> bool:
-    """Whether trace processes start from a fork server (POSIX) rather than by spawning a
-    fresh interpreter (Windows: a few seconds more per trace process, for torch's import)."""
-    return "forkserver" in multiprocessing.get_all_start_methods()
-
-
-def trace_context() -> Any:
-    """The multiprocessing context for trace processes: forkserver, not fork; spawn where
-    there is no fork server (Windows).
-
-    Why: forking a process that has already run parallel CPU kernels can deadlock the
-    child inside OpenMP (libgomp is not fork-safe; seen here even with one thread in the
-    child, when a test suite had trained before). The fork server is a fresh process that
-    has only imported torch and the step, so its children start from a clean OpenMP state
-    and still skip torch's import cost. A spawned child pays that import, and is still
-    ~5x faster than the in-process fake trace for fp16/bf16, which the meta trace's
-    process-wide changes would otherwise force.
-    """
-    if not fork_available():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(
-        [
-            "torch",
-            "torch._dynamo",
-            "vitscfg.model",
-            "vitscfg.model.mel",
-            "vitscfg.train.step",
-            "vitscfg.estimate.meta",
-            "vitscfg.estimate.fake",
-        ]
-    )
-    return context
 
 
 def _weight_norm_backward_meta(
@@ -195,23 +162,13 @@ class MetaUnsupported(ValueError):
     """This precision cannot be traced on meta here; the fake trace can."""
 
 
-def meta_step_peaks_here(
-    config: Mapping[str, Any],
-    precision: str,
-    points: Sequence[StepPoint],
-    *,
-    round_to: int = 1,
-    foreach: bool = False,
-    seed: int = 0,
-    allocator: bool = False,
-    autocast_target: str = "cpu",
-) -> list[StepPeak]:
-    """Meta trace in *this* process, which must be a disposable child (it calls
-    :func:`use_cpp_meta_kernels` and, for fp16/bf16, meta_autocast.install). Same bytes as
-    ``step_peaks(..., fake=True)`` in fp32, the real CPU step's in fp16/bf16 with
-    ``autocast_target="cpu"``; "cuda" applies CUDA autocast's cast policy instead (what a
-    GPU run does; meta_autocast.py). Raises MetaUnsupported where meta cannot emulate the
-    precision (the caller uses the fake trace)."""
+def meta_mode(
+    precision: str, autocast_target: str = "cpu"
+) -> Callable[[], contextlib.AbstractContextManager[Any]]:
+    """Install the meta backend in *this* process, which must be a disposable child (it
+    calls :func:`use_cpp_meta_kernels` and, for fp16/bf16, meta_autocast.install), and
+    return the mode :func:`trace_step_peaks` enters. Raises MetaUnsupported where meta
+    cannot emulate the precision (the caller uses the fake backend)."""
     if not meta_supported(precision):
         raise MetaUnsupported(f"meta traces cannot emulate {precision!r}; use the fake path")
     use_cpp_meta_kernels()
@@ -222,99 +179,62 @@ def meta_step_peaks_here(
         cache = install(autocast_target)
         if cache is None:
             raise MetaUnsupported(f"this torch lets no autocast reach meta tensors ({precision})")
-    peaks = trace_step_peaks(
-        config,
-        precision,
-        points,
-        functools.partial(_meta_mode, cache),
-        _META,
-        round_to=round_to,
-        foreach=foreach,
-        seed=seed,
-        allocator=allocator,
-    )
-    if cache is None:
-        return peaks
-    return [dataclasses.replace(x, autocast=autocast_target) for x in peaks]
+    return functools.partial(_meta_mode, cache)
 
 
-def step_peaks_here(
-    config: Mapping[str, Any], precision: str, points: Sequence[StepPoint], **kwargs: Any
-) -> list[StepPeak]:
-    """In a disposable child: the meta trace where it can emulate the step, else the fake
-    trace (CPU autocast: the same bytes as the meta trace's "cpu" target within 0.03 %,
-    meta_autocast.py). ``kwargs``: those of :func:`trace_step_peaks`, and
-    ``autocast_target``."""
-    try:
-        return meta_step_peaks_here(config, precision, points, **kwargs)
-    except MetaUnsupported:
-        pass
-    from vitscfg.estimate.fake import step_peaks
-
-    kwargs.pop("autocast_target", None)
-    return step_peaks(config, precision, points, **kwargs)
-
-
-def target_options(kind: str) -> dict[str, Any]:
-    """The trace options under which a step's tensors are those ``kind`` ("cuda" or "cpu")
-    holds: on CUDA, 512-B allocator blocks, AdamW's foreach path (its default there) and
-    CUDA's autocast policy."""
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES
-
-    cuda = kind == "cuda"
-    return {
-        "round_to": CUDA_BLOCK_BYTES if cuda else 1,
-        "foreach": cuda,
-        "autocast_target": "cuda" if cuda else "cpu",
-    }
-
-
-def child_init() -> None:
-    """First thing in every forked trace process: one intra-op thread.
-
-    Why: a parent that has already run parallel CPU kernels (a trainer, a test that ran a
-    real step) leaves OpenMP in a state that deadlocks the child's first parallel region
-    (libgomp is not fork-safe; seen here: the ljs_base mel filterbank, 41k elements, above
-    ATen's grain size). With one thread ATen never opens a parallel region. The trace does
-    no real compute, and the traces run one process per core anyway.
-    """
-    torch.set_num_threads(1)
-
-
-def _call(job: tuple[Callable[..., T], tuple[Any, ...], dict[str, Any]]) -> T:
-    fn, args, kwargs = job
-    return fn(*args, **kwargs)
-
-
-def run_forked(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """``fn(*args, **kwargs)`` in a forked child (torch already imported: no start-up cost);
-    the child's global changes die with it. Exceptions propagate."""
-    with trace_context().Pool(1, initializer=child_init, maxtasksperchild=1) as pool:
-        result: T = pool.apply(_call, ((fn, args, kwargs),))
-    return result
-
-
-def meta_step_peaks(
-    config: Mapping[str, Any],
+def meta_step_peaks_here(
+    step: StepConfig,
     precision: str,
     points: Sequence[StepPoint],
     *,
     round_to: int = 1,
     foreach: bool = False,
     seed: int = 0,
-    allocator: bool = False,
     autocast_target: str = "cpu",
 ) -> list[StepPeak]:
-    """Exact peaks of `train_step` per point, fast: :func:`step_peaks_here` in a child
-    process (see :func:`trace_context`), the meta trace wherever it can emulate the step."""
-    return run_forked(
-        step_peaks_here,
-        config,
+    """Meta trace in *this* process (a disposable child, :func:`meta_mode`). Same bytes as
+    the fake backend in fp32, the real CPU step's in fp16/bf16 with
+    ``autocast_target="cpu"``; "cuda" applies CUDA autocast's cast policy instead (what a
+    GPU run does; meta_autocast.py)."""
+    mode = meta_mode(precision, autocast_target)
+    peaks = trace_step_peaks(
+        step,
         precision,
         points,
+        mode,
+        META,
         round_to=round_to,
         foreach=foreach,
         seed=seed,
-        allocator=allocator,
-        autocast_target=autocast_target,
+        backend="meta",
     )
+    return peaks if precision == "fp32" else with_autocast(peaks, autocast_target)
+
+
+def step_peaks_here(
+    step: StepConfig, precision: str, points: Sequence[StepPoint], **kwargs: Any
+) -> list[StepPeak]:
+    """In a disposable child: the meta trace where it can emulate the step, else the fake
+    backend (CPU autocast: the same bytes as the meta trace's "cpu" target within 0.03 %,
+    meta_autocast.py). ``kwargs``: those of :func:`trace_step_peaks`, and
+    ``autocast_target``."""
+    try:
+        return meta_step_peaks_here(step, precision, points, **kwargs)
+    except MetaUnsupported:
+        pass
+    from vitscfg.estimate.fake import step_peaks
+
+    kwargs.pop("autocast_target", None)
+    return step_peaks(step, precision, points, **kwargs)
+
+
+def target_options(kind: str) -> dict[str, Any]:
+    """The trace options under which a step's tensors are those ``kind`` ("cuda" or "cpu")
+    holds: on CUDA, 512-B allocator blocks, AdamW's foreach path (its default there) and
+    CUDA's autocast policy."""
+    cuda = kind == "cuda"
+    return {
+        "round_to": CUDA_BLOCK_BYTES if cuda else 1,
+        "foreach": cuda,
+        "autocast_target": "cuda" if cuda else "cpu",
+    }

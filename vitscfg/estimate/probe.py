@@ -2,14 +2,14 @@
 
 Why subprocesses: an OOM or a crash in a probe must not take the estimator down, and the
 CUDA context of the probe is measured from a clean process. One process runs a list of
-points (one precision) in order, each from a *fresh allocator state* (estimator.md 5.2): the
+points (one precision) in order, each from a *fresh allocator state*: the
 previous point's models, optimisers and batch are dropped, the cache is emptied
 (``torch.cuda.empty_cache``) and the peak counters reset before the next point builds its
 own. That pays the torch import and CUDA start-up (~10 s) once instead of once per point.
-A point builds the real models/optimisers (`vitscfg.estimate.fake.build_state`, which calls
-the trainer's `build_models`/`make_optimizers`), runs `train_step` until both optimisers
-have state (GradScaler forced to step: init_scale 1, and re-run while a step was skipped,
-estimator.md 2.3), resets the peak counters, runs two more steps and reports peak allocated
+A point builds the trainer's step state with the trainer's own builder
+(`vitscfg.train.state.build_step_state`, through `vitscfg.estimate.trace.steady_parts`),
+runs `train_step` until both optimisers have state (GradScaler forced to step: init_scale
+1, and re-run while a step was skipped), resets the peak counters, runs two more steps and reports peak allocated
 / reserved, the non-PyTorch memory (context, cuDNN/cuBLAS handles: NVML's per-process usage
 minus reserved, or mem_get_info before/after) and the step time. cuDNN runs with the
 trainer's setting (``torch.backends.cudnn.benchmark`` left off, see vitscfg/train/loop.py).
@@ -33,7 +33,10 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vitscfg.estimate.trace import StepConfig
 
 
 @dataclass(frozen=True)
@@ -64,14 +67,15 @@ class ProbeWorker:
 
     def __init__(
         self,
-        config: Mapping[str, Any],
+        step: StepConfig,
         index: int,
         text_len: int,
         spec_frames: int,
         timeout: float = 300.0,
     ) -> None:
         self.setup = {
-            "config": config,
+            "config": dict(step.config),
+            "dialect": step.dialect,
             "index": index,
             "text_len": text_len,
             "spec_frames": spec_frames,
@@ -152,7 +156,7 @@ def _pump(stream: Any, sink: Any) -> None:
 
 
 def run_probes(
-    config: Mapping[str, Any],
+    step: StepConfig,
     index: int,
     points: Sequence[tuple[int, int]],
     precision: str,
@@ -161,24 +165,8 @@ def run_probes(
     timeout: float = 300.0,
 ) -> list[ProbeResult]:
     """Probe each (batch_size, segment_size) in order in one worker; never raises."""
-    with ProbeWorker(config, index, text_len, spec_frames, timeout) as worker:
+    with ProbeWorker(step, index, text_len, spec_frames, timeout) as worker:
         return [worker.probe(b, s, precision) for b, s in points]
-
-
-def run_probe(
-    config: Mapping[str, Any],
-    index: int,
-    batch_size: int,
-    segment_size: int,
-    precision: str,
-    text_len: int,
-    spec_frames: int,
-    timeout: float = 300.0,
-) -> ProbeResult:
-    """One point in its own fresh process."""
-    return run_probes(
-        config, index, [(batch_size, segment_size)], precision, text_len, spec_frames, timeout
-    )[0]
 
 
 def _nvml_process_bytes(index: int) -> int | None:
@@ -207,9 +195,9 @@ def _nvml_process_bytes(index: int) -> int | None:
 
 
 def _probe_point(
-    torch: Any, request: Mapping[str, Any], b: int, s: int, p: str, index: int
+    torch: Any, step: StepConfig, request: Mapping[str, Any], b: int, s: int, p: str, index: int
 ) -> dict[str, Any]:
-    from vitscfg.estimate.fake import StepPoint, build_state, make_batch, with_segment
+    from vitscfg.estimate.trace import StepPoint, make_batch, steady_parts
     from vitscfg.train.step import train_step
 
     out: dict[str, Any] = {"batch_size": b, "segment_size": s, "precision": p, "ok": False}
@@ -220,12 +208,12 @@ def _probe_point(
     torch.cuda.reset_peak_memory_stats(device)
     free_before, _ = torch.cuda.mem_get_info(device)
     reserved_before = int(torch.cuda.memory_reserved(device))
-    state = batch = None
+    parts = state = batch = None
     try:
         with torch.device(device):
-            state = build_state(with_segment(request["config"], s), p, foreach=None)
             # Forced stepping: a small initial scale so fp16 does not skip the first steps.
-            state.scaler = torch.amp.GradScaler("cuda", init_scale=1.0, enabled=p == "fp16")
+            parts = steady_parts(step.with_segment(s), p, device, None, init_scale=1.0)
+            state = parts.step
             point = StepPoint(b, s, int(request["text_len"]), int(request["spec_frames"]))
             batch = make_batch(state.hp, point).to(device)
         for _ in range(4):  # warm-up until a step was not skipped (fp16)
@@ -257,7 +245,7 @@ def _probe_point(
         out["oom"] = True
         out["error"] = str(exc).splitlines()[0]
     finally:
-        del state, batch
+        del parts, state, batch
     out["seconds"] = time.perf_counter() - started
     return out
 
@@ -267,6 +255,10 @@ def main() -> int:
     setup = json.loads(sys.stdin.readline())
     import torch
 
+    from vitscfg.estimate.trace import StepConfig
+
+    step = StepConfig.of(setup["config"], setup.get("dialect"))
+
     index = int(setup["index"])
     torch.cuda.set_device(index)
     for line in sys.stdin:
@@ -275,7 +267,7 @@ def main() -> int:
         req = json.loads(line)
         b, s, p = int(req["batch_size"]), int(req["segment_size"]), str(req["precision"])
         try:
-            result = _probe_point(torch, setup, b, s, p, index)
+            result = _probe_point(torch, step, setup, b, s, p, index)
         except Exception as exc:  # reported, never a traceback in the parent's output
             result = {
                 "batch_size": b,

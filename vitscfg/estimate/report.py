@@ -40,7 +40,7 @@ class Speed:
 class Estimate:
     config_path: str
     device: DeviceInfo
-    method: str  # "gpu-probe" or "fake-tensor"
+    method: str  # what ran: "gpu-probe", or the trace's tensors: "meta", "fake", "fake+meta"
     cells: list[Cell]
     recommended: Recommendation | None
     margin: float
@@ -126,11 +126,12 @@ def to_text(est: Estimate, color: bool = False, width: int = 100) -> str:
         f"[bold]{est.config_path}[/] on {d.name} ({what}: {_gib(d.total_bytes)} GiB total, "
         f"{_gib(d.free_bytes)} GiB free)"
     )
-    if est.method == "fake-tensor":
+    if est.method != "gpu-probe":
         kind = "host RAM" if d.kind == "cpu" else "a GPU"
+        tensors = {"meta": "meta tensors", "fake": "fake tensors"}.get(est.method, est.method)
         con.print(
             f"[yellow]Prediction without {kind} measurement[/]: trace of the trainer's own "
-            "step on meta tensors"
+            f"step on {tensors}"
             + (" (with CUDA's autocast policy)" if d.kind == "cuda" else "")
             + " plus allowances"
             + (" for the CUDA context, workspaces and allocator" if d.kind == "cuda" else "")
@@ -179,7 +180,7 @@ def to_text(est: Estimate, color: bool = False, width: int = 100) -> str:
                 "batches are shorter)"
             )
         con.print(line)
-    elif est.method == "fake-tensor":
+    elif est.method != "gpu-probe":
         con.print("Speed: not predicted without a GPU (run with --gpu)")
     return buf.getvalue()
 

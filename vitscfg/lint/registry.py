@@ -12,7 +12,7 @@ Codes are never reused; a renamed rule keeps its code.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,7 +152,3 @@ def all_rules() -> dict[str, Rule]:
     from vitscfg.lint import rules  # noqa: F401  (import for side effect: registration)
 
     return dict(sorted(_RULES.items()))
-
-
-def iter_findings(rule_: Rule, ctx: Context) -> Iterator[Finding]:
-    yield from rule_.func(ctx)

@@ -51,13 +51,12 @@ from rich.console import Console
 
 from vitscfg.atomic import atomic_write_text
 from vitscfg.config.schema.train import VitscfgTrain
-from vitscfg.model import build_models
-from vitscfg.model.hparams import ModelHParams
+from vitscfg.model.synthesizer import SynthesizerTrn
 from vitscfg.train import TrainError, distributed
 from vitscfg.train import checkpoint as ckpt
 from vitscfg.train.evaluate import SAMPLES, evaluate, to_step_batch
 from vitscfg.train.loader import make_data
-from vitscfg.train.memcheck import MemoryCheck
+from vitscfg.train.memcheck import MemoryCheck, StartPrediction
 from vitscfg.train.resume import (
     NanGuard,
     Trainables,
@@ -69,7 +68,8 @@ from vitscfg.train.resume import (
 )
 from vitscfg.train.run_state import RunState
 from vitscfg.train.signals import StopSignals
-from vitscfg.train.step import Batch, StepResult, StepState, make_optimizers, train_step
+from vitscfg.train.state import build_step_state
+from vitscfg.train.step import Batch, StepResult, train_step
 from vitscfg.train.tblog import StepProgress, TrainLog, startup_table
 
 
@@ -82,6 +82,8 @@ class TrainOptions:
     init_from: Path | None = None
     init_d: Path | None = None
     resample: bool = False
+    dialect: str | None = None  # as `check` detected it: which networks the fork trains
+    memory_check: StartPrediction | None = None  # the estimator's predictor (memcheck.py)
 
 
 def config_digest(config: Mapping[str, Any]) -> str:
@@ -137,35 +139,30 @@ class Trainer:
         self.train_set, self.val_set, self.sampler, self.loader = data
         workers = t.num_workers
 
-        # Model, optimisers, schedulers, scaler: the exact objects train_step measures.
-        self.hp = ModelHParams.from_config(self.config)
-        net_g, net_d = build_models(self.config)
-        self.net_g, self.net_d = net_g.to(self.device), net_d.to(self.device)
-        optim_g, optim_d = make_optimizers(
-            self.net_g, self.net_d, t.learning_rate, (t.betas[0], t.betas[1]), t.eps
-        )
-        self.sched_g = torch.optim.lr_scheduler.ExponentialLR(optim_g, t.lr_decay)
-        self.sched_d = torch.optim.lr_scheduler.ExponentialLR(optim_d, t.lr_decay)
-        scaler = torch.amp.GradScaler(  # type: ignore[attr-defined]
-            self.device.type, enabled=self.precision == "fp16"
-        )
-        self.state = StepState(
-            distributed.wrap(self.net_g, self.dist),
-            distributed.wrap(self.net_d, self.dist),
-            optim_g,
-            optim_d,
-            scaler,
-            self.hp,
-            t.c_mel,
-            t.c_kl,
+        # Model, optimisers, schedulers, scaler: the one builder the estimator measures too.
+        parts = build_step_state(
+            self.config,
+            t,
             self.precision,
-            t.grad_accum_steps,
+            self.device,
+            dialect=self.opt.dialect,
+            wrap=functools.partial(distributed.wrap, dist=self.dist),
         )
+        net_g = parts.nets["G"]
+        assert isinstance(net_g, SynthesizerTrn)  # evaluation and synthesis use its methods
+        self.net_g, self.net_d = net_g, parts.nets["D"]
+        self.sched_g, self.sched_d = parts.schedulers["G"], parts.schedulers["D"]
+        self.state = parts.step
+        self.hp = parts.step.hp
         self.digest = config_digest(self.config)
         self.notes: list[str] = []
         self._resume_or_init()
         self.memcheck = MemoryCheck(
-            self.config, self.precision, t.segment_size, self.device, self.main
+            self.config,
+            t,
+            self.precision,
+            self.device,
+            self.opt.memory_check if self.main else None,
         )
         self.log = (
             TrainLog(self.run_dir, self.console, self.hp.sampling_rate) if self.main else None

@@ -4,41 +4,62 @@ measured peak beside `vitscfg estimate`'s prediction for the heaviest batch seen
 Why in the trainer: the estimator is validated on a few configs (docs/estimator-accuracy.md),
 users run many; a line per run catches a drifting allowance (new torch, new card) where it
 matters, and tells the user how much headroom the run really has. The prediction is the
-no-GPU one (`vitscfg.estimate.predict`, a meta trace of the same `train_step`) for the
-batch that raised the allocated peak the most, at its padded lengths; it runs in a trace
-child process while training goes on, and is compared with ``max_memory_reserved`` (what
-the caching allocator holds; the CUDA context is outside both). Main rank only.
+no-GPU one (a meta trace of the same `train_step`) for the batch that raised the allocated
+peak the most, at its padded lengths; it runs in a trace process while training goes on,
+and is compared with ``max_memory_reserved`` (what the caching allocator holds; the CUDA
+context is outside both). Main rank only.
+
+The predictor is handed in (:data:`StartPrediction`; the CLI passes the estimator's): the
+estimator imports the trainer's step, so the trainer never imports the estimator.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import torch
 
+from vitscfg.config.schema.train import VitsTrain
 from vitscfg.train.step import Batch
 
 CHECK_AFTER = 10  # optimizer steps before the prediction is started
 GiB = float(1 << 30)
 
 
+class PendingPeak(Protocol):
+    """A prediction running in the background."""
+
+    def ready(self) -> bool: ...
+
+    def get(self, timeout: float | None = None) -> int: ...
+
+    def close(self) -> None: ...
+
+
+#: Starts the predicted ``max_memory_reserved`` of one step: (config, train section,
+#: precision, batch size, segment size, text ids, spectrogram frames) -> pending bytes.
+StartPrediction = Callable[[Mapping[str, Any], VitsTrain, str, int, int, int, int], PendingPeak]
+
+
 class MemoryCheck:
     def __init__(
         self,
         config: Mapping[str, Any],
+        train: VitsTrain,
         precision: str,
-        segment_size: int,
         device: torch.device,
-        enabled: bool,
+        start: StartPrediction | None,
     ) -> None:
-        self.config, self.precision, self.segment_size = config, precision, segment_size
+        """``start``: the predictor (None: no check, e.g. a rank other than the main one)."""
+        self.config, self.train, self.precision = config, train, precision
         self.device = device
-        self.active = enabled and device.type == "cuda"
+        self.start = start
+        self.active = start is not None and device.type == "cuda"
         self.heaviest: tuple[int, int, int] | None = None  # batch, text ids, spec frames
         self.allocated = -1
         self.measured = 0
-        self.pending: Any = None
+        self.pending: PendingPeak | None = None
 
     def after_step(self, step: int, batch: Batch) -> str | None:
         """Call after each optimizer step; returns the line to print once, else None."""
@@ -52,13 +73,11 @@ class MemoryCheck:
             if step < CHECK_AFTER or self.heaviest is None:
                 return None
             self.measured = int(torch.cuda.max_memory_reserved(self.device))
+            assert self.start is not None  # active
             try:
-                from vitscfg.estimate.predict import PendingPrediction
-
                 b, t, f = self.heaviest
-                self.pending = PendingPrediction(
-                    self.config, b, self.segment_size, self.precision, "cuda", t, f
-                )
+                segment = self.train.segment_size
+                self.pending = self.start(self.config, self.train, self.precision, b, segment, t, f)
             except Exception as exc:  # the check must never stop a training run
                 self.active = False
                 return f"memory check: the estimator could not start ({type(exc).__name__}: {exc})"

@@ -15,9 +15,16 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.console import Console
+
+from vitscfg.config.schema.train import VitscfgTrain
+
+if TYPE_CHECKING:
+    from vitscfg.lint.result import CheckResult
+    from vitscfg.opening import OpenedConfig
+    from vitscfg.train.memcheck import StartPrediction
 
 
 def _console(stderr: bool = False) -> Console:
@@ -34,17 +41,21 @@ def run_train(
     init_d: str | os.PathLike[str] | None = None,
     resample: bool = False,
     console: Console | None = None,
+    memory_check: StartPrediction | None = None,
 ) -> int:
-    """Check, then train; returns the process exit code (module docstring)."""
+    """Check, then train; returns the process exit code (module docstring).
+
+    ``memory_check``: the estimator's prediction for the one-line memory check of a GPU
+    run (vitscfg/train/memcheck.py); the CLI passes it, the trainer never imports the
+    estimator."""
     out = console or _console()
     err = console or _console(stderr=True)
     path = Path(config_path)
-    config = _checked_config(path, out, err)
-    if isinstance(config, int):
-        return config
-    train = _train_settings(config, err)
-    if train is None:
-        return 1
+    opened = _opened(path, err)
+    if isinstance(opened, int):
+        return opened
+    config, train = opened.data, opened.train
+    assert isinstance(train, VitscfgTrain)  # open_config(trainer=True)
     for flag, value in (("--init-from", init_from), ("--init-d", init_d)):
         if value is not None and not Path(value).is_file():
             err.print(f"[red]error:[/] {flag} {value}: no such file")
@@ -69,6 +80,8 @@ def run_train(
         init_from=Path(init_from) if init_from is not None else None,
         init_d=Path(init_d) if init_d is not None else None,
         resample=resample,
+        dialect=opened.dialect,
+        memory_check=memory_check,
     )
     trainer = Trainer(config, train, options, out)
     try:
@@ -93,62 +106,39 @@ def run_train(
         trainer.cleanup()
 
 
-def _checked_config(path: Path, out: Console, err: Console) -> dict[str, Any] | int:
-    """The config as a dict after `vitscfg check` passed, or the exit code to return."""
-    from vitscfg.config.load import UnreadableInput
-    from vitscfg.lint.report import REPORTERS
-    from vitscfg.lint.run import CheckOptions, check_paths
+def _opened(path: Path, err: Console) -> OpenedConfig | int:
+    """The checked config (`vitscfg.opening`), or the exit code to return; the check's
+    findings are shown either way."""
+    from vitscfg.opening import Refused, open_config
 
     try:
-        result = check_paths([path], CheckOptions())
-    except UnreadableInput as exc:
-        err.print(f"[red]error:[/] {exc}")
-        return 2
+        opened = open_config(path, trainer=True)
+    except Refused as exc:
+        if exc.check is not None:
+            _show_findings(exc.check, err)
+        if exc.stage == "check":
+            err.print(
+                f"[red]refusing to train:[/] {exc.message}; fix them first (each would fail "
+                "the run later, often hours in)"
+            )
+        elif exc.stage == "support":
+            err.print(f"[red]refusing to train:[/] {exc.message}")
+        else:
+            err.print(f"[red]error:[/] {exc.message}")
+        return exc.exit_code
+    _show_findings(opened.check, err)
+    if opened.support is not None and opened.support.level == "proxy":
+        err.print(
+            f"[yellow]warning:[/] {opened.support.reason}; what `vitscfg train` trains is that "
+            "VITS model (train in the fork for the fork's own model)"
+        )
+    return opened
+
+
+def _show_findings(result: CheckResult, err: Console) -> None:
     if result.errors or result.warnings:
+        from vitscfg.lint.report import REPORTERS
+
         text = REPORTERS["text"](result, color=err.is_terminal and "NO_COLOR" not in os.environ)
         sys.stderr.write(text + "\n")
         sys.stderr.flush()
-    if result.errors:
-        err.print(
-            f"[red]refusing to train:[/] `vitscfg check {path}` found {result.errors} "
-            "error(s); fix them first (each would fail the run later, often hours in)"
-        )
-        return 1
-    from vitscfg.config.load import load
-    from vitscfg.model.support import model_support
-
-    data = load(path).data
-    if not isinstance(data, dict):
-        err.print(f"[red]error:[/] {path}: not a JSON object")
-        return 2
-    support = model_support(data, result.files[0].dialect)
-    if support.level == "none":
-        err.print(f"[red]refusing to train:[/] {support.reason}")
-        return 1
-    if support.level == "proxy":
-        err.print(
-            f"[yellow]warning:[/] {support.reason}; what `vitscfg train` trains is that VITS "
-            "model (train in the fork for the fork's own model)"
-        )
-    return data
-
-
-def _train_settings(config: dict[str, Any], err: Console) -> Any:
-    """The `train` section read with the vitscfg schema (typed, defaults filled in).
-
-    A reference (vits) config has no `use_gpu`: it means CUDA there, so it does here."""
-    from pydantic import ValidationError
-
-    from vitscfg.config.schema.train import VitscfgTrain
-
-    section = config.get("train")
-    if not isinstance(section, dict):
-        err.print("[red]error:[/] the config has no `train` section")
-        return None
-    try:
-        return VitscfgTrain.model_validate({"use_gpu": True, **section})
-    except ValidationError as exc:
-        for e in exc.errors():
-            where = ".".join(str(p) for p in e["loc"])
-            err.print(f"[red]error:[/] train.{where}: {e['msg']}")
-        return None

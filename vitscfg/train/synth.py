@@ -32,17 +32,22 @@ def run_synth(
     seed: int = 0,
     console: Console | None = None,
 ) -> int:
-    """0 written; 1 bad checkpoint/text/speaker; 2 unreadable config. No traceback."""
+    """0 written; 1 bad checkpoint/text/speaker, or the config fails `check` or cannot be
+    built; 2 unreadable config. No traceback."""
     err = console or Console(stderr=True, highlight=False, soft_wrap=True)
     out = console or Console(highlight=False, soft_wrap=True)
-    from vitscfg.config.load import UnreadableInput, load
+    from vitscfg.opening import Refused, open_config
 
-    try:
-        data = load(config).data
-    except UnreadableInput as exc:
-        err.print(f"[red]error:[/] {exc}")
-        return 2
-    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+    try:  # the same opening as train and estimate (the data rules: not needed to speak)
+        data = open_config(config, check_data=False).data
+    except Refused as exc:
+        if exc.check is not None and exc.check.errors:
+            from vitscfg.lint.report import REPORTERS
+
+            err.print(REPORTERS["text"](exc.check, color=False).rstrip("\n"), markup=False)
+        err.print(f"[red]error:[/] {exc.message}")
+        return exc.exit_code
+    if not isinstance(data.get("data"), dict):
         err.print(f"[red]error:[/] {config}: not a VITS config (no `data` section)")
         return 2
     if length_scale <= 0:

@@ -9,8 +9,8 @@ Two studies, both CPU-only (meta traces, with CPU autocast emulated for fp16/bf1
   probe). Training cycles through the loader's buckets and the allocator keeps the blocks
   of each; the order decides how much more it reserves.
 
-    python3 scripts/allocator_study.py points [--precision fp16]
-    python3 scripts/allocator_study.py mixed examples/ljs_base.json --batch 160 \
+    python3 -m scripts.study.allocator_study points [--precision fp16]
+    python3 -m scripts.study.allocator_study mixed examples/ljs_base.json --batch 160 \
         --shape P=381x1000 --shape A=381x994 --shape S=95x250 --order P,P,P --order A,S,A,A,S \
         --order S,A,A,S,A
 
@@ -25,22 +25,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 GiB = float(1 << 30)
 CONFIGS = {"ljs_base": ROOT / "examples" / "ljs_base.json"}
 
 
 def _trace(config: dict[str, Any], precision: str, points: list[Any]) -> list[Any]:
-    from vitscfg.estimate.meta import meta_step_peaks, target_options
+    from scripts.study.allocation_trace import allocated_steps
 
     # A meta trace in a child process, as the CUDA target holds the tensors.
-    return meta_step_peaks(config, precision, points, allocator=True, **target_options("cuda"))
+    return allocated_steps(config, precision, points, "cuda")
 
 
 def study_points(precisions: list[str]) -> None:
     from vitscfg.estimate import devices
-    from vitscfg.estimate.fake import StepPoint
+    from vitscfg.estimate.trace import StepPoint
 
     fixture = json.loads((ROOT / "tests/fixtures/h100_reserved.json").read_text("utf-8"))
     print(f"measured: {fixture['source']}")
@@ -77,8 +77,8 @@ def study_mixed(
     shapes: dict[str, tuple[int, int]],
     orders: list[list[str]],
 ) -> None:
-    from vitscfg.estimate.allocator import replay_steps
-    from vitscfg.estimate.fake import StepPoint
+    from scripts.study.allocator import replay_steps
+    from vitscfg.estimate.trace import StepPoint
 
     config = json.loads(config_path.read_text("utf-8"))
     names = list(shapes)

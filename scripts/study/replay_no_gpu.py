@@ -2,13 +2,13 @@
 
 Why: scripts/validate_estimator.py needs a GPU; when the no-GPU path changes (an allowance,
 the autocast emulation) this replays its column of docs/estimator-accuracy.md without one:
-`vitscfg estimate`'s own fit (predict.fake_prediction: three traces per precision, grid
+`vitscfg estimate`'s own fit (predict.traced_prediction: three traces per precision, grid
 batch min/max at the config's segment, max batch at the farthest segment, the same device
 allowances), evaluated at the measured points of tests/fixtures/h100_reserved.json (device
 peak = max_memory_reserved + the probe's non-PyTorch memory, 0.76 GiB on that card; tiny:
 the device peaks of the run before).
 
-    .venv/bin/python scripts/replay_no_gpu.py      # ~20 s on 2 cores
+    .venv/bin/python -m scripts.study.replay_no_gpu      # ~20 s on 2 cores
 
 Goal as in the report: |error| <= 5 %.
 """
@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = {
     "ljs_base": ROOT / "examples" / "ljs_base.json",
     "tiny": ROOT / "examples/tiny/config.json",
@@ -35,7 +35,9 @@ def measured_points() -> list[dict[str, Any]]:
 
 
 def main() -> int:
-    from vitscfg.estimate.predict import fake_prediction
+    from vitscfg.estimate.devices import DeviceInfo
+    from vitscfg.estimate.predict import traced_prediction
+    from vitscfg.estimate.trace import StepConfig
 
     rows = measured_points()
     worst = 0.0
@@ -49,7 +51,10 @@ def main() -> int:
         segments = [s0, max(r["segment_size"] for r in group)]
         precisions = sorted({r["precision"] for r in group})
         text_len, frames = group[0]["text_len"], group[0]["spec_frames"]
-        fp = fake_prediction(config, precisions, batches, segments, text_len, frames, "cuda")
+        card = DeviceInfo("H100", 80 << 30, 80 << 30, "assumed")  # the size plays no part
+        fp = traced_prediction(
+            StepConfig.of(config), precisions, batches, segments, text_len, frames, card, 0.0
+        )
         for r in group:
             predicted = fp.predict(r["batch_size"], r["segment_size"], r["precision"]) / GiB
             error = predicted / r["device"] - 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vitscfg.estimate.allocator import (
+from scripts.study.allocator import (
     LARGE_BUFFER,
     SMALL_BUFFER,
     CachingAllocatorModel,
@@ -149,13 +149,14 @@ def test_one_traced_step_replays_like_consecutive_real_steps() -> None:
     import pytest
 
     torch = pytest.importorskip("torch")
-    from vitscfg.estimate.fake import (
+    from scripts.study.allocation_trace import allocated_steps_here
+    from vitscfg.estimate.trace import (
+        StepConfig,
         StepPoint,
         _batch_tensors,
-        build_state,
         make_batch,
         state_tensors,
-        step_peaks,
+        steady_parts,
     )
     from vitscfg.estimate.tracker import StorageTracker
     from vitscfg.train.step import train_step
@@ -163,20 +164,20 @@ def test_one_traced_step_replays_like_consecutive_real_steps() -> None:
     root = Path(__file__).resolve().parents[2]
     config = json.loads((root / "examples" / "tiny" / "config.json").read_text("utf-8"))
     point = StepPoint(2, 1024, 31, 96)
-    (traced,) = step_peaks(config, "fp32", [point], fake=False, foreach=True, allocator=True)
-    assert traced.trace is not None and traced.reserved_bytes > traced.peak_bytes
+    step = StepConfig.of(config)
+    (traced,) = allocated_steps_here(step, "fp32", [point], "cuda", fake=True)
+    assert traced.reserved_bytes > traced.peak_bytes
 
     torch.manual_seed(0)
-    cfg = {**config, "train": {**config["train"], "segment_size": 1024}}
-    state = build_state(cfg, "fp32", foreach=True)
-    batch = make_batch(state.hp, point)
+    parts = steady_parts(step.with_segment(1024), "fp32", torch.device("cpu"), True)
+    batch = make_batch(parts.step.hp, point)
     events: list[tuple[int, int]] = []
     tracker = StorageTracker(1, events)
-    tracker.track(state_tensors(state))
+    tracker.track(state_tensors(parts))
     tracker.track(_batch_tensors(batch))
     for _ in range(3):
         with tracker:
-            result = train_step(state, batch)
+            result = train_step(parts.step, batch)
         del result
     truth = replay(events)
     model = replay_steps([traced.trace] * 3)
@@ -195,8 +196,9 @@ def test_model_against_h100_reserved_bytes() -> None:
     import pytest
 
     pytest.importorskip("torch")
-    from vitscfg.estimate.fake import CUDA_BLOCK_BYTES, StepPoint
-    from vitscfg.estimate.meta import fork_available, meta_step_peaks
+    from scripts.study.allocation_trace import allocated_steps
+    from vitscfg.estimate.children import fork_available
+    from vitscfg.estimate.trace import StepPoint
 
     if not fork_available():
         pytest.skip("meta traces run in a forked child")
@@ -207,9 +209,7 @@ def test_model_against_h100_reserved_bytes() -> None:
     points = [
         StepPoint(r["batch_size"], r["segment_size"], r["text_len"], r["spec_frames"]) for r in rows
     ]
-    traced = meta_step_peaks(
-        config, "fp32", points, round_to=CUDA_BLOCK_BYTES, foreach=True, allocator=True
-    )
+    traced = allocated_steps(config, "fp32", points, "cuda")
     for row, t in zip(rows, traced, strict=True):
         model = t.reserved_bytes / (1 << 30)
         assert abs(model / row["reserved"] - 1) <= 0.05, (row, model)
