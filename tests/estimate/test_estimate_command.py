@@ -137,6 +137,34 @@ def test_overrides_and_write(tiny: Path, fake_traces: None) -> None:
     assert after != before and '-    "batch_size": 4,' in out and "wrote" in out
     cfg = json.loads(after)
     assert cfg["train"]["batch_size"] > 4 and cfg["data"] == json.loads(before)["data"]
+    # As `check --fix` edits: only that value changed, every other line byte for byte.
+    changed = [
+        (a, b) for a, b in zip(before.splitlines(), after.splitlines(), strict=True) if a != b
+    ]
+    assert (
+        len(changed) == 1
+        and changed[0][1].replace(str(cfg["train"]["batch_size"]), "4") == (changed[0][0])
+    )
+    assert f"re-checked {tiny}: no errors" in out
+
+
+def test_write_keeps_yaml_and_refuses_what_it_cannot_find(tmp_path: Path) -> None:
+    from vitscfg.estimate.write import write_recommendation
+
+    config = tmp_path / "c.yaml"
+    text = "train:\n  batch_size: 4   # per GPU\n  segment_size: 8192\ndata: {}\n"
+    config.write_text(text)
+    stream = io.StringIO()
+    write_recommendation(str(config), 12, 8192, stream, check_data=False)
+    assert config.read_text() == text.replace("batch_size: 4", "batch_size: 12")
+    assert "wrote" in stream.getvalue() and "re-checked" in stream.getvalue()
+    again = io.StringIO()
+    assert write_recommendation(str(config), 12, 8192, again, check_data=False) == 0
+    assert "already uses the recommendation" in again.getvalue()
+    missing = tmp_path / "m.json"
+    missing.write_text('{"train": {"batch_size": 4}}')
+    assert write_recommendation(str(missing), 8, 8192, io.StringIO(), check_data=False) == 1
+    assert missing.read_text() == '{"train": {"batch_size": 4}}'
 
 
 @pytest.mark.slow
