@@ -32,6 +32,8 @@ class ResidualCouplingLayer(nn.Module):
     log-scale) for the second half through a WaveNet.
 
     ``post`` starts at zero so every coupling layer is the identity at initialisation.
+    ``enc``: a WaveNet to use instead of building one (so-vits-svc's ``flow_share_parameter``
+    gives every coupling layer the same one).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class ResidualCouplingLayer(nn.Module):
         p_dropout: float = 0.0,
         gin_channels: int = 0,
         mean_only: bool = False,
+        enc: nn.Module | None = None,
     ) -> None:
         super().__init__()
         if channels % 2 != 0:
@@ -51,7 +54,7 @@ class ResidualCouplingLayer(nn.Module):
         self.half_channels = channels // 2
         self.mean_only = mean_only
         self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
-        self.enc = WN(
+        self.enc = enc or WN(
             hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels, p_dropout
         )
         self.post = nn.Conv1d(hidden_channels, self.half_channels * (1 if mean_only else 2), 1)

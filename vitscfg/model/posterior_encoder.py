@@ -25,11 +25,14 @@ class PosteriorEncoder(nn.Module):
         dilation_rate: int,
         n_layers: int,
         gin_channels: int = 0,
+        depthwise: bool = False,
     ) -> None:
         super().__init__()
         self.out_channels = out_channels
         self.pre = nn.Conv1d(in_channels, hidden_channels, 1)
-        self.enc = WN(hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels)
+        self.enc = WN(
+            hidden_channels, kernel_size, dilation_rate, n_layers, gin_channels, depthwise=depthwise
+        )
         self.proj = nn.Conv1d(hidden_channels, out_channels * 2, 1)
 
     def forward(

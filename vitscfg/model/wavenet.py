@@ -11,11 +11,16 @@ import torch
 from torch import nn
 
 from vitscfg.model.commons import fused_add_tanh_sigmoid_multiply
+from vitscfg.model.depthwise import DepthwiseSeparableConv1d
 from vitscfg.model.norms import remove_weight_norm, weight_norm
 
 
 class WN(nn.Module):
-    """Gated dilated-conv stack. Input and output are (B, H, T); masked frames stay zero."""
+    """Gated dilated-conv stack. Input and output are (B, H, T); masked frames stay zero.
+
+    ``depthwise``: the dilated convolutions are depthwise-separable (so-vits-svc's
+    ``use_depthwise_conv``), each half weight-normed.
+    """
 
     def __init__(
         self,
@@ -25,6 +30,7 @@ class WN(nn.Module):
         n_layers: int,
         gin_channels: int = 0,
         p_dropout: float = 0.0,
+        depthwise: bool = False,
     ) -> None:
         super().__init__()
         if kernel_size % 2 != 1:
@@ -46,8 +52,18 @@ class WN(nn.Module):
         for i in range(n_layers):
             dilation = dilation_rate**i
             padding = (kernel_size * dilation - dilation) // 2
-            self.in_layers.append(
-                weight_norm(
+            in_layer: nn.Module
+            if depthwise:
+                in_layer = DepthwiseSeparableConv1d(
+                    hidden_channels,
+                    2 * hidden_channels,
+                    kernel_size,
+                    dilation=dilation,
+                    padding=padding,
+                    normalized=True,
+                )
+            else:
+                in_layer = weight_norm(
                     nn.Conv1d(
                         hidden_channels,
                         2 * hidden_channels,
@@ -56,7 +72,7 @@ class WN(nn.Module):
                         padding=padding,
                     )
                 )
-            )
+            self.in_layers.append(in_layer)
             # The last layer only contributes to the skip sum, so it has no residual half.
             res_skip_channels = 2 * hidden_channels if i < n_layers - 1 else hidden_channels
             self.res_skip_layers.append(
@@ -90,4 +106,8 @@ class WN(nn.Module):
         if self.gin_channels > 0:
             remove_weight_norm(self.cond_layer)
         for layer in [*self.in_layers, *self.res_skip_layers]:
-            remove_weight_norm(layer)
+            if isinstance(layer, DepthwiseSeparableConv1d):
+                remove_weight_norm(layer.depth_conv)
+                remove_weight_norm(layer.point_conv)
+            else:
+                remove_weight_norm(layer)

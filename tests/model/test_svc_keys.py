@@ -1,0 +1,157 @@
+"""so-vits-svc checkpoint compatibility: `build_nets` gives so-vits-svc's own state_dict keys
+and shapes.
+
+The fixture ``fixtures/svc_keys.json.gz`` lists every key and shape of so-vits-svc's generator
+and discriminator for the four shared so-vits-svc configs (4.1 template and tiny template,
+4.0 template, innnky's 4.0 config); scripts/fixtures_svc.py generated it by building the
+fork's own models from checkouts (commits recorded in the file).
+"""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+
+import torch  # noqa: E402
+
+from vitscfg.model import build_nets  # noqa: E402
+from vitscfg.model.svc import SvcSynthesizer, build_svc_nets  # noqa: E402
+from vitscfg.model.svc_nsf import SvcNsfGenerator  # noqa: E402
+
+pytestmark = pytest.mark.torch
+
+CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "shared_configs"
+FIXTURE = json.loads(
+    gzip.decompress((Path(__file__).parent / "fixtures" / "svc_keys.json.gz").read_bytes())
+)
+TEMPLATE_41 = "svc-develop-team__so-vits-svc__configs_template_config_template.json"
+
+
+def _config(name: str) -> dict[str, Any]:
+    config: dict[str, Any] = json.loads((CONFIGS / name).read_text())
+    return config
+
+
+def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
+    return {key: list(value.shape) for key, value in module.state_dict().items()}
+
+
+def _diff(ours: dict[str, list[int]], theirs: dict[str, list[int]]) -> str:
+    missing = sorted(theirs.keys() - ours.keys())[:5]
+    extra = sorted(ours.keys() - theirs.keys())[:5]
+    shapes = [k for k in sorted(ours.keys() & theirs.keys()) if ours[k] != theirs[k]][:5]
+    return f"missing {missing}, unexpected {extra}, shape mismatch {shapes}"
+
+
+def test_fixture_covers_the_shared_configs() -> None:
+    assert FIXTURE["fork"] == "svc-develop-team/so-vits-svc"
+    assert sorted(FIXTURE["commits"]) == ["fork40", "fork41", "innnky40"]
+    assert all(len(c) == 40 for c in FIXTURE["commits"].values())
+    shared = sorted(
+        p.name
+        for pattern in ("svc-develop-team__*.json", "innnky__*.json")
+        for p in CONFIGS.glob(pattern)
+    )
+    assert sorted(FIXTURE["configs"]) == shared and len(shared) == 4
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE["configs"]))
+def test_keys_and_shapes_equal_so_vits_svc(name: str) -> None:
+    expected = FIXTURE["configs"][name]
+    with torch.device("meta"):
+        nets = build_nets(_config(name))  # the dialect is detected: so-vits-svc
+    assert set(nets) == {"G", "D"}
+    assert isinstance(nets["G"], SvcSynthesizer)
+    for tag in ("G", "D"):
+        ours = _shapes(nets[tag])
+        assert ours == expected[tag], f"{tag}: {_diff(ours, expected[tag])}"
+
+
+def test_decoder_is_its_own_not_rvcs() -> None:
+    with torch.device("meta"):
+        dec = build_nets(_config(TEMPLATE_41))["G"].dec
+    assert isinstance(dec, SvcNsfGenerator)
+    assert dec.m_source.l_linear.weight.shape == (1, 9)  # nine harmonics; RVC has one
+
+
+@pytest.mark.parametrize(
+    ("change", "key", "shape"),
+    [
+        # n_flow_layer: WaveNet layers per coupling of the WaveNet flow (always 4 couplings) ...
+        ({"n_flow_layer": 6}, "flow.flows.6.enc.in_layers.5.weight_v", [384, 192, 5]),
+        # ... but the number of couplings of the transformer flow.
+        (
+            {"use_transformer_flow": True, "n_flow_layer": 5},
+            "flow.flows.8.enc.self_attn_layers.2.conv_q.weight",
+            [192, 192, 1],
+        ),
+        ({"vol_embedding": True}, "emb_vol.weight", [192, 1]),
+        ({"ssl_dim": 256, "speech_encoder": "vec256l9"}, "pre.weight", [192, 256, 5]),
+        (
+            {"use_depthwise_conv": True},
+            "enc_q.enc.in_layers.0.depth_conv.weight_v",
+            [192, 1, 5],
+        ),
+        ({"flow_share_parameter": True}, "flow.wn.in_layers.0.weight_v", [384, 192, 5]),
+    ],
+)
+def test_options_build_their_parts(change: dict[str, Any], key: str, shape: list[int]) -> None:
+    config = copy.deepcopy(_config(TEMPLATE_41))
+    config["model"].update(change)
+    with torch.device("meta"):
+        state = build_svc_nets(config)["G"].state_dict()
+    assert list(state[key].shape) == shape
+
+
+def test_shared_flow_is_one_network() -> None:
+    config = copy.deepcopy(_config(TEMPLATE_41))
+    config["model"]["flow_share_parameter"] = True
+    with torch.device("meta"):
+        g = build_svc_nets(config)["G"]
+    assert isinstance(g, SvcSynthesizer)
+    assert all(g.flow.flows[i].enc is g.flow.wn for i in (0, 2, 4, 6))
+
+
+def test_no_f0_predictor_when_disabled() -> None:
+    config = copy.deepcopy(_config(TEMPLATE_41))
+    config["model"]["use_automatic_f0_prediction"] = False
+    with torch.device("meta"):
+        state = build_svc_nets(config)["G"].state_dict()
+    assert not any(k.startswith("f0_decoder.") for k in state)
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"vocoder_name": "nsf-snake-hifigan"}, "vocoder_name 'nsf-snake-hifigan' is not built"),
+        ({"ssl_dim": None}, "model.ssl_dim"),
+        ({"use_depthwise_conv": "yes"}, "use_depthwise_conv must be a bool"),
+    ],
+)
+def test_bad_model_keys_are_refused(change: dict[str, Any], match: str) -> None:
+    config = copy.deepcopy(_config(TEMPLATE_41))
+    config["model"].update(change)
+    with pytest.raises(ValueError, match=match):
+        build_svc_nets(config)
+
+
+def test_pretrained_checkpoint_loads_strictly() -> None:
+    """A state dict shaped like so-vits-svc 4.1's pretrained G_0/D_0 loads with strict=True
+    (meta tensors: key and shape checks without 99 M parameters of memory)."""
+    with torch.device("meta"):
+        nets = build_svc_nets(_config(TEMPLATE_41))
+    for tag in ("G", "D"):
+        shapes = FIXTURE["configs"][TEMPLATE_41][tag]
+        state = {k: torch.empty(shape, device="meta") for k, shape in shapes.items()}
+        nets[tag].load_state_dict(state, strict=True, assign=True)
+        key, shape = next(iter(shapes.items()))
+        bad = {**state, key: torch.empty([*shape[:-1], shape[-1] + 1], device="meta")}
+        with pytest.raises(RuntimeError, match="size mismatch"):
+            nets[tag].load_state_dict(bad, strict=True)
