@@ -104,3 +104,13 @@ def test_yaml_keys_that_are_not_strings_do_not_crash(dialect: str | None) -> Non
         load_bytes(text.encode(), "c.yaml"), CheckOptions(dialect=dialect, check_data=False)
     )
     assert result.dialect is not None
+
+
+def test_a_flat_file_of_an_unknown_fork_gets_types_and_ranges_of_vits_named_keys() -> None:
+    """One YAML mapping, no sections (SiFi-VITS2's layout): keys VITS names the same
+    way are judged as VITS's; the rest is left alone."""
+    text = "batch_size: 0\nlearning_rate: 2e-4\nhop_length: 512\ngain_mel: 45\nf0_max: 1100\n"
+    found = _check(text, "c.yaml")
+    assert ("VC102", "error", "/batch_size") in found
+    assert ("VC101", "info", "/learning_rate") in found
+    assert not [f for f in found if f[2] in ("/hop_length", "/gain_mel", "/f0_max")]

@@ -137,14 +137,18 @@ def validate(ctx: Context) -> dict[str, list[Finding]]:
 
 
 def _validate_unknown(ctx: Context, out: dict[str, list[Finding]]) -> dict[str, list[Finding]]:
-    """Types and ranges of the VITS-named keys in the sections present; nothing else."""
+    """Types and ranges of the VITS-named keys in the sections present; nothing else.
+    A flat file (no sections, e.g. one YAML mapping) has its top-level keys judged
+    against the section that names them (learning_rate as train's, hop_length as data's)."""
     schema = load_compiled("vits")
+    flat = not any(isinstance(ctx.data.get(name), dict) for name in SECTIONS)
     for name in SECTIONS:
-        model, value = schema.sections.get(name), ctx.data.get(name)
+        model, value = schema.sections.get(name), ctx.data if flat else ctx.data.get(name)
         if model is None or not isinstance(value, dict):
             continue
         known = {k: v for k, v in value.items() if k in model.fields}
-        _validate_model(ctx, model, known, pointer_of(name), out)
+        if known:
+            _validate_model(ctx, model, known, "" if flat else pointer_of(name), out)
     out["VC103"] = []
     return out
 
