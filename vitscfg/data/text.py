@@ -1,7 +1,8 @@
 """Text frontend of the bundled trainer: cleaners, symbol ids, blank interspersing.
 
-The cleaner names and what they do follow jaywalnut310/vits `text/cleaners.py` so that a config written for the reference trains the same
-symbols here, but the code is our own and needs no external program except for
+The cleaner names and what they do follow jaywalnut310/vits `text/cleaners.py` so that
+a config written for the reference trains the same symbols here, but the code is our own
+and needs no external program except for
 `english_cleaners2` (phonemizer + the espeak-ng library), whose absence is
 reported as a `CleanerUnavailable` error carrying the install command instead
 of an ImportError traceback in a DataLoader worker.
