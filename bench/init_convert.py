@@ -7,7 +7,8 @@ Generates the clips (a tone plus noise, stereo, 16-bit) into a temporary folder,
 converts them with ``vitscfg.data.convert.process_all`` (soxr, a thread per core) and,
 in the same run, with a peer on the same thread pool: the same read/downmix/write with
 torchaudio's ``functional.resample`` (sinc interpolation) in place of soxr. Prints the
-wall time, seconds per audio hour and the x real time of each. Goal: >= 200x real time.
+wall time, seconds per audio hour and the x real time of each, and the CPU seconds (a
+figure other load on a shared machine does not inflate). Goal: >= 200x real time.
 """
 
 from __future__ import annotations
@@ -55,11 +56,14 @@ def torchaudio_convert(source: Path, dest: Path) -> None:
     atomic_write_bytes(dest, buffer.getvalue())
 
 
-def report(name: str, clips: int, seconds: float) -> None:
+def report(name: str, clips: int, seconds: float, cpu: float) -> None:
+    """Wall figures, and CPU seconds (all threads of this process), which other load on
+    the machine does not inflate: cpu / cores is the wall time of an idle machine."""
     audio_hours = clips * SECONDS / 3600
     print(
         f"{name:<22} {clips:>5} clips  {seconds:7.2f} s wall  "
-        f"{seconds / audio_hours:7.1f} s per audio hour  {clips * SECONDS / seconds:7.0f}x real time"
+        f"{seconds / audio_hours:7.1f} s per audio hour  {clips * SECONDS / seconds:6.0f}x real time"
+        f"  | {cpu:7.2f} CPU s, {clips * SECONDS / cpu:5.0f}x real time per core"
     )
 
 
@@ -78,19 +82,24 @@ def main() -> None:
             f"{workers} threads"
         )
         jobs = [Job(p, root / "out" / p.name) for p in sources]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         outcomes = process_all(jobs, Target(TARGET_RATE), progress=False)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
         assert all(o.action == "converted" for o in outcomes), outcomes[0]
-        report("vitscfg (soxr HQ)", len(jobs), elapsed)
+        report("vitscfg (soxr HQ)", len(jobs), elapsed, cpu)
 
         peer = sources[: args.peer_clips]
         (root / "peer").mkdir()
         torchaudio_convert(peer[0], root / "peer" / "warmup.wav")  # import cost out of the timing
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(workers) as pool:
             list(pool.map(lambda p: torchaudio_convert(p, root / "peer" / p.name), peer))
-        report("torchaudio resample", len(peer), time.perf_counter() - start)
+        report(
+            "torchaudio resample",
+            len(peer),
+            time.perf_counter() - start,
+            time.process_time() - cpu,
+        )
 
 
 if __name__ == "__main__":
