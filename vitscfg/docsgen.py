@@ -92,9 +92,7 @@ def render_rules() -> str:
         "|---|---|---|",
     ]
     for code, rule_ in rules.items():
-        lines.append(
-            f"| [{code}](#{code.lower()}) | {rule_.name} | {rule_.severity.value} |"
-        )
+        lines.append(f"| [{code}](#{code.lower()}) | {rule_.name} | {rule_.severity.value} |")
     lines.append("")
     for code, rule_ in rules.items():
         dialects = ", ".join(sorted(rule_.dialects)) if rule_.dialects else "all"
