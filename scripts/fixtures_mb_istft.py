@@ -133,11 +133,14 @@ class Fork:
                 "D": self.models.MultiPeriodDiscriminator(model["use_spectral_norm"]),
             }
         noisy = model.get("use_noise_scaled_mas") is True
+        # train_ms.py (speakers) passes n_speakers; train.py (none) does not.
+        speakers = {"n_speakers": data["n_speakers"]} if data["n_speakers"] != 0 else {}
         nets: dict[str, Any] = {
             "G": self.models.SynthesizerTrn(
                 self.n_vocab,
                 posterior,
                 frames,
+                **speakers,
                 mas_noise_scale_initial=0.01 if noisy else 0.0,
                 noise_scale_delta=2e-6 if noisy else 0.0,
                 **model,
@@ -162,22 +165,69 @@ def _archive_commit(path: Path) -> str:
     return marker.read_text().strip() if marker.exists() else "unknown"
 
 
-def keys(fork: Fork) -> dict[str, Any]:
+#: Variants of a shipped MB-iSTFT-VITS2 config: name -> (config file, "section.key"
+#: overrides). Multi-speaker ones (train_ms.py's networks; MB-iSTFT-VITS has no multi-speaker
+#: script) and the flow switches (with transformer flows off: the VITS flow, or the
+#: post-residual flow for that type; with them on, that type builds no flow layer).
+V2_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    **{
+        f"mb_istft_vits2_base+speakers{'+spk_encoder' if enc else ''}": (
+            "mb_istft_vits2_base.json",
+            {
+                "data.n_speakers": 10,
+                "model.gin_channels": 256,
+                "model.use_spk_conditioned_encoder": enc,
+            },
+        )
+        for enc in (True, False)
+    },
+    "mb_istft_vits2_base+flows_off": (
+        "mb_istft_vits2_base.json",
+        {"model.use_transformer_flows": False},
+    ),
+    "mb_istft_vits2_base+flows_off+post_residual": (
+        "mb_istft_vits2_base.json",
+        {
+            "model.use_transformer_flows": False,
+            "model.transformer_flow_type": "mono_layer_post_residual",
+        },
+    ),
+    "mb_istft_vits2_base+post_residual": (
+        "mb_istft_vits2_base.json",
+        {"model.transformer_flow_type": "mono_layer_post_residual"},
+    ),
+}
+
+
+def variant_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    config = json.loads(json.dumps(base))
+    for path, value in overrides.items():
+        section, key = path.split(".")
+        config[section][key] = value
+    return config
+
+
+def _shapes(fork: Fork, config: dict[str, Any]) -> dict[str, Any]:
+    mel = fork.v2 and config["model"].get("use_mel_posterior_encoder") is True
+    with torch.device("meta"):
+        nets = fork.nets(config, 80 if mel else None)
+    return {
+        name: {k: list(v.shape) for k, v in net.state_dict().items()} for name, net in nets.items()
+    }
+
+
+def keys(fork: Fork) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(shipped config name -> network keys/shapes, variant name -> {base, overrides, nets})."""
     if fork.v2:
         paths = sorted(V2_CONFIGS.glob("*.json"))
     else:
         paths = sorted(CONFIGS.glob("MasayaKawamura__MB-iSTFT-VITS__*.json"))
-    out: dict[str, Any] = {}
-    for path in paths:
-        config = json.loads(path.read_text())
-        mel = fork.v2 and config["model"].get("use_mel_posterior_encoder") is True
-        with torch.device("meta"):
-            nets = fork.nets(config, 80 if mel else None)
-        out[path.name] = {
-            name: {k: list(v.shape) for k, v in net.state_dict().items()}
-            for name, net in nets.items()
-        }
-    return out
+    shipped = {path.name: _shapes(fork, json.loads(path.read_text())) for path in paths}
+    variants: dict[str, Any] = {}
+    for name, (base, overrides) in V2_VARIANTS.items() if fork.v2 else ():
+        config = variant_config(json.loads((V2_CONFIGS / base).read_text()), overrides)
+        variants[name] = {"base": base, "overrides": overrides, "nets": _shapes(fork, config)}
+    return shipped, variants
 
 
 def _floats(t: torch.Tensor) -> dict[str, Any]:
@@ -201,7 +251,8 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     if fork.v2:  # as train.py at global step 0
         net_g.current_mas_noise_scale = max(net_g.mas_noise_scale_initial, 0.0)
     torch.manual_seed(SEED)
-    out = net_g(b.text, b.text_lengths, b.spec, b.spec_lengths)
+    sid = b.sid if data["n_speakers"] else None
+    out = net_g(b.text, b.text_lengths, b.spec, b.spec_lengths, sid)
     y_hat, y_hat_mb, l_length, attn, ids_slice, x_mask, z_mask = out[:7]
     z, z_p, m_p, logs_p, m_q, logs_q = out[7]
     hidden_x, logw, logw_ = out[8] if fork.v2 else (None, None, None)
@@ -241,7 +292,7 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     y_d_hat_r, y_d_hat_g, _, _ = net_d(y, y_hat.detach())
     loss_disc, _, _ = L.discriminator_loss(y_d_hat_r, y_d_hat_g)
     if net_dd is not None:
-        p_real, p_fake = net_dd(hidden_x.detach(), x_mask.detach(), logw_.detach(), logw.detach())
+        p_real, p_fake = net_dd(hidden_x.detach(), x_mask.detach(), logw_.detach(), logw.detach())  # noqa: E501
         loss_dur_disc, _, _ = L.discriminator_loss(p_real, p_fake)
         optim_dd = adamw(net_dd)
         optim_dd.zero_grad()
@@ -310,7 +361,9 @@ def worker(dialect: str, path: Path, out: Path) -> None:
     fork = Fork(dialect, path)
     cases = {case: parity_case(fork, case) for case, (d, _) in PARITY_CASES.items() if d == dialect}
     # A file, not stdout: the forks print while building their models.
-    out.write_text(json.dumps({"commit": fork.commit, "keys": keys(fork), "cases": cases}))
+    shipped, variants = keys(fork)
+    payload = {"commit": fork.commit, "keys": shipped, "variants": variants, "cases": cases}
+    out.write_text(json.dumps(payload))
 
 
 def _write(path: Path, payload: dict[str, Any]) -> None:
@@ -348,7 +401,14 @@ def main() -> None:
             results[dialect] = json.loads(part.read_text())
     forks = {d: {"repo": FORKS[d], "commit": r["commit"]} for d, r in results.items()}
     keys_out = FIXTURES / "mb_istft_keys.json.gz"
-    _write(keys_out, {"forks": forks, "configs": {d: r["keys"] for d, r in results.items()}})
+    _write(
+        keys_out,
+        {
+            "forks": forks,
+            "configs": {d: r["keys"] for d, r in results.items()},
+            "variants": {d: r["variants"] for d, r in results.items() if r["variants"]},
+        },
+    )
     parity_out = FIXTURES / "mb_istft_parity.json.gz"
     cases = {c: v for r in results.values() for c, v in r["cases"].items()}
     _write(parity_out, {"forks": forks, "torch": torch.__version__, "cases": cases})

@@ -8,8 +8,8 @@ vitscfg's networks with the same weights, inputs and seed, and compares.
 Geometry: hop_length 16 = prod(upsample_rates) x gen_istft_hop_size x subbands (2 x 2 x 4 for
 the multi-band / multi-stream decoders, 2 x 2 x 4 x 1 for the plain iSTFT one); a 128-sample
 decoder window, so each band has 32 samples and the sub-band STFT resolutions stay below that.
-Single speaker: MB-iSTFT-VITS has only a single-speaker train script, and MB-iSTFT-VITS2 runs
-train.py for single-speaker configs.
+MB-iSTFT-VITS cases are single-speaker (its only train script is); one MB-iSTFT-VITS2 case has
+three speakers (train_ms.py's networks: speaker embedding, speaker-conditioned text encoder).
 """
 
 from __future__ import annotations
@@ -97,6 +97,23 @@ PARITY_CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "model.mb_istft_vits": True,
             "model.use_sdp": False,
             "model.transformer_flow_type": "pre_conv2",
+            "model.duration_discriminator_type": "dur_disc_2",
+            "model.use_mel_posterior_encoder": True,
+            "model.use_noise_scaled_mas": True,
+        },
+    ),
+    "v2_mb_speakers_spk_encoder_dd2": (
+        "mb-istft-vits2",
+        {
+            **_MULTIBAND,
+            **_VITS2,
+            "data.n_speakers": 3,
+            "model.gin_channels": 8,
+            "model.n_layers": 3,  # the speaker vector enters the text encoder before layer 2
+            "model.use_spk_conditioned_encoder": True,
+            "model.mb_istft_vits": True,
+            "model.use_sdp": True,
+            "model.transformer_flow_type": "mono_layer_post_residual",
             "model.duration_discriminator_type": "dur_disc_2",
             "model.use_mel_posterior_encoder": True,
             "model.use_noise_scaled_mas": True,

@@ -72,6 +72,31 @@ def test_build_nets_has_the_forks_keys_and_shapes(dialect: str, name: str) -> No
     assert type(nets["G"].dec) is DECODER_TYPES[kind]
 
 
+VARIANTS = FIXTURE["variants"]["mb-istft-vits2"]
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_multi_speaker_variants_have_the_forks_keys_and_shapes(name: str) -> None:
+    """train_ms.py's networks (speaker embedding, conditioned posterior/flow/duration
+    predictor and, with ``use_spk_conditioned_encoder``, text encoder) and the flow switches
+    (see vitscfg.model.mb_istft: one builds no flow layer at all)."""
+    variant = VARIANTS[name]
+    config = _config("mb-istft-vits2", variant["base"])
+    for path, value in variant["overrides"].items():
+        section, key = path.split(".")
+        config[section][key] = value
+    with torch.device("meta"):
+        nets = build_nets(config, dialect="mb-istft-vits2")
+    assert sorted(nets) == sorted(variant["nets"])
+    for net_name, expected in variant["nets"].items():
+        ours = {k: list(v.shape) for k, v in nets[net_name].state_dict().items()}
+        assert ours == expected, (net_name, sorted(expected.keys() ^ ours.keys())[:5])
+    if "speakers" in name:
+        assert "emb_g.weight" in variant["nets"]["G"]
+    if name.endswith("base+post_residual"):
+        assert not any(k.startswith("flow.") for k in variant["nets"]["G"])
+
+
 def test_a_config_without_a_decoder_switch_is_a_clear_error() -> None:
     config = _config("mb-istft-vits", "MasayaKawamura__MB-iSTFT-VITS__configs_ljs_istft_vits.json")
     config["model"]["istft_vits"] = False

@@ -179,6 +179,7 @@ def test_the_fixture_covers_every_case_and_names_the_commits() -> None:
     assert FIXTURE["forks"]["mb-istft-vits2"]["commit"].startswith("b1a49d9")
 
 
+@pytest.mark.slow  # each case runs the fork's full-size discriminator (47 M parameters)
 @pytest.mark.parametrize("case", sorted(PARITY_CASES))
 def test_outputs_and_one_step_match_the_fork(case: str) -> None:
     dialect = PARITY_CASES[case][0]
@@ -194,7 +195,8 @@ def test_outputs_and_one_step_match_the_fork(case: str) -> None:
     vits2 = getattr(g, "vits2", None)
     noise = vits2.mas_noise_scale(0) if vits2 is not None and vits2.use_noise_scaled_mas else 0.0
     torch.manual_seed(SEED)
-    out: TrainOutput = g(b.text, b.text_lengths, b.spec, b.spec_lengths, mas_noise_scale=noise)
+    sid = b.sid if config["data"]["n_speakers"] else None
+    out: TrainOutput = g(b.text, b.text_lengths, b.spec, b.spec_lengths, sid, noise)
 
     expected = golden["outputs"]
     assert out.ids_slice.tolist() == expected["ids_slice"]

@@ -16,6 +16,11 @@ How the forks' train scripts turn a config into networks, and so what is built h
   VITS's HiFi-GAN decoder, as built here.
 - MB-iSTFT-VITS2 is trained by ``train.py`` when the config has no speakers: that model is
   built with a speaker-free text encoder whatever ``use_spk_conditioned_encoder`` says.
+- MB-iSTFT-VITS2's flow block tests ``transformer_flow_type == "mono_layer_post_residual"``
+  one level out, next to ``use_transformer_flows`` (an indentation slip), so: with transformer
+  flows on, that type builds no flow layer at all (the flow is the identity); with them off,
+  that type (the model's default when the key is absent) builds the post-residual
+  transformer flow, and any other type the VITS flow. ``fork_flow_type`` says which.
   Everything else (mel posterior of 80 channels, transformer flows, duration
   discriminator, noise-scaled alignment) is read as for VITS2 (``vitscfg.model.vits2``).
 """
@@ -34,6 +39,7 @@ from vitscfg.model.hparams import IstftHParams, ModelHParams
 from vitscfg.model.istft_decoder import ISTFT_DECODERS
 from vitscfg.model.nets import register_nets
 from vitscfg.model.synthesizer import SynthesizerTrn
+from vitscfg.model.transformer_flow import FLOW_TYPES
 from vitscfg.model.vits2 import vits2_hparams
 
 #: len(symbols) of MasayaKawamura/MB-iSTFT-VITS's text/symbols.py.
@@ -42,6 +48,12 @@ MB_ISTFT_VITS_N_SYMBOLS = 178
 MB_ISTFT_VITS2_N_SYMBOLS = 205
 #: MB-iSTFT-VITS's SynthesizerTrn default for a config without ``model.use_sdp``.
 MB_ISTFT_VITS_USE_SDP = False
+
+#: MB-iSTFT-VITS2's model-class default for a config without ``model.transformer_flow_type``.
+MB_ISTFT_VITS2_FLOW_TYPE = "mono_layer_post_residual"
+#: The flow without layers MB-iSTFT-VITS2 builds for transformer flows + post-residual type.
+IDENTITY_FLOW = "identity"
+FLOW_TYPES.setdefault(IDENTITY_FLOW, lambda sizes: [])
 
 #: config switch -> decoder name, in the order the forks test them.
 DECODER_SWITCHES = (
@@ -108,7 +120,22 @@ def mb_istft_vits2_hparams(config: Mapping[str, Any], n_vocab: int | None = None
         # train.py (single speaker) builds a speaker-free text encoder in any case.
         config = {**config, "model": {**model, "use_spk_conditioned_encoder": False}}
     hp = vits2_hparams(config, MB_ISTFT_VITS2_N_SYMBOLS if n_vocab is None else n_vocab)
-    return with_istft_decoder(hp, model)
+    assert hp.vits2 is not None
+    flow = fork_flow_type(model)
+    options = dataclasses.replace(
+        hp.vits2, use_transformer_flows=flow != "vits", transformer_flow_type=flow
+    )
+    return with_istft_decoder(dataclasses.replace(hp, vits2=options), model)
+
+
+def fork_flow_type(model: Mapping[str, Any]) -> str:
+    """The flow (a key of FLOW_TYPES) MB-iSTFT-VITS2's model class builds for ``model``."""
+    # The model class reads the key with a default: an explicit null is not the default.
+    kind = model.get("transformer_flow_type", MB_ISTFT_VITS2_FLOW_TYPE)
+    post_residual = kind == MB_ISTFT_VITS2_FLOW_TYPE
+    if model.get("use_transformer_flows") is True:
+        return IDENTITY_FLOW if post_residual else str(kind)
+    return MB_ISTFT_VITS2_FLOW_TYPE if post_residual else "vits"
 
 
 def _nets(hp: ModelHParams) -> dict[str, nn.Module]:
