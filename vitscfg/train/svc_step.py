@@ -1,0 +1,191 @@
+"""ONE training step of so-vits-svc 4.x, as its train.py runs it: what `vitscfg estimate`
+traces for so-vits-svc configs (vitscfg does not train so-vits-svc: its inputs are
+HuBERT/ContentVec features and F0 tracks that vitscfg cannot produce).
+
+Order: G forward (autocast when ``train.fp16_run``, in ``train.half_type``: bf16 or fp16);
+real mel from the dataset's linear spectrogram cut at G's random window, fake mel from the
+decoded audio; D on (real, fake.detach()) with the LSGAN loss (float32); D steps (AdamW);
+D again on (real, fake) for the adversarial and feature-matching terms; mel L1 x c_mel +
+KL x c_kl + the F0 predictor's MSE on log-F0 (when ``use_automatic_f0_prediction``);
+G steps; the grad scaler updates once. so-vits-svc's spectrogram floors are VITS's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from vitscfg.model import losses as L
+from vitscfg.model.commons import slice_segments
+from vitscfg.model.mel import mel_spectrogram, spec_to_mel
+from vitscfg.model.svc import SvcSynthesizer
+
+#: The longest item so-vits-svc trains on, in content frames: its loader cuts an item longer
+#: than 800 spectrogram frames to a random 790, and lets anything up to 800 through whole.
+SVC_MAX_FRAMES = 800
+
+
+@dataclass(frozen=True)
+class SvcStepSettings:
+    """The config values so-vits-svc's step reads (``data`` and ``train``)."""
+
+    filter_length: int
+    hop_length: int
+    win_length: int
+    n_mel_channels: int
+    sampling_rate: int
+    mel_fmin: float
+    mel_fmax: float | None
+    segment_size: int  # samples
+    c_mel: float
+    c_kl: float
+    half: torch.dtype | None = None  # autocast dtype when fp16_run, else None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SvcStepSettings:
+        data, train = config["data"], config["train"]
+        fmax = data.get("mel_fmax")
+        half = None
+        if train.get("fp16_run"):
+            half = torch.bfloat16 if train.get("half_type") == "bf16" else torch.float16
+        return cls(
+            int(data["filter_length"]),
+            int(data["hop_length"]),
+            int(data["win_length"]),
+            int(data["n_mel_channels"]),
+            int(data["sampling_rate"]),
+            float(data["mel_fmin"]),
+            None if fmax is None else float(fmax),
+            int(train["segment_size"]),
+            float(train["c_mel"]),
+            float(train["c_kl"]),
+            half,
+        )
+
+
+@dataclass
+class SvcBatch:
+    """A padded batch as so-vits-svc's collate returns it (content channel-first)."""
+
+    c: torch.Tensor  # (B, ssl_dim, T) content features
+    f0: torch.Tensor  # (B, T) Hz
+    spec: torch.Tensor  # (B, F, T) linear magnitude
+    wave: torch.Tensor  # (B, 1, T * hop)
+    sid: torch.Tensor  # (B, 1) long
+    lengths: torch.Tensor  # (B,) content = spectrogram frames
+    uv: torch.Tensor  # (B, T) 1.0 where voiced
+    vol: torch.Tensor  # (B, T) loudness (read by the model only with vol_embedding)
+
+
+def svc_trace_batch(
+    config: Mapping[str, Any], batch_size: int, frames: int, device: torch.device
+) -> SvcBatch:
+    """``batch_size`` items of ``frames`` frames each, uninitialised (memory traces)."""
+    data, model = config["data"], config["model"]
+    lengths = torch.full((batch_size,), frames, dtype=torch.long, device=device)
+    n_freq = int(data["filter_length"]) // 2 + 1
+    return SvcBatch(
+        c=torch.empty(batch_size, int(model["ssl_dim"]), frames, device=device),
+        f0=torch.empty(batch_size, frames, device=device),
+        spec=torch.empty(batch_size, n_freq, frames, device=device),
+        wave=torch.empty(batch_size, 1, frames * int(data["hop_length"]), device=device),
+        sid=torch.zeros(batch_size, 1, dtype=torch.long, device=device),
+        lengths=lengths,
+        uv=torch.empty(batch_size, frames, device=device),
+        vol=torch.empty(batch_size, frames, device=device),
+    )
+
+
+@dataclass
+class SvcLosses:
+    """The step's losses (weighted as so-vits-svc weights them), detached."""
+
+    disc: torch.Tensor
+    gen: torch.Tensor
+    fm: torch.Tensor
+    mel: torch.Tensor  # x c_mel
+    kl: torch.Tensor  # x c_kl
+    lf0: torch.Tensor  # F0 predictor MSE (0 without the predictor)
+    gen_all: torch.Tensor
+
+
+def svc_train_step(
+    net_g: SvcSynthesizer,
+    net_d: nn.Module,
+    optim_g: torch.optim.Optimizer,
+    optim_d: torch.optim.Optimizer,
+    batch: SvcBatch,
+    s: SvcStepSettings,
+    scaler: torch.amp.GradScaler | None = None,  # type: ignore[name-defined]
+) -> SvcLosses:
+    """D update then G update on ``batch``; returns the losses so-vits-svc logs."""
+    device = batch.spec.device.type
+    half = s.half or torch.float16
+    enabled = s.half is not None
+    segment_frames = s.segment_size // s.hop_length
+    scaler = scaler or torch.amp.GradScaler(device, enabled=enabled)  # type: ignore[attr-defined]
+    mel = spec_to_mel(
+        batch.spec, s.filter_length, s.n_mel_channels, s.sampling_rate, s.mel_fmin, s.mel_fmax
+    )
+    with torch.autocast(device, dtype=half, enabled=enabled):
+        out = net_g(
+            batch.c,
+            batch.f0,
+            batch.uv,
+            batch.spec,
+            batch.sid,
+            batch.lengths,
+            batch.lengths,
+            vol=batch.vol,
+        )
+        y_mel = slice_segments(mel, out.ids_slice, segment_frames)
+        y_hat_mel = mel_spectrogram(
+            out.audio.squeeze(1),
+            s.filter_length,
+            s.n_mel_channels,
+            s.sampling_rate,
+            s.hop_length,
+            s.win_length,
+            s.mel_fmin,
+            s.mel_fmax,
+        )
+        wave = slice_segments(batch.wave, out.ids_slice * s.hop_length, s.segment_size)
+        real, fake, _, _ = net_d(wave, out.audio.detach())
+        with torch.autocast(device, enabled=False):
+            loss_disc, _, _ = L.discriminator_loss(real, fake)
+    optim_d.zero_grad()
+    scaler.scale(loss_disc).backward()
+    scaler.unscale_(optim_d)
+    scaler.step(optim_d)
+
+    with torch.autocast(device, dtype=half, enabled=enabled):
+        real, fake, fmap_real, fmap_fake = net_d(wave, out.audio)
+        with torch.autocast(device, enabled=False):
+            loss_mel = F.l1_loss(y_mel, y_hat_mel) * s.c_mel
+            loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.spec_mask) * s.c_kl
+            loss_fm = L.feature_loss(fmap_real, fmap_fake)
+            loss_gen, _ = L.generator_loss(fake)
+            if out.pred_lf0 is not None and out.lf0 is not None:
+                loss_lf0 = F.mse_loss(out.pred_lf0, out.lf0)
+            else:
+                loss_lf0 = torch.zeros((), device=loss_gen.device)
+            loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl + loss_lf0
+    optim_g.zero_grad()
+    scaler.scale(loss_gen_all).backward()
+    scaler.unscale_(optim_g)
+    scaler.step(optim_g)
+    scaler.update()
+    return SvcLosses(
+        loss_disc.detach(),
+        loss_gen.detach(),
+        loss_fm.detach(),
+        loss_mel.detach(),
+        loss_kl.detach(),
+        loss_lf0.detach(),
+        loss_gen_all.detach(),
+    )
