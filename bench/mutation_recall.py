@@ -193,9 +193,25 @@ def mutants(config: dict[str, Any], dialect: str, rng: random.Random) -> Iterato
         shuffled = copy.deepcopy(config)
         shuffled[section] = dict(order)
         yield Mutant("order", False, section, shuffled)
+    if not sections and not known:
+        yield from _flat(config, compiled)
     yield from _arithmetic(config, sections)
     if sections:  # an editor's schema reference: read by no trainer
         yield Mutant("schema", False, "$schema", {"$schema": "vits.schema.json", **config})
+
+
+def _flat(config: dict[str, Any], compiled: dict[str, Any]) -> Iterator[Mutant]:
+    """A file with no sections (one YAML mapping): the VITS-named keys at its top level
+    break like their VITS twins when their type or range is wrong."""
+    for key, value in config.items():
+        for section, spec in compiled.items():
+            if key not in spec.fields or value is None:
+                continue
+            bad = _wrong_type(value)
+            if bad is not None:
+                yield Mutant("type", True, key, {**config, key: bad})
+            for out in _OUT_OF_RANGE.get((section, key), []):
+                yield Mutant("range", True, key, {**config, key: out})
 
 
 def _arithmetic(config: dict[str, Any], sections: list[str]) -> Iterator[Mutant]:
