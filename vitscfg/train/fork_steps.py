@@ -15,18 +15,26 @@ builder's StepParts) so this registry does not depend on the builder's module.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
 from vitscfg.model.rvc import RvcSynthesizer, RvcVariant
+from vitscfg.model.svc import SvcSynthesizer
 from vitscfg.train.rvc_step import (
     RVC_MAX_FRAMES,
     RvcBatch,
     RvcStepSettings,
     rvc_trace_batch,
     rvc_train_step,
+)
+from vitscfg.train.svc_step import (
+    SVC_MAX_FRAMES,
+    SvcBatch,
+    SvcStepSettings,
+    svc_trace_batch,
+    svc_train_step,
 )
 
 
@@ -70,9 +78,36 @@ def _rvc_run(config: Mapping[str, Any], parts: Any, batch: RvcBatch) -> Any:
     )
 
 
+def _svc_tensors(batch: SvcBatch) -> list[torch.Tensor]:
+    return [t for t in vars(batch).values() if isinstance(t, torch.Tensor)]
+
+
+#: The builder's precision -> so-vits-svc's autocast dtype (None: fp32, no autocast).
+_SVC_HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _svc_run(config: Mapping[str, Any], parts: Any, batch: SvcBatch) -> Any:
+    net_g = parts.nets["G"]
+    if not isinstance(net_g, SvcSynthesizer):
+        raise TypeError(f"the so-vits-svc step needs its generator, got {type(net_g).__name__}")
+    settings = replace(
+        SvcStepSettings.from_config(config), half=_SVC_HALF.get(parts.step.precision)
+    )
+    return svc_train_step(
+        net_g,
+        parts.nets["D"],
+        parts.optimizers["G"],
+        parts.optimizers["D"],
+        batch,
+        settings,
+        parts.scaler,
+    )
+
+
 #: dialect (vitscfg.config.dialect) -> its step.
 FORK_STEPS: dict[str, ForkStep] = {
     "rvc": ForkStep(_rvc_batch, _rvc_tensors, _rvc_run, max_frames=RVC_MAX_FRAMES),
+    "so-vits-svc": ForkStep(svc_trace_batch, _svc_tensors, _svc_run, max_frames=SVC_MAX_FRAMES),
 }
 
 
