@@ -156,7 +156,9 @@ def test_rerun_keeps_the_users_own_files_and_speaker_ids(tmp_path: Path) -> None
     shutil.copytree(audio / "p225", audio / "a100")
     for f in (audio / "a100").iterdir():
         f.rename(f.with_name(f.name.replace("p225", "a100")))
-    assert run_init(options, io.StringIO(), io.StringIO()) == 0
+    out = io.StringIO()
+    assert run_init(options, out, io.StringIO()) == 0
+    assert "2 processed now, 4 reused" in out.getvalue()  # only the new speaker's clips
     import json
 
     assert json.loads((project / "speakers.json").read_text()) == {"p225": 0, "p226": 1, "a100": 2}
