@@ -49,7 +49,10 @@ def test_optional_keys_and_errors(tiny_config: Any) -> None:
         ModelHParams.from_config(config)
     with pytest.raises(ValueError, match="'data' section"):
         ModelHParams.from_config({"model": {}, "train": {}})
-    with pytest.raises(ValueError, match="unknown decoder 'istft'"):
+    with pytest.raises(ValueError, match="unknown decoder 'wavenet'"):
+        build_models(tiny_config(model__decoder="wavenet"))
+    # A registered iSTFT decoder needs its geometry, which only an MB-iSTFT builder reads.
+    with pytest.raises(ValueError, match="needs the iSTFT geometry"):
         build_models(tiny_config(model__decoder="istft"))
 
 
