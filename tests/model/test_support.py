@@ -95,3 +95,10 @@ def test_rvc_training_is_refused_with_what_is_missing() -> None:
     for needed in ("HuBERT", "ContentVec", "F0", "train/train.py", "vitscfg estimate"):
         assert needed in reason
     assert train_refusal("vits") is None and train_refusal(None) is None
+
+
+def test_so_vits_svc_training_is_refused_with_what_is_missing() -> None:
+    reason = train_refusal("so-vits-svc")
+    assert reason is not None
+    for needed in ("ContentVec", "F0", "preprocess_hubert_f0.py", "train.py", "vitscfg estimate"):
+        assert needed in reason

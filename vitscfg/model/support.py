@@ -56,6 +56,12 @@ _EXTERNAL_INPUTS: dict[str, str] = {
     "(pm, harvest, crepe, rmvpe), which vitscfg cannot produce: extract them and train in "
     "RVC's WebUI (or its train/train.py); `vitscfg check` and `vitscfg estimate` cover the "
     "config",
+    "so-vits-svc": "so-vits-svc trains on content features of a pretrained speech encoder "
+    "(model.speech_encoder: ContentVec/HuBERT, model.ssl_dim wide), F0 tracks from an F0 "
+    "extractor (crepe, dio, harvest, pm, rmvpe, fcpe) and, with vol_embedding, loudness "
+    "curves, which vitscfg cannot produce: run so-vits-svc's preprocess_flist_config.py and "
+    "preprocess_hubert_f0.py, then its train.py; `vitscfg check` and `vitscfg estimate` "
+    "cover the config",
 }
 
 
