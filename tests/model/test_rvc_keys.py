@@ -84,7 +84,12 @@ def test_build_nets_reads_the_variant_from_the_config() -> None:
 
 @pytest.mark.parametrize(
     ("extra", "match"),
-    [({"version": "v3"}, '"version" must be one of'), ({"if_f0": 2}, '"if_f0" must be')],
+    [
+        ({"version": "v3"}, '"version" must be one of'),
+        ({"version": ["v2"]}, '"version" must be one of'),
+        ({"if_f0": 2}, '"if_f0" must be'),
+        ({"if_f0": "1"}, '"if_f0" must be'),
+    ],
 )
 def test_bad_variant_keys_are_refused(extra: dict[str, Any], match: str) -> None:
     config = {**_config(sorted(FIXTURE["configs"])[0]), **extra}

@@ -63,13 +63,13 @@ class RvcVariant:
         """The optional top-level ``version`` / ``if_f0`` keys, else the WebUI default."""
         default = cls()
         version = config.get("version", default.version)
-        if version not in CONTENT_DIMS:
+        if not isinstance(version, str) or version not in CONTENT_DIMS:
             raise ValueError(
                 f'config key "version" must be one of {sorted(CONTENT_DIMS)} for an RVC model, '
                 f"got {version!r}"
             )
         if_f0 = config.get("if_f0", default.f0)
-        if if_f0 not in (0, 1):  # True/False compare equal to 1/0
+        if isinstance(if_f0, float) or if_f0 not in (0, 1):  # True/False equal 1/0
             raise ValueError(f'config key "if_f0" must be 0, 1, true or false, got {if_f0!r}')
         return cls(cast(RvcVersion, version), bool(if_f0))
 
