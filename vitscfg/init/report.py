@@ -32,6 +32,7 @@ class Summary:
     language: str = ""
     cleaners: list[str] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    converted_from: Counter[str] = field(default_factory=Counter)  # source format -> clips
     reused: int = 0
     processed: int = 0
     dropped: list[Dropped] = field(default_factory=list)
@@ -90,6 +91,8 @@ def print_summary(stream: TextIO, s: Summary) -> None:
         f"  {kept} used in place, {converted} converted into {s.out}/wavs; "
         f"{s.processed} processed now, {s.reused} reused from the previous run\n"
     )
+    for source, n in s.converted_from.most_common():
+        stream.write(f"  converted {n}: {source} -> WAV PCM_16 {s.rate} Hz mono\n")
     _dropped(stream, s.dropped)
     stream.write(f"  split: {s.train} train, {s.val} validation\n")
     stream.write(f"  batch_size {s.batch_size} (from {s.sizing})\n")

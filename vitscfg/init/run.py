@@ -339,6 +339,9 @@ def _write_project(
         language=language,
         cleaners=cleaners,
         counts=Counter(outcomes[u.id].action for u in usable),
+        converted_from=Counter(
+            outcomes[u.id].reason for u in usable if outcomes[u.id].action == "converted"
+        ),
         reused=reused,
         processed=processed,
         dropped=dropped,
