@@ -60,9 +60,10 @@ class DurationDiscriminator(nn.Module):
         self.pre_out_norm_2 = LayerNorm(filter_channels)
         self.output_layer = nn.Sequential(nn.Linear(filter_channels, 1), nn.Sigmoid())
 
-    def _block(self, conv: nn.Module, norm: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def _block(self, conv: nn.Module, norm: nn.Module | None, x: torch.Tensor) -> torch.Tensor:
+        """conv, then ReLU and LayerNorm in dur_disc_2 (``norm`` None: conv only)."""
         x = conv(x)
-        return norm(torch.relu(x)) if self.normalized else x
+        return norm(torch.relu(x)) if norm is not None and self.normalized else x
 
     def _probability(
         self, h: torch.Tensor, x_mask: torch.Tensor, dur: torch.Tensor
@@ -83,8 +84,8 @@ class DurationDiscriminator(nn.Module):
         """x: (B, H, T) text-encoder states (detached here); x_mask: (B, 1, T); dur_real,
         dur_fake: (B, 1, T) log-durations. Returns (p_real, p_fake), each (B, T, 1)."""
         h = torch.detach(x)
-        norm_1 = self.norm_1 if self.normalized else nn.Identity()
-        norm_2 = self.norm_2 if self.normalized else nn.Identity()
+        norm_1 = self.norm_1 if self.normalized else None
+        norm_2 = self.norm_2 if self.normalized else None
         h = self._block(self.conv_1, norm_1, h * x_mask)
         h = self._block(self.conv_2, norm_2, h * x_mask)
         return self._probability(h, x_mask, dur_real), self._probability(h, x_mask, dur_fake)

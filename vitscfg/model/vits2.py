@@ -36,10 +36,17 @@ from vitscfg.model.duration_discriminator import (
 from vitscfg.model.hparams import ModelHParams, Vits2HParams
 from vitscfg.model.nets import register_nets
 from vitscfg.model.synthesizer import SynthesizerTrn
-from vitscfg.model.transformer_flow import FLOW_TYPES
 
 #: len(symbols) of the fork's text/symbols.py (pad, punctuation, ASCII and IPA letters).
 VITS2_N_SYMBOLS = 178
+#: The fork's transformer_flow_type values (its AVAILABLE_FLOW_TYPES; all in FLOW_TYPES).
+VITS2_FLOW_TYPES = (
+    "pre_conv",
+    "pre_conv2",
+    "fft",
+    "mono_layer_inter_residual",
+    "mono_layer_post_residual",
+)
 #: The duration discriminator the fork's multi-speaker script falls back to.
 DEFAULT_DURATION_DISCRIMINATOR = "dur_disc_1"
 
@@ -66,10 +73,10 @@ def vits2_hparams(config: Mapping[str, Any], n_vocab: int | None = None) -> Mode
         ),
         use_mel_posterior_encoder=bool(_flag(model, "use_mel_posterior_encoder")),
     )
-    if options.use_transformer_flows and options.transformer_flow_type not in FLOW_TYPES:
+    if options.use_transformer_flows and options.transformer_flow_type not in VITS2_FLOW_TYPES:
         raise ValueError(
             f"model.transformer_flow_type {options.transformer_flow_type!r} is not one of "
-            f"VITS2's flows: {', '.join(t for t in FLOW_TYPES if t != 'vits')}"
+            f"VITS2's flows: {', '.join(VITS2_FLOW_TYPES)}"
         )
     if (
         options.use_duration_discriminator
