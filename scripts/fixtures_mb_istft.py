@@ -11,13 +11,14 @@
     /tmp/forkenv/bin/python scripts/fixtures_mb_istft.py --fork1 /tmp/mbistft --fork2 /tmp/mbistft2
 
 Both forks' modules share names (models, commons, ...), so each runs in its own process
-(``--worker``). Writes, with each fork's commit recorded:
+(``--worker``). Writes, with each fork's commit recorded (read with ``git rev-parse``, or
+from a ``.fork_commit`` file in a checkout made without git history):
 
 - ``tests/model/fixtures/mb_istft_keys.json.gz``: every state_dict key and shape of the
   forks' generator, discriminator and (MB-iSTFT-VITS2) duration discriminator for the five
   shared MB-iSTFT-VITS configs (tests/fixtures/shared_configs/MasayaKawamura__*.json) and
-  the five configs MB-iSTFT-VITS2 ships (vendored in tests/model/fixtures/mb_istft_vits2/),
-  built as the train scripts build them.
+  the five configs MB-iSTFT-VITS2 ships (vendored in tests/model/fixtures/mb_istft_vits2/)
+  and variants of one (``V2_VARIANTS``), built as the train scripts build them.
 - ``tests/model/fixtures/mb_istft_parity.json.gz``: for each tiny case of
   tests/model/mb_istft_golden.py, with weights seeded by key name and the global generator
   seeded before the forward pass: the generator's outputs (audio, sub-band signals, latents,
@@ -165,48 +166,6 @@ def _archive_commit(path: Path) -> str:
     return marker.read_text().strip() if marker.exists() else "unknown"
 
 
-#: Variants of a shipped MB-iSTFT-VITS2 config: name -> (config file, "section.key"
-#: overrides). Multi-speaker ones (train_ms.py's networks; MB-iSTFT-VITS has no multi-speaker
-#: script) and the flow switches (with transformer flows off: the VITS flow, or the
-#: post-residual flow for that type; with them on, that type builds no flow layer).
-V2_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    **{
-        f"mb_istft_vits2_base+speakers{'+spk_encoder' if enc else ''}": (
-            "mb_istft_vits2_base.json",
-            {
-                "data.n_speakers": 10,
-                "model.gin_channels": 256,
-                "model.use_spk_conditioned_encoder": enc,
-            },
-        )
-        for enc in (True, False)
-    },
-    "mb_istft_vits2_base+flows_off": (
-        "mb_istft_vits2_base.json",
-        {"model.use_transformer_flows": False},
-    ),
-    "mb_istft_vits2_base+flows_off+post_residual": (
-        "mb_istft_vits2_base.json",
-        {
-            "model.use_transformer_flows": False,
-            "model.transformer_flow_type": "mono_layer_post_residual",
-        },
-    ),
-    "mb_istft_vits2_base+post_residual": (
-        "mb_istft_vits2_base.json",
-        {"model.transformer_flow_type": "mono_layer_post_residual"},
-    ),
-}
-
-
-def variant_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    config = json.loads(json.dumps(base))
-    for path, value in overrides.items():
-        section, key = path.split(".")
-        config[section][key] = value
-    return config
-
-
 def _shapes(fork: Fork, config: dict[str, Any]) -> dict[str, Any]:
     mel = fork.v2 and config["model"].get("use_mel_posterior_encoder") is True
     with torch.device("meta"):
@@ -223,6 +182,8 @@ def keys(fork: Fork) -> tuple[dict[str, Any], dict[str, Any]]:
     else:
         paths = sorted(CONFIGS.glob("MasayaKawamura__MB-iSTFT-VITS__*.json"))
     shipped = {path.name: _shapes(fork, json.loads(path.read_text())) for path in paths}
+    from tests.model.mb_istft_golden import V2_VARIANTS, variant_config
+
     variants: dict[str, Any] = {}
     for name, (base, overrides) in V2_VARIANTS.items() if fork.v2 else ():
         config = variant_config(json.loads((V2_CONFIGS / base).read_text()), overrides)

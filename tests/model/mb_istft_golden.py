@@ -19,7 +19,16 @@ from typing import Any
 
 from tests.model.vits2_golden import SEED, Batch, make_batch, seeded_state
 
-__all__ = ["PARITY_CASES", "SEED", "Batch", "case_config", "make_batch", "seeded_state"]
+__all__ = [
+    "PARITY_CASES",
+    "SEED",
+    "V2_VARIANTS",
+    "Batch",
+    "case_config",
+    "make_batch",
+    "seeded_state",
+    "variant_config",
+]
 
 _BASE: dict[str, Any] = {
     "train": {
@@ -133,6 +142,48 @@ PARITY_CASES: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
 }
+
+
+#: Variants of a shipped MB-iSTFT-VITS2 config: name -> (config file, "section.key"
+#: overrides). Multi-speaker ones (train_ms.py's networks; MB-iSTFT-VITS has no multi-speaker
+#: script) and the flow switches (with transformer flows off: the VITS flow, or the
+#: post-residual flow for that type; with them on, that type builds no flow layer).
+V2_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    **{
+        f"mb_istft_vits2_base+speakers{'+spk_encoder' if enc else ''}": (
+            "mb_istft_vits2_base.json",
+            {
+                "data.n_speakers": 10,
+                "model.gin_channels": 256,
+                "model.use_spk_conditioned_encoder": enc,
+            },
+        )
+        for enc in (True, False)
+    },
+    "mb_istft_vits2_base+flows_off": (
+        "mb_istft_vits2_base.json",
+        {"model.use_transformer_flows": False},
+    ),
+    "mb_istft_vits2_base+flows_off+post_residual": (
+        "mb_istft_vits2_base.json",
+        {
+            "model.use_transformer_flows": False,
+            "model.transformer_flow_type": "mono_layer_post_residual",
+        },
+    ),
+    "mb_istft_vits2_base+post_residual": (
+        "mb_istft_vits2_base.json",
+        {"model.transformer_flow_type": "mono_layer_post_residual"},
+    ),
+}
+
+
+def variant_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    config = copy.deepcopy(base)
+    for path, value in overrides.items():
+        section, key = path.split(".")
+        config[section][key] = value
+    return config
 
 
 def case_config(case: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
+from tests.model.mb_istft_golden import V2_VARIANTS, variant_config  # noqa: E402
 from vitscfg.config.dialect import detect_dialect  # noqa: E402
 from vitscfg.model import build_nets  # noqa: E402
 from vitscfg.model.istft_decoder import (  # noqa: E402
@@ -75,16 +76,19 @@ def test_build_nets_has_the_forks_keys_and_shapes(dialect: str, name: str) -> No
 VARIANTS = FIXTURE["variants"]["mb-istft-vits2"]
 
 
+def test_the_fixture_has_every_variant_with_its_overrides() -> None:
+    assert sorted(VARIANTS) == sorted(V2_VARIANTS)
+    for name, (base, overrides) in V2_VARIANTS.items():
+        assert (VARIANTS[name]["base"], VARIANTS[name]["overrides"]) == (base, overrides)
+
+
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_multi_speaker_variants_have_the_forks_keys_and_shapes(name: str) -> None:
     """train_ms.py's networks (speaker embedding, conditioned posterior/flow/duration
     predictor and, with ``use_spk_conditioned_encoder``, text encoder) and the flow switches
     (see vitscfg.model.mb_istft: one builds no flow layer at all)."""
     variant = VARIANTS[name]
-    config = _config("mb-istft-vits2", variant["base"])
-    for path, value in variant["overrides"].items():
-        section, key = path.split(".")
-        config[section][key] = value
+    config = variant_config(_config("mb-istft-vits2", variant["base"]), variant["overrides"])
     with torch.device("meta"):
         nets = build_nets(config, dialect="mb-istft-vits2")
     assert sorted(nets) == sorted(variant["nets"])
