@@ -19,6 +19,7 @@ from torch import nn
 
 from vitscfg.model.attentions import Encoder
 from vitscfg.model.flow import Flip, ResidualCouplingLayer
+from vitscfg.model.skewed_attention import SkewedRelativeAttention
 from vitscfg.model.transformer_flow import CausalTransformer
 from vitscfg.model.wavenet import WN
 
@@ -87,8 +88,16 @@ class SvcPriorEncoder(nn.Module):
         self.out_channels = out_channels
         self.proj = nn.Conv1d(hidden_channels, out_channels * 2, 1)
         self.f0_emb = nn.Embedding(F0_BINS, hidden_channels)
+        # The forks' all-offsets relative attention: same values, and the memory of
+        # so-vits-svc's own step, which `estimate` traces (skewed_attention.py).
         self.enc_ = Encoder(
-            hidden_channels, filter_channels, n_heads, n_layers, kernel_size, p_dropout
+            hidden_channels,
+            filter_channels,
+            n_heads,
+            n_layers,
+            kernel_size,
+            p_dropout,
+            attention=SkewedRelativeAttention,
         )
 
     def forward(
