@@ -22,6 +22,7 @@ Parameter names are the fork's (``conv_post`` / ``subband_conv_post`` /
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Sequence
 
@@ -36,6 +37,13 @@ from vitscfg.model.pqmf import PQMF
 
 #: Kernel of the multi-stream decoder's trained band-merging convolution.
 MULTISTREAM_KERNEL = 63
+
+
+def _full_precision(t: torch.Tensor) -> contextlib.AbstractContextManager[None]:
+    """Autocast off on ``t``'s device (bare meta tensors have no autocast to turn off)."""
+    if t.device.type == "meta":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=t.device.type, enabled=False)
 
 
 def inverse_stft(spec: torch.Tensor, hop: int, window: torch.Tensor) -> torch.Tensor:
@@ -124,13 +132,14 @@ class IstftDecoder(nn.Module):
         """Latent (B, C, T) -> band signals (B, subbands, T * prod(rates) * hop_size)."""
         spec = self.trunk(x)
         batch, frames = spec.shape[0], spec.shape[-1]
-        spec = spec.reshape(batch * self.subbands, self.n_fft + 2, frames)
-        bins = self.n_fft // 2 + 1
-        magnitude = torch.exp(spec[:, :bins])
-        phase = math.pi * torch.sin(spec[:, bins:])
-        signal = inverse_stft(
-            torch.polar(magnitude, phase), self.hop_size, self.window.to(magnitude.dtype)
-        )
+        # Spectra and the inverse FFT in float32 under fp16/bf16 autocast too: exp() of a
+        # log-magnitude overflows half precision quickly, and polar() has no half kernels.
+        with _full_precision(spec):
+            spec = spec.float().reshape(batch * self.subbands, self.n_fft + 2, frames)
+            bins = self.n_fft // 2 + 1
+            magnitude = torch.exp(spec[:, :bins])
+            phase = math.pi * torch.sin(spec[:, bins:])
+            signal = inverse_stft(torch.polar(magnitude, phase), self.hop_size, self.window)
         return signal.reshape(batch, self.subbands, signal.shape[-1])
 
     def decode(
