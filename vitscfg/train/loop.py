@@ -103,6 +103,9 @@ class Trainer:
         self.config, self.t, self.opt, self.console = config, train, options, console
         self.run_dir = options.run_dir
         self.run = RunState()  # step, epoch, best mel, ...: restored by a resume
+        self.precision = "fp16" if train.fp16_run else "bf16" if train.bf16_run else "fp32"
+        self.digest = config_digest(config)
+        self.notes: list[str] = []  # printed once the run is set up
         # What cleanup releases exists from the start: one CPU process until setup.
         self.dist = distributed.Dist(0, 0, 1, torch.device("cpu"), True)
         self.memcheck: MemoryCheck | None = None
@@ -126,7 +129,6 @@ class Trainer:
             )
         if t.fp16_run and t.bf16_run:
             raise TrainError("train.fp16_run and train.bf16_run are both true: choose one")
-        self.precision = "fp16" if t.fp16_run else "bf16" if t.bf16_run else "fp32"
         self.dist = distributed.setup(t.use_gpu)
         self.device = self.dist.device
         self.main = self.dist.is_main
@@ -137,7 +139,6 @@ class Trainer:
         # Data: everything checkable is checked here, before any model exists.
         data = make_data(self.config, t, self.opt.config_path, self.dist, self.opt.resample)
         self.train_set, self.val_set, self.sampler, self.loader = data
-        workers = t.num_workers
 
         # Model, optimisers, schedulers, scaler: the one builder the estimator measures too.
         parts = build_step_state(
@@ -154,8 +155,6 @@ class Trainer:
         self.sched_g, self.sched_d = parts.schedulers["G"], parts.schedulers["D"]
         self.state = parts.step
         self.hp = parts.step.hp
-        self.digest = config_digest(self.config)
-        self.notes: list[str] = []
         self._resume_or_init()
         self.memcheck = MemoryCheck(
             self.config,
@@ -165,11 +164,11 @@ class Trainer:
             self.opt.memory_check if self.main else None,
         )
         self.log = (
-            TrainLog(self.run_dir, self.console, self.hp.sampling_rate) if self.main else None
+            TrainLog(self.run_dir, self.console, self.hp.sampling_rate, t.num_workers)
+            if self.main
+            else None
         )
         if self.main:
-            if self.log is not None:
-                self.log.num_workers = workers
             self.run_dir.mkdir(parents=True, exist_ok=True)
             text = json.dumps(self.config, indent=2, ensure_ascii=False) + "\n"
             atomic_write_text(self.run_dir / "config.json", text)

@@ -126,7 +126,9 @@ class TrainLog:
     """Two SummaryWriters (``<run_dir>`` for training, ``<run_dir>/eval`` for validation,
     the reference layout) plus the console. Created on the main rank only."""
 
-    def __init__(self, run_dir: Path, console: Console, sampling_rate: int) -> None:
+    def __init__(
+        self, run_dir: Path, console: Console, sampling_rate: int, num_workers: int = 0
+    ) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         self.console = console
@@ -138,7 +140,7 @@ class TrainLog:
         self._last_time = time.perf_counter()
         self._last_step = 0
         self.data_wait_s = 0.0  # accumulated by the loop between two log lines
-        self.num_workers = 0  # the loader's, for the data-bound hint
+        self.num_workers = num_workers  # the loader's, for the data-bound hint
         self._warned_data = False
 
     def reset_clock(self, step: int) -> None:
