@@ -31,9 +31,13 @@ from typing import Any, Literal
 _SVC_GAPS = "its content-feature encoder, f0 embedding, NSF-HiFiGAN source and, when enabled, "
 _PROXY_GAPS: dict[str, str] = {
     "vits2": "its duration discriminator, transformer flows and noise-scaled MAS",
-    "bert-vits2": "its BERT feature inputs, duration discriminator and WavLM discriminator",
-    "style-bert-vits2": "its BERT and style inputs, duration discriminator and WavLM discriminator",
-    "melotts": "its BERT feature inputs, duration discriminator and transformer flow",
+    # The Bert-VITS2 family's own networks are built (vitscfg.model.bert_vits2), but the step
+    # traced is VITS's: zero BERT/style inputs, no discriminator updates beyond D.
+    "bert-vits2": "its BERT feature meaning, duration and WavLM discriminator updates and "
+    "the frozen WavLM",
+    "style-bert-vits2": "its BERT and style feature meaning, duration and WavLM "
+    "discriminator updates and the frozen WavLM",
+    "melotts": "its BERT feature meaning and duration discriminator updates",
     "gpt-sovits": "its SSL content encoder, quantizer and reference encoder",
     "so-vits-svc": _SVC_GAPS + "transformer flow",
     "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
@@ -48,6 +52,12 @@ _CANNOT_BUILD: dict[str, str] = {
 }
 
 
+_BERT_INPUTS = (
+    "{fork} trains on per-phone features of pretrained {feats}, which vitscfg cannot "
+    "produce (and cannot ship): run {run}; `vitscfg check` and `vitscfg estimate` cover the "
+    "config"
+)
+
 #: Forks whose training inputs come from pretrained models vitscfg cannot ship: `train`
 #: refuses them (what is missing, what to run instead); `check` and `estimate` still apply.
 _EXTERNAL_INPUTS: dict[str, str] = {
@@ -56,6 +66,22 @@ _EXTERNAL_INPUTS: dict[str, str] = {
     "(pm, harvest, crepe, rmvpe), which vitscfg cannot produce: extract them and train in "
     "RVC's WebUI (or its train/train.py); `vitscfg check` and `vitscfg estimate` cover the "
     "config",
+    "bert-vits2": _BERT_INPUTS.format(
+        fork="Bert-VITS2",
+        feats="Chinese, Japanese and English BERT models (1024-d)",
+        run="its preprocess_text.py and bert_gen.py, then train_ms.py",
+    ),
+    "style-bert-vits2": _BERT_INPUTS.format(
+        fork="Style-Bert-VITS2",
+        feats="BERT models (1024-d) and style vectors from a pretrained speaker-embedding model",
+        run="its preprocess_all.py (or preprocess_text.py, bert_gen.py and style_gen.py), then "
+        "train_ms.py or train_ms_jp_extra.py",
+    ),
+    "melotts": _BERT_INPUTS.format(
+        fork="MeloTTS",
+        feats="BERT models (1024-d and 768-d)",
+        run="its preprocess_text.py, then train.py",
+    ),
     "so-vits-svc": "so-vits-svc trains on content features of a pretrained speech encoder "
     "(model.speech_encoder: ContentVec/HuBERT, model.ssl_dim wide), F0 tracks from an F0 "
     "extractor (crepe, dio, harvest, pm, rmvpe, fcpe) and, with vol_embedding, loudness "

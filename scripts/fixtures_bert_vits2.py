@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""Regenerate the Bert-VITS2-family fixtures from checkouts of the forks (never part of this repo).
+
+    git clone https://github.com/fishaudio/Bert-VITS2 /tmp/bv2
+    git -C /tmp/bv2 checkout 8f7fbd8c4770965225d258db548da27dc8dd934c
+    git clone https://github.com/litagin02/Style-Bert-VITS2 /tmp/sbv2
+    git -C /tmp/sbv2 checkout 66de777e06392c0f313600be03c43ef96658b244
+    git clone https://github.com/myshell-ai/MeloTTS /tmp/melo
+    git -C /tmp/melo checkout 209145371cff8fc3bd60d7be902ea69cbdb7965a
+    python scripts/fixtures_bert_vits2.py --bert-vits2 /tmp/bv2 --style-bert-vits2 /tmp/sbv2 \
+        --melotts /tmp/melo
+
+Run it with a Python that has torch and numba (the forks' alignment search). Text front-end
+packages the model files import but never use to build a network (BERT tokenizers, ONNX
+runtime, Hugging Face hub) are replaced by empty stand-in modules.
+
+Writes, with each fork's commit recorded:
+
+- ``tests/model/fixtures/bert_vits2_keys.json.gz``: every state_dict key and shape of "G",
+  "D", "DurDisc" and "WavLMDisc" as each fork's train script builds them, for the shipped
+  configs (see ``CASES``) and variants (no speakers: reference encoder; no transformer flow).
+- ``tests/model/fixtures/bert_vits2_parity.json.gz``: for each tiny case of
+  tests/model/bert_vits2_golden.py, with weights seeded by key name and the global generator
+  seeded before the forward pass, the generator's outputs and the discriminators' outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gzip
+import importlib
+import json
+import subprocess
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT / "tests" / "fixtures" / "shared_configs"
+UNSEEN = ROOT / "tests" / "fixtures" / "unseen_configs"
+FIXTURES = ROOT / "tests" / "model" / "fixtures"
+
+#: Modules the forks' model files import for their text front-ends only.
+_STUBS = ("onnxruntime", "huggingface_hub", "transformers", "jieba", "pyopenjtalk")
+
+#: fork -> (repository, module holding SynthesizerTrn for each variant).
+FORKS = {
+    "bert-vits2": "fishaudio/Bert-VITS2",
+    "style-bert-vits2": "litagin02/Style-Bert-VITS2",
+    "melotts": "myshell-ai/MeloTTS",
+}
+
+#: key-fixture case -> (fork, config file, changes to the config).
+CASES: dict[str, tuple[str, Path, dict[str, Any]]] = {
+    "bert-vits2": ("bert-vits2", SHARED / "fishaudio__Bert-VITS2__configs_config.json", {}),
+    "bert-vits2-wavenet-flow": (
+        "bert-vits2",
+        SHARED / "fishaudio__Bert-VITS2__configs_config.json",
+        {"model.use_transformer_flow": False, "model.use_duration_discriminator": False},
+    ),
+    "style-bert-vits2": (
+        "style-bert-vits2",
+        UNSEEN / "litagin02__Style-Bert-VITS2__configs_config.json",
+        {},
+    ),
+    "style-bert-vits2-jp-extra": (
+        "style-bert-vits2",
+        UNSEEN / "litagin02__Style-Bert-VITS2__configs_config_jp_extra.json",
+        {},
+    ),
+    "style-bert-vits2-jp-extra-durdisc": (
+        "style-bert-vits2",
+        UNSEEN / "litagin02__Style-Bert-VITS2__configs_config_jp_extra.json",
+        {"model.use_duration_discriminator": True},
+    ),
+    "melotts": ("melotts", SHARED / "myshell-ai__MeloTTS__melo_configs_config.json", {}),
+    "melotts-8-speakers": (
+        "melotts",
+        SHARED / "myshell-ai__MeloTTS__melo_configs_config.json",
+        {"data.n_speakers": 8},
+    ),
+    "melotts-refenc": (
+        "melotts",
+        SHARED / "myshell-ai__MeloTTS__melo_configs_config.json",
+        {"data.n_speakers": 0, "model.use_spk_conditioned_encoder": False},
+    ),
+}
+
+
+class _Stub(types.ModuleType):
+    """An importable stand-in: any attribute is another stand-in (classes, functions)."""
+
+    __path__: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Stub(f"{self.__name__}.{name}")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _Stub(self.__name__)
+
+
+def _stub_front_ends() -> None:
+    for name in _STUBS:
+        sys.modules.setdefault(name, _Stub(name))
+
+
+def apply_changes(config: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    config = copy.deepcopy(config)
+    for path, value in changes.items():
+        section, key = path.split(".")
+        config[section][key] = value
+    return config
+
+
+class Fork:
+    """One fork's model module(s), imported from a checkout."""
+
+    def __init__(self, name: str, path: Path) -> None:
+        self.name = name
+        self.path = path
+        self.commit = (
+            subprocess.run(
+                ["git", "-C", str(path), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.strip()
+            or (path / "COMMIT").read_text().strip()
+        )
+        _stub_front_ends()
+        for key in [k for k in sys.modules if k.split(".")[0] in _FORK_TOP_LEVEL]:
+            del sys.modules[key]  # each fork has its own models/commons/modules/attentions
+        if name == "melotts":
+            sys.path.insert(0, str(path))
+            self.models = importlib.import_module("melo.models")
+            self.jp_extra = self.models
+            # train.py (run inside melo/) takes these from its text package's symbol table.
+            self.symbols = importlib.import_module("melo.text.symbols")
+        elif name == "style-bert-vits2":
+            sys.path.insert(0, str(path))
+            self.models = importlib.import_module("style_bert_vits2.models.models")
+            self.jp_extra = importlib.import_module("style_bert_vits2.models.models_jp_extra")
+        else:
+            sys.path.insert(0, str(path))
+            self.models = importlib.import_module("models")
+            self.jp_extra = self.models
+        sys.path.remove(str(path))
+
+    def nets(self, config: dict[str, Any]) -> dict[str, torch.nn.Module]:
+        """The networks, as the fork's train script builds them from ``config``."""
+        data, model, train = config["data"], config["model"], config["train"]
+        jp_extra = self.name == "style-bert-vits2" and bool(data.get("use_jp_extra"))
+        m = self.jp_extra if jp_extra else self.models
+        kwargs = dict(model)
+        if self.name == "style-bert-vits2":
+            # train_ms*.py pass only the keys its hyper-parameter model knows (no flow sizes).
+            kwargs = {k: v for k, v in kwargs.items() if k not in _SBV2_UNPASSED}
+        if self.name == "melotts":
+            kwargs.setdefault("num_languages", self.symbols.num_languages)
+            kwargs.setdefault("num_tones", self.symbols.num_tones)
+        n_speakers = data["n_speakers"]
+        noise = model.get("use_noise_scaled_mas") is True
+        nets: dict[str, torch.nn.Module] = {
+            "G": m.SynthesizerTrn(
+                len(_symbols(self.symbols if self.name == "melotts" else m)),
+                data["filter_length"] // 2 + 1,
+                train["segment_size"] // data["hop_length"],
+                n_speakers=n_speakers,
+                mas_noise_scale_initial=0.01 if noise else 0.0,
+                noise_scale_delta=2e-6 if noise else 0.0,
+                **kwargs,
+            ),
+            "D": m.MultiPeriodDiscriminator(model["use_spectral_norm"]),
+        }
+        if model.get("use_duration_discriminator") is True:
+            h = model["hidden_channels"]
+            gin = model["gin_channels"] if n_speakers != 0 else 0
+            nets["DurDisc"] = m.DurationDiscriminator(h, h, 3, 0.1, gin_channels=gin)
+        wavlm = self.name == "bert-vits2" or (jp_extra and model.get("use_wavlm_discriminator"))
+        if wavlm:
+            slm = model["slm"]
+            nets["WavLMDisc"] = m.WavLMDiscriminator(
+                slm["hidden"], slm["nlayers"], slm["initial_channel"]
+            )
+        return nets
+
+
+_FORK_TOP_LEVEL = {"models", "commons", "modules", "attentions", "transforms", "text", "utils"}
+_FORK_TOP_LEVEL |= {"monotonic_align", "melo", "style_bert_vits2", "config"}
+_SBV2_UNPASSED = {"n_flow_layer", "n_layers_trans_flow", "flow_share_parameter"}
+
+
+def _symbols(module: Any) -> list[str]:
+    return list(getattr(module, "SYMBOLS", None) or module.symbols)
+
+
+def keys_of(nets: dict[str, torch.nn.Module]) -> dict[str, dict[str, list[int]]]:
+    return {
+        name: {k: list(v.shape) for k, v in net.state_dict().items()} for name, net in nets.items()
+    }
+
+
+def write_keys(forks: dict[str, Fork]) -> Path:
+    cases: dict[str, Any] = {}
+    for case, (fork_name, path, changes) in CASES.items():
+        fork = forks[fork_name]
+        config = apply_changes(json.loads(path.read_text()), changes)
+        cases[case] = {
+            "fork": fork_name,
+            "config": str(path.relative_to(ROOT)),
+            "changes": changes,
+            "nets": keys_of(fork.nets(config)),
+        }
+        print(case, {k: len(v) for k, v in cases[case]["nets"].items()})
+    out = FIXTURES / "bert_vits2_keys.json.gz"
+    _write(out, {"commits": _commits(forks), "cases": cases})
+    return out
+
+
+def _commits(forks: dict[str, Fork]) -> dict[str, str]:
+    return {name: f"{FORKS[name]}@{fork.commit}" for name, fork in forks.items()}
+
+
+def _write(path: Path, payload: dict[str, Any]) -> None:
+    data = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    with gzip.GzipFile(path, "wb", mtime=0) as f:
+        f.write(data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    for name in FORKS:
+        parser.add_argument(f"--{name}", type=Path, required=True, help=f"{FORKS[name]} checkout")
+    parser.add_argument("--skip-parity", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    forks: dict[str, Fork] = {}
+    for name in FORKS:
+        forks[name] = Fork(name, getattr(args, name.replace("-", "_")))
+    print("wrote", write_keys(forks))
+    if not args.skip_parity:
+        from scripts.bert_vits2_parity import write_parity
+
+        print("wrote", write_parity(forks))
+
+
+if __name__ == "__main__":
+    main()
