@@ -85,6 +85,12 @@ def open_config(
         gate = model_support(doc.data, dialect)
         if gate.level == "none":
             raise Refused("support", gate.reason, 1, result)
+    if trainer:
+        from vitscfg.model.support import train_refusal
+
+        missing = train_refusal(dialect)
+        if missing:
+            raise Refused("support", missing, 1, result)
     try:
         train = trainer_settings(doc.data) if trainer else dialect_settings(doc.data, dialect)
     except NoTrainSection as exc:

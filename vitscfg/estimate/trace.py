@@ -196,8 +196,11 @@ def trace_step_peaks(
     meta: shapes only). Points with the same segment size share one build (the build
     depends on it only through the decoder window). Peaks in point order."""
     from vitscfg.model.hparams import ModelHParams
+    from vitscfg.train.fork_steps import fork_step
     from vitscfg.train.step import train_step
 
+    # A fork with its own step (vitscfg/train/fork_steps.py: RVC) runs it on its own batch.
+    fork = fork_step(step.dialect)
     _warm_caches(ModelHParams.from_config(step.config), device)
     results: dict[int, StepPeak] = {}
     by_segment: dict[int, list[int]] = {}
@@ -208,21 +211,31 @@ def trace_step_peaks(
         contextlib.nullcontext if device.type == "cpu" else lambda: torch.device(device)
     )
     for segment, indices in by_segment.items():
+        segment_step = step.with_segment(segment)
         with mode():
             with placed():
-                parts = steady_parts(step.with_segment(segment), precision, device, foreach)
+                parts = steady_parts(segment_step, precision, device, foreach)
             for i in indices:
                 point = points[i]
                 with placed():
-                    batch = make_batch(parts.step.hp, point)
+                    batch = (
+                        fork.make_batch(
+                            segment_step.config, point.batch_size, point.spec_frames, device
+                        )
+                        if fork
+                        else make_batch(parts.step.hp, point)
+                    )
                 counter = StorageTracker(round_to)
                 counter.track(state_tensors(parts))
-                counter.track(_batch_tensors(batch))
+                counter.track(fork.batch_tensors(batch) if fork else _batch_tensors(batch))
                 start = counter.live
                 t0 = time.process_time()
                 last = parts.step.micro_batches - 1  # with accumulation: the one that steps
                 with counter:
-                    result = train_step(parts.step, batch, micro_index=last)
+                    if fork:
+                        result = fork.run(segment_step.config, parts, batch)
+                    else:
+                        result = train_step(parts.step, batch, micro_index=last)
                 del result  # the step's outputs die before the next step: part of it
                 seconds = time.process_time() - t0
                 results[i] = StepPeak(
