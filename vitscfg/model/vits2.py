@@ -102,7 +102,11 @@ def build_vits2_nets(config: Mapping[str, Any], n_vocab: int | None = None) -> d
     assert hp.vits2 is not None
     nets: dict[str, nn.Module] = {
         "G": SynthesizerTrn(hp),
-        "D": MultiPeriodDiscriminator(hp.use_spectral_norm, width=hp.discriminator_width),
+        # Real and fake in two calls, as the fork's step: two weight-normed weight copies
+        # live until backward (+187 MB at ljs_base), which an exact trace must see.
+        "D": MultiPeriodDiscriminator(
+            hp.use_spectral_norm, width=hp.discriminator_width, joint=False
+        ),
     }
     if hp.vits2.use_duration_discriminator:
         nets["DurDisc"] = build_duration_discriminator(
