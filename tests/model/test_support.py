@@ -21,6 +21,7 @@ EXPECTED = {
     "vits": "exact",
     "vitscfg": "exact",
     "mb-istft-vits": "exact",  # vitscfg.model.mb_istft builds the fork's networks
+    "rvc": "exact",  # vitscfg.model.rvc and its step (vitscfg/train/fork_steps.py)
     "piper-voice": "none",
 }
 

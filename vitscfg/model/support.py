@@ -41,7 +41,6 @@ _PROXY_GAPS: dict[str, str] = {
     "gpt-sovits": "its SSL content encoder, quantizer and reference encoder",
     "so-vits-svc": _SVC_GAPS + "transformer flow",
     "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
-    "rvc": "its HuBERT-feature encoder, pitch embedding and NSF-HiFiGAN source",
 }
 _CANNOT_BUILD: dict[str, str] = {
     "mb-istft-vits2": "vitscfg builds MB-iSTFT-VITS2's (multi-band) iSTFT decoder and "
