@@ -24,7 +24,7 @@ Writes, with each checkout's commit recorded:
   as train.py builds them: ``SynthesizerTrn(filter_length // 2 + 1, segment_size //
   hop_length, **model)`` and ``MultiPeriodDiscriminator(model.use_spectral_norm)``.
 - ``tests/model/fixtures/svc_parity.json.gz``: for each case of tests/model/svc_golden.py
-  (4.1), with weights seeded by key name and the global generator seeded before the forward
+  (three 4.1 configs from the 4.1 checkout, one 4.0 config from the 4.0 checkout), with weights seeded by key name and the global generator seeded before the forward
   pass: the generator's outputs (audio, latents, predicted/target log-F0), the discriminator's
   logits and the losses and gradient norms of one step in train.py's order (D step with AdamW,
   then the generator's losses through the updated D, incl. the F0 loss).
@@ -141,7 +141,8 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
     net_g.train()
     net_d.train()
     b = make_batch(config)
-    vol = b.vol if config["model"]["vol_embedding"] else None
+    # 4.0's forward has no volume argument.
+    extra = {"vol": b.vol} if config["model"].get("vol_embedding") else {}
 
     # train.py's step, in its order (fp32: fp16_run false; GradScaler disabled is a no-op).
     spec_mel = mel.spec_to_mel_torch(
@@ -154,7 +155,7 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
     )
     torch.manual_seed(FORWARD_SEED)
     y_hat, ids, z_mask, lat, pred_lf0, norm_lf0, lf0 = net_g(
-        b.c, b.f0, b.uv, b.spec, g=b.sid, c_lengths=b.lengths, spec_lengths=b.lengths, vol=vol
+        b.c, b.f0, b.uv, b.spec, g=b.sid, c_lengths=b.lengths, spec_lengths=b.lengths, **extra
     )
     z, z_p, m_p, logs_p, m_q, logs_q = lat
     seg_frames = train["segment_size"] // data["hop_length"]
@@ -184,7 +185,7 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
     loss_kl = losses.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
     loss_fm = losses.feature_loss(fmap_r, fmap_g)
     loss_gen, _ = losses.generator_loss(d_fake2)
-    use_f0 = net_g.use_automatic_f0_prediction
+    use_f0 = getattr(net_g, "use_automatic_f0_prediction", True)  # 4.0: always
     loss_lf0 = torch.nn.functional.mse_loss(pred_lf0, lf0) if use_f0 else torch.zeros(())
     loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl + loss_lf0
     optim_g.zero_grad()
@@ -212,21 +213,24 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
             "fm": loss_fm.item(),
             "mel": loss_mel.item(),
             "kl": loss_kl.item(),
-            "lf0": float(loss_lf0),
+            "lf0": loss_lf0.item(),
             "gen_all": loss_gen_all.item(),
         },
         "grad_norms": {"D": grad_d, "G": grad_g},
     }
 
 
-def write_parity(fork41: Path, others: list[Path]) -> Path:
-    from tests.model.svc_golden import CASES
+def write_parity(forks: dict[str, Path]) -> Path:
+    from tests.model.svc_golden import CASES, case_version
 
-    fork = _import_fork(fork41, others)
-    cases = [parity_case(fork, name) for name in CASES]
+    cases = []
+    for name in CASES:
+        which = "fork40" if case_version(name) == "4.0" else "fork41"
+        fork = _import_fork(forks[which], list(forks.values()))
+        cases.append({**parity_case(fork, name), "commit": _commit(forks[which])})
     payload = {
         "fork": FORK,
-        "commit": _commit(fork41),
+        "commit": _commit(forks["fork41"]),
         "generated_by": "scripts/fixtures_svc.py",
         "torch": torch.__version__,
         "cases": cases,
@@ -243,7 +247,7 @@ def main() -> int:
     forks = {k: getattr(args, k).resolve() for k in ("fork41", "fork40", "innnky40")}
     sys.path.insert(0, str(ROOT))
     torch.set_num_threads(1)
-    for path in (write_keys(forks), write_parity(forks["fork41"], list(forks.values()))):
+    for path in (write_keys(forks), write_parity(forks)):
         print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
     return 0
 

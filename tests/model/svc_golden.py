@@ -75,7 +75,8 @@ BASE_CONFIG: dict[str, Any] = {
     },
 }
 
-#: case name -> model keys over BASE_CONFIG: every option of 4.1's model at least once.
+#: case name -> model keys over BASE_CONFIG: every option of 4.1's model at least once,
+#: and a 4.0 config (none of 4.1's keys; its golden comes from a 4.0 checkout).
 CASES: dict[str, dict[str, Any]] = {
     "wavenet-flow-vol": {"vol_embedding": True},
     "depthwise-shared-flow": {"use_depthwise_conv": True, "flow_share_parameter": True},
@@ -84,13 +85,34 @@ CASES: dict[str, dict[str, Any]] = {
         "flow_share_parameter": True,
         "use_automatic_f0_prediction": False,
     },
+    "4.0": {},
 }
+#: Model keys a 4.0 config does not have.
+KEYS_4_1_ONLY = (
+    "n_layers_trans_flow",
+    "n_flow_layer",
+    "vocoder_name",
+    "speech_encoder",
+    "speaker_embedding",
+    "vol_embedding",
+    "use_depthwise_conv",
+    "flow_share_parameter",
+    "use_automatic_f0_prediction",
+    "use_transformer_flow",
+)
 BATCH, FRAMES, LENGTHS = 2, 12, (12, 10)
+
+
+def case_version(name: str) -> str:
+    return "4.0" if name == "4.0" else "4.1"
 
 
 def case_config(name: str) -> dict[str, Any]:
     config = copy.deepcopy(BASE_CONFIG)
     config["model"].update(CASES[name])
+    if case_version(name) == "4.0":
+        for key in KEYS_4_1_ONLY:
+            del config["model"][key]
     return config
 
 

@@ -1,10 +1,10 @@
-"""Numerical parity with so-vits-svc 4.1's own code: the same weights, inputs and seeded
-random draws give the same generator outputs (audio, latents, predicted log-F0),
-discriminator logits, and losses and gradient norms of one training step, run by
+"""Numerical parity with so-vits-svc's own code (4.1, and 4.0 for a config without 4.1's
+keys): the same weights, inputs and seeded random draws give the same generator outputs
+(audio, latents, predicted log-F0), discriminator logits, and losses and gradient norms of one training step, run by
 vitscfg.train.svc_step (the step `estimate` traces for so-vits-svc).
 
 Golden values: ``fixtures/svc_parity.json.gz``, written by scripts/fixtures_svc.py from
-so-vits-svc's code (commit in the file). Weights are seeded by key name
+so-vits-svc's code (commits in the file). Weights are seeded by key name
 (tests/model/rvc_golden.seeded_state); the random draws by seeding the global generator
 (tests/model/svc_golden.py says why that suffices).
 """
@@ -24,8 +24,10 @@ import torch  # noqa: E402
 
 from tests.model.rvc_golden import load_seeded  # noqa: E402
 from tests.model.svc_golden import (  # noqa: E402
+    CASES,
     FORWARD_SEED,
     case_config,
+    case_version,
     grad_norm,
     make_batch,
 )
@@ -41,6 +43,11 @@ GOLDEN = json.loads(
 # attention and the mel filterbank are computed differently (vitscfg's own code).
 ATOL, RTOL = 1e-5, 1e-5
 LOSS_RTOL = 1e-5
+#: The checkouts the goldens come from (4.1: svc-develop-team 730930d; 4.0: its 02de07a).
+COMMITS = {
+    "4.1": "730930d337d171479eadf305f96cbed4bb393e77",
+    "4.0": "02de07a8f1c44b1324618e20abab884cbee9af35",
+}
 
 
 def _close(name: str, ours: torch.Tensor | None, entry: dict[str, Any]) -> None:
@@ -50,9 +57,12 @@ def _close(name: str, ours: torch.Tensor | None, entry: dict[str, Any]) -> None:
     torch.testing.assert_close(ours.detach().float(), theirs, atol=ATOL, rtol=RTOL, msg=name)
 
 
-def test_fixture_names_the_fork_commit() -> None:
+def test_fixture_names_the_fork_commits() -> None:
     assert GOLDEN["fork"] == "svc-develop-team/so-vits-svc"
-    assert GOLDEN["commit"] == "730930d337d171479eadf305f96cbed4bb393e77"
+    assert GOLDEN["commit"] == COMMITS["4.1"]
+    assert {c["name"]: c["commit"] for c in GOLDEN["cases"]} == {
+        name: COMMITS[case_version(name)] for name in CASES
+    }
 
 
 @pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda c: str(c["name"]))
