@@ -207,8 +207,9 @@ class MultiStreamIstftDecoder(IstftDecoder):
         """(audio (B, 1, T_audio), zero-stuffed bands (B, subbands, T_audio))."""
         # Zero-stuffing with gain ``subbands`` through the stored kernel (an identity per
         # band in every checkpoint), so a loaded buffer acts as it does in the fork.
-        kernel = self.updown_filter.to(x.dtype) * self.subbands
-        stuffed = F.conv_transpose1d(self.bands(x), kernel, stride=self.subbands)
+        bands = self.bands(x)
+        kernel = self.updown_filter.to(bands.dtype) * self.subbands
+        stuffed = F.conv_transpose1d(bands, kernel, stride=self.subbands)
         audio: torch.Tensor = self.multistream_conv_post(stuffed)
         return audio, stuffed
 
