@@ -198,6 +198,7 @@ def _probe_point(
     torch: Any, step: StepConfig, request: Mapping[str, Any], b: int, s: int, p: str, index: int
 ) -> dict[str, Any]:
     from vitscfg.estimate.trace import StepPoint, make_batch, steady_parts
+    from vitscfg.train.fork_steps import fork_step
     from vitscfg.train.step import train_step
 
     out: dict[str, Any] = {"batch_size": b, "segment_size": s, "precision": p, "ok": False}
@@ -212,12 +213,23 @@ def _probe_point(
     try:
         with torch.device(device):
             # Forced stepping: a small initial scale so fp16 does not skip the first steps.
-            parts = steady_parts(step.with_segment(s), p, device, None, init_scale=1.0)
+            segment_step = step.with_segment(s)
+            parts = steady_parts(segment_step, p, device, None, init_scale=1.0)
             state = parts.step
             point = StepPoint(b, s, int(request["text_len"]), int(request["spec_frames"]))
-            batch = make_batch(state.hp, point).to(device)
+            fork = fork_step(step.dialect)  # a fork's own step (RVC) on its own batch
+            if fork:
+                batch = fork.make_batch(segment_step.config, b, point.spec_frames, device)
+            else:
+                batch = make_batch(state.hp, point).to(device)
+
+        def run_step(parts: Any, state: Any, batch: Any) -> Any:
+            if fork:
+                return fork.run(segment_step.config, parts, batch)
+            return train_step(state, batch)
+
         for _ in range(4):  # warm-up until a step was not skipped (fp16)
-            train_step(state, batch)
+            run_step(parts, state, batch)
             torch.cuda.synchronize()
             if p != "fp16" or state.scaler.get_scale() >= 1.0:
                 break
@@ -225,7 +237,7 @@ def _probe_point(
         times = []
         for _ in range(2):
             t0 = time.perf_counter()
-            train_step(state, batch)
+            run_step(parts, state, batch)
             torch.cuda.synchronize()
             times.append(time.perf_counter() - t0)
         out["peak_allocated"] = int(torch.cuda.max_memory_allocated(device))

@@ -115,23 +115,24 @@ def rvc_trace_batch(
     frames: int,
     device: torch.device,
 ) -> RvcBatch:
-    """A batch of ``batch_size`` items of ``frames`` content frames each, with uninitialised
-    values (for memory traces on meta/fake tensors or a GPU probe; ids and bins are zeros)."""
+    """A batch of ``batch_size`` items of ``frames`` content frames each, for memory traces
+    (meta/fake tensors) and GPU probes: constant but finite values (silence, a flat
+    spectrogram, 200 Hz), so a real fp16 step neither overflows nor skips its update."""
     data = config["data"]
     lengths = torch.full((batch_size,), frames, dtype=torch.long, device=device)
     n_freq = int(data["filter_length"]) // 2 + 1
     hop = int(data["hop_length"])
     return RvcBatch(
-        phone=torch.empty(batch_size, frames, CONTENT_DIMS[variant.version], device=device),
+        phone=torch.zeros(batch_size, frames, CONTENT_DIMS[variant.version], device=device),
         phone_lengths=lengths,
-        spec=torch.empty(batch_size, n_freq, frames, device=device),
+        spec=torch.full((batch_size, n_freq, frames), 0.1, device=device),
         spec_lengths=lengths.clone(),
-        wave=torch.empty(batch_size, 1, frames * hop, device=device),
+        wave=torch.zeros(batch_size, 1, frames * hop, device=device),
         sid=torch.zeros(batch_size, dtype=torch.long, device=device),
         pitch=torch.zeros(batch_size, frames, dtype=torch.long, device=device)
         if variant.f0
         else None,
-        pitchf=torch.empty(batch_size, frames, device=device) if variant.f0 else None,
+        pitchf=torch.full((batch_size, frames), 200.0, device=device) if variant.f0 else None,
     )
 
 
