@@ -199,7 +199,8 @@ def trace_step_peaks(
     from vitscfg.train.fork_steps import fork_step
     from vitscfg.train.step import train_step
 
-    # A fork with its own step (vitscfg/train/fork_steps.py: RVC) runs it on its own batch.
+    # A fork with its own step (vitscfg/train/fork_steps.py: RVC, so-vits-svc, VITS2) runs
+    # it on its own worst-case batch.
     fork = fork_step(step.dialect)
     _warm_caches(ModelHParams.from_config(step.config), device)
     results: dict[int, StepPeak] = {}
@@ -220,7 +221,11 @@ def trace_step_peaks(
                 with placed():
                     batch = (
                         fork.make_batch(
-                            segment_step.config, point.batch_size, point.spec_frames, device
+                            segment_step.config,
+                            point.batch_size,
+                            point.spec_frames,
+                            device,
+                            text_len=point.text_len,
                         )
                         if fork
                         else make_batch(parts.step.hp, point)

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import torch
 
 from vitscfg.model.rvc import RvcSynthesizer, RvcVariant
 from vitscfg.model.svc import SvcSynthesizer
+from vitscfg.model.vits2 import vits2_hparams
 from vitscfg.train.rvc_step import (
     RVC_MAX_FRAMES,
     RvcBatch,
@@ -29,6 +30,7 @@ from vitscfg.train.rvc_step import (
     rvc_trace_batch,
     rvc_train_step,
 )
+from vitscfg.train.step import Batch
 from vitscfg.train.svc_step import (
     SVC_MAX_FRAMES,
     SvcBatch,
@@ -36,14 +38,29 @@ from vitscfg.train.svc_step import (
     svc_trace_batch,
     svc_train_step,
 )
+from vitscfg.train.vits2_step import vits2_trace_batch, vits2_train_step
+
+
+class MakeBatch(Protocol):
+    """(config, batch_size, frames, device, text_len) -> a batch of items all ``frames``
+    long; ``text_len``: token ids per item, read by text-to-speech forks only (the voice
+    conversion forks' items have content frames, no text)."""
+
+    def __call__(
+        self,
+        config: Mapping[str, Any],
+        batch_size: int,
+        frames: int,
+        device: torch.device,
+        text_len: int = 1,
+    ) -> Any: ...
 
 
 @dataclass(frozen=True)
 class ForkStep:
     """One fork's step, as the estimator's trace runs it."""
 
-    #: (config, batch_size, frames, device) -> a batch of items all ``frames`` long.
-    make_batch: Callable[[Mapping[str, Any], int, int, torch.device], Any]
+    make_batch: MakeBatch
     #: The batch's tensors (live before the step starts).
     batch_tensors: Callable[[Any], list[torch.Tensor]]
     #: (config, parts, batch) -> the step's losses; D then G updated as the fork does.
@@ -53,7 +70,11 @@ class ForkStep:
 
 
 def _rvc_batch(
-    config: Mapping[str, Any], batch_size: int, frames: int, device: torch.device
+    config: Mapping[str, Any],
+    batch_size: int,
+    frames: int,
+    device: torch.device,
+    text_len: int = 1,
 ) -> RvcBatch:
     return rvc_trace_batch(config, RvcVariant.from_config(config), batch_size, frames, device)
 
@@ -76,6 +97,16 @@ def _rvc_run(config: Mapping[str, Any], parts: Any, batch: RvcBatch) -> Any:
         settings,
         parts.scaler,
     )
+
+
+def _svc_batch(
+    config: Mapping[str, Any],
+    batch_size: int,
+    frames: int,
+    device: torch.device,
+    text_len: int = 1,
+) -> SvcBatch:
+    return svc_trace_batch(config, batch_size, frames, device)
 
 
 def _svc_tensors(batch: SvcBatch) -> list[torch.Tensor]:
@@ -104,10 +135,42 @@ def _svc_run(config: Mapping[str, Any], parts: Any, batch: SvcBatch) -> Any:
     )
 
 
+def _vits2_batch(
+    config: Mapping[str, Any],
+    batch_size: int,
+    frames: int,
+    device: torch.device,
+    text_len: int = 1,
+) -> Batch:
+    # vits2_hparams: the posterior encoder's input is mel bins when the config says so.
+    return vits2_trace_batch(vits2_hparams(config), batch_size, text_len, frames, device)
+
+
+def _vits2_tensors(batch: Batch) -> list[torch.Tensor]:
+    return [t for t in vars(batch).values() if isinstance(t, torch.Tensor)]
+
+
+def _vits2_run(config: Mapping[str, Any], parts: Any, batch: Batch) -> Any:
+    # The steady state of a loop: the alignment noise at its first step's scale (its decay
+    # changes values, not shapes).
+    return vits2_train_step(
+        parts.nets,
+        parts.optimizers,
+        batch,
+        c_mel=parts.step.c_mel,
+        c_kl=parts.step.c_kl,
+        global_step=0,
+        precision=parts.step.precision,
+        scaler=parts.scaler,
+    )
+
+
 #: dialect (vitscfg.config.dialect) -> its step.
 FORK_STEPS: dict[str, ForkStep] = {
     "rvc": ForkStep(_rvc_batch, _rvc_tensors, _rvc_run, max_frames=RVC_MAX_FRAMES),
-    "so-vits-svc": ForkStep(svc_trace_batch, _svc_tensors, _svc_run, max_frames=SVC_MAX_FRAMES),
+    "so-vits-svc": ForkStep(_svc_batch, _svc_tensors, _svc_run, max_frames=SVC_MAX_FRAMES),
+    # VITS2's loader keeps what VITS's bucket sampler keeps (data.py's limits apply).
+    "vits2": ForkStep(_vits2_batch, _vits2_tensors, _vits2_run),
 }
 
 
