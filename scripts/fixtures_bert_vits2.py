@@ -224,6 +224,78 @@ def write_keys(forks: dict[str, Fork]) -> Path:
     return out
 
 
+def _floats(t: torch.Tensor) -> dict[str, Any]:
+    t = t.detach().float()
+    return {"shape": list(t.shape), "data": [round(v, 7) for v in t.flatten().tolist()]}
+
+
+def parity_case(fork: Fork, case: str) -> dict[str, Any]:
+    """The fork's outputs for one tiny case (see tests/model/bert_vits2_golden.py)."""
+    from tests.model import bert_vits2_golden as golden
+    from tests.model.vits2_golden import seeded_state
+
+    config = golden.case_config(case)
+    nets = fork.nets(config)
+    for net in nets.values():
+        net.load_state_dict(seeded_state(net), strict=True)
+        net.eval()
+    b = golden.make_batch(case)
+    g_net: Any = nets["G"]  # the fork's class, untyped
+    g_net.current_mas_noise_scale = golden.MAS_NOISE
+    side: list[Any] = list(b.berts) + ([b.style] if b.style is not None else [])
+    torch.manual_seed(golden.SEED)
+    out = g_net(b.text, b.text_lengths, b.spec, b.spec_lengths, b.sid, b.tone, b.language, *side)
+    o, l_length, attn, ids_slice = out[0], out[1], out[2], out[3]
+    z, z_p, m_p, logs_p, m_q, logs_q = out[6]
+    hidden_x, logw, logw_target = out[7][:3]
+    result: dict[str, Any] = {
+        "audio": _floats(o),
+        "dur_loss": _floats(l_length),
+        "durations": _floats(attn.sum(2)),
+        "ids_slice": ids_slice.tolist(),
+        "z": _floats(z),
+        "z_p": _floats(z_p),
+        "m_p": _floats(m_p),
+        "logs_p": _floats(logs_p),
+        "m_q": _floats(m_q),
+        "logs_q": _floats(logs_q),
+        "hidden_x": _floats(hidden_x),
+        "logw": _floats(logw),
+        "logw_target": _floats(logw_target),
+    }
+    if len(out[7]) > 3:
+        result["logw_sdp"] = _floats(out[7][3])
+    g = out[8] if len(out) > 8 else None
+    if "DurDisc" in nets:
+        x_mask = out[4]
+        if g is None:  # the script recomputes the speaker vector the generator used
+            g = g_net.emb_g(b.sid).unsqueeze(-1) if g_net.n_speakers > 0 else None
+            if g is None:
+                g = g_net.ref_enc(b.spec.transpose(1, 2)).unsqueeze(-1)
+        cond = g if hasattr(nets["DurDisc"], "cond") else None
+        probs = nets["DurDisc"](hidden_x, x_mask, logw_target, logw, cond)
+        result["dur_disc"] = [_floats(p) for p in probs]
+    if "WavLMDisc" in nets:
+        result["wavlm_disc"] = _floats(nets["WavLMDisc"](b.slm))
+    if case == "bert-vits2":
+        y_d_rs, y_d_gs, _, _ = nets["D"](b.wave, o.detach())
+        result["d_real"] = [_floats(t) for t in y_d_rs]
+        result["d_fake"] = [_floats(t) for t in y_d_gs]
+    return result
+
+
+def write_parity(forks: dict[str, Fork]) -> Path:
+    from tests.model import bert_vits2_golden as golden
+
+    cases = {}
+    for case, (dialect, _) in golden.PARITY_CASES.items():
+        cases[case] = parity_case(forks[dialect], case)
+        print(case, sorted(cases[case]))
+    out = FIXTURES / "bert_vits2_parity.json.gz"
+    _write(out, {"commits": _commits(forks), "cases": cases})
+    return out
+
+
 def _commits(forks: dict[str, Fork]) -> dict[str, str]:
     return {name: f"{FORKS[name]}@{fork.commit}" for name, fork in forks.items()}
 
@@ -246,8 +318,6 @@ def main() -> None:
         forks[name] = Fork(name, getattr(args, name.replace("-", "_")))
     print("wrote", write_keys(forks))
     if not args.skip_parity:
-        from scripts.bert_vits2_parity import write_parity
-
         print("wrote", write_parity(forks))
 
 
