@@ -90,9 +90,22 @@ _EXTERNAL_INPUTS: dict[str, str] = {
 }
 
 
+#: Forks whose networks and step vitscfg has (estimate traces them) but whose training the
+#: trainer does not run yet: `train` refuses them with what to run instead.
+_TRAINER_NOT_WIRED: dict[str, str] = {
+    "vits2": "vitscfg builds VITS2's networks and its training step (`vitscfg estimate` "
+    "traces it), but `vitscfg train` does not run that step yet (its loop runs VITS's step, "
+    "and its data loader makes no mel frames for model.use_mel_posterior_encoder): train "
+    "with the fork's train.py (one speaker) or train_ms.py; `vitscfg check` and "
+    "`vitscfg estimate` cover the config",
+}
+
+
 def train_refusal(dialect: str | None) -> str | None:
-    """Why `vitscfg train` cannot train a ``dialect`` config (inputs it cannot make), or None."""
-    return _EXTERNAL_INPUTS.get(dialect or "")
+    """Why `vitscfg train` cannot train a ``dialect`` config (inputs it cannot make, or a
+    step its loop does not run yet), or None."""
+    key = dialect or ""
+    return _EXTERNAL_INPUTS.get(key) or _TRAINER_NOT_WIRED.get(key)
 
 
 @dataclass(frozen=True)
