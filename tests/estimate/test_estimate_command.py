@@ -207,11 +207,13 @@ def test_a_model_vitscfg_cannot_build_is_a_clear_error(
 
 
 def test_a_proxy_model_is_said_in_the_report(fake_traces: None) -> None:
-    config = SHARED / "p0p4k__vits2_pytorch__configs_vits2_ljs_base.json"
+    config = SHARED / "fishaudio__Bert-VITS2__configs_config.json"
     code, out, err = run(EstimateOptions(str(config), no_data=True, output_format="json"))
     assert code == 0, err
-    (note,) = [w for w in json.loads(out)["warnings"] if "vitscfg's model is VITS" in w]
-    assert "duration discriminator" in note and "needs more memory" in note
+    obj = json.loads(out)
+    (note,) = [w for w in obj["warnings"] if "vitscfg's model is VITS" in w]
+    assert "duration and WavLM discriminator" in note and "needs more memory" in note
+    assert obj["model"]["level"] == "proxy" and "WavLM" in obj["model"]["gaps"]
 
 
 def test_a_failing_trace_is_a_message(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:

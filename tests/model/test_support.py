@@ -22,6 +22,8 @@ EXPECTED = {
     "vitscfg": "exact",
     "mb-istft-vits": "exact",  # vitscfg.model.mb_istft builds the fork's networks
     "rvc": "exact",  # vitscfg.model.rvc and its step (vitscfg/train/fork_steps.py)
+    "so-vits-svc": "exact",  # vitscfg.model.svc and its step (fork_steps.py)
+    "vits2": "exact",  # vitscfg.model.vits2 and its step (fork_steps.py)
     "piper-voice": "none",
 }
 

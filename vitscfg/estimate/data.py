@@ -134,6 +134,26 @@ def _with_note(lengths: Lengths, note: str) -> Lengths:
     )
 
 
+def cap_frames(lengths: Lengths, max_frames: int | None) -> Lengths:
+    """At most ``max_frames`` frames per item: a fork's loader that cuts longer items to a
+    window (so-vits-svc: a random 800-frame crop; RVC: 900 content frames) never hands the
+    step more, whatever the data or the bucket limits say."""
+    if max_frames is None or lengths.spec_frames <= max_frames:
+        return lengths
+    note = (
+        f"items longer than {max_frames} frames are cut to {max_frames} by the fork's "
+        f"loader (the longest has {lengths.spec_frames})"
+    )
+    return Lengths(
+        lengths.text_len,
+        max_frames,
+        lengths.source,
+        lengths.utterances,
+        tuple(min(f, max_frames) for f in lengths.frame_lengths),
+        (*lengths.notes, note) if lengths.source == "data" else lengths.notes,
+    )
+
+
 def override(lengths: Lengths, text_len: int | None, spec_frames: int | None) -> Lengths:
     """Apply ``--max-text-len`` / ``--max-spec-frames``."""
     if text_len is None and spec_frames is None:

@@ -118,6 +118,9 @@ class GpuPrediction:
             default=0,
         )
 
+    def traced_bytes(self, b: int, s: int, p: str) -> int | None:
+        return None  # real steps: the device peak is measured, no trace ran
+
     def measured(self, b: int, s: int, p: str) -> str | None:
         hit = any(
             r.ok and (r.batch_size, r.segment_size, r.precision) == (b, s, p) for r in self.probes

@@ -45,6 +45,8 @@ class Cell:
     peak_bytes: int
     status: Status
     how: str = "fit"  # "traced" / "probed" (measured at this point) or "fit" (filled in)
+    #: The traced tensor peak before the device allowances (None: not a traced prediction).
+    traced_bytes: int | None = None
 
     @property
     def fits(self) -> bool:
@@ -97,6 +99,7 @@ def build_grid(
     capacity_bytes: int,
     margin: float,
     measured: Callable[[int, int, str], str | None] = lambda b, s, p: None,
+    traced: Callable[[int, int, str], int | None] = lambda b, s, p: None,
 ) -> list[Cell]:
     """Every (precision, segment, batch) cell, predicted, classified."""
     cells = []
@@ -105,7 +108,8 @@ def build_grid(
             for b in batch_sizes:
                 peak = predict(b, s, p)
                 how = measured(b, s, p) or "fit"
-                cells.append(Cell(b, s, p, peak, classify(peak, capacity_bytes, margin), how))
+                status = classify(peak, capacity_bytes, margin)
+                cells.append(Cell(b, s, p, peak, status, how, traced(b, s, p)))
     return cells
 
 

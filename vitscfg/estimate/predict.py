@@ -49,6 +49,7 @@ class TracedFit:
     precision: str
     fit: BilinearFit  # device bytes (overheads included)
     samples: tuple[Sample, ...]
+    tensor_fit: BilinearFit | None = None  # the samples' fit before the allowances
 
 
 @dataclass
@@ -69,6 +70,15 @@ class TracedPrediction:
 
     def max_batch(self, segment_size: int, precision: str) -> int:
         return self.fits[precision].fit.max_batch(segment_size, self.capacity * (1 - self.margin))
+
+    def traced_bytes(self, batch_size: int, segment_size: int, precision: str) -> int | None:
+        traced = self.fits.get(precision)
+        if traced is None or traced.tensor_fit is None:
+            return None
+        for x in traced.samples:  # a traced point: its own peak, not the fit's
+            if (x.batch_size, x.segment_size) == (batch_size, segment_size):
+                return x.peak_bytes
+        return traced.tensor_fit.predict(batch_size, segment_size)
 
     def measured(self, batch_size: int, segment_size: int, precision: str) -> str | None:
         samples = self.fits[precision].samples if precision in self.fits else ()
@@ -128,6 +138,7 @@ def trace_points(
     (default: the CPU count) at a time.
     """
     from vitscfg.estimate.children import trace_pool
+    from vitscfg.estimate.trace import ModelBuildError
 
     groups: dict[tuple[str, int], list[int]] = {}
     for i, (p, point) in enumerate(jobs):
@@ -137,6 +148,8 @@ def trace_points(
     try:
         with trace_pool(n) as pool:
             results = pool.map(_trace_group, tasks, chunksize=1)
+    except ModelBuildError:
+        raise  # a problem of the config: run.py says it as one
     except Exception as exc:  # raised in a trace process: a message, not its traceback
         raise TraceFailed(f"{type(exc).__name__}: {exc}") from exc
     peaks: list[tuple[int, str]] = [(0, "")] * len(jobs)
@@ -177,8 +190,9 @@ def traced_prediction(
             for (q, point), (peak, _) in zip(jobs, traced, strict=True)
             if q == p
         )
+        tensor_fit = fit_bilinear(samples)
         fits[p] = TracedFit(
-            p, to_device_bytes(fit_bilinear(samples), device.kind, workers), samples
+            p, to_device_bytes(tensor_fit, device.kind, workers), samples, tensor_fit
         )
     notes: list[str] = []
     if device.kind == "cpu":

@@ -31,6 +31,11 @@ class Prediction(Protocol):
         """How a grid cell is known: "traced" or "probed" where it ran, else None."""
         ...
 
+    def traced_bytes(self, batch_size: int, segment_size: int, precision: str) -> int | None:
+        """The traced tensor peak at this point, before the device allowances (CUDA
+        context, allocator factor, host process); None where nothing was traced (probes)."""
+        ...
+
     def recommend(self) -> Recommendation | None:
         """The batch and segment size to train with; None when nothing fits."""
         ...

@@ -49,6 +49,10 @@ class Estimate:
     lengths_source: str
     speed: Speed | None = None
     notes: list[str] = field(default_factory=list)
+    #: "exact": the fork's own networks and training step ran; "proxy": a stand-in that
+    #: lacks ``model_gaps`` (vitscfg/model/support.py).
+    model_level: str = "exact"
+    model_gaps: str = ""
 
 
 def to_json(est: Estimate) -> str:
@@ -72,6 +76,8 @@ def to_json(est: Estimate) -> str:
                 "peak_bytes": c.peak_bytes,
                 "fits": c.fits,
                 "status": c.status,
+                # The traced tensor peak before the device allowances (null: probed).
+                "traced_bytes": c.traced_bytes,
             }
             for c in est.cells
         ],
@@ -86,6 +92,7 @@ def to_json(est: Estimate) -> str:
             "extrapolated": rec.extrapolated,
         },
         "method": est.method,
+        "model": {"level": est.model_level, "gaps": est.model_gaps or None},
         "margin": est.margin,
         "worst_case": {
             "text_len": est.text_len,
@@ -139,6 +146,10 @@ def to_text(est: Estimate, color: bool = False, width: int = 100) -> str:
         )
     else:
         con.print("Measured: real training steps on the GPU (probes), filled in by a fit")
+    if est.model_level == "exact":
+        con.print("Model: exact (the config's own networks and training step)")
+    else:
+        con.print("[yellow]Model: proxy[/] (a stand-in for the fork's model; see the warning)")
     con.print(
         f"Worst case per item: {est.text_len} text ids, {est.spec_frames} spectrogram frames "
         f"({est.lengths_source})"

@@ -92,6 +92,7 @@ def run_estimate(
         capacity,
         opts.margin,
         prediction.measured,
+        prediction.traced_bytes,
     )
     notes = [*lengths.notes, *_support_notes(opened), *prediction.notes]
     est = Estimate(
@@ -106,6 +107,7 @@ def run_estimate(
         lengths.source,
         _speed(prediction.step_seconds, lengths, rec, opened),
         notes,
+        *_model_level(opened),
     )
     code = _render(opts, est, out, err)
     if code or rec is None:
@@ -166,13 +168,18 @@ def _plan(opened: OpenedConfig, opts: EstimateOptions) -> tuple[StepConfig, Plan
 
 
 def _lengths(opened: OpenedConfig, opts: EstimateOptions) -> Lengths:
-    from vitscfg.estimate.data import data_lengths, limit_lengths, override
+    from vitscfg.estimate.data import cap_frames, data_lengths, limit_lengths, override
+    from vitscfg.train.fork_steps import fork_step
 
     lengths = (
         limit_lengths(opened.data, opened.dialect)
         if opts.no_data
         else data_lengths(opened.data, opts.config, opened.dialect)
     )
+    # A fork's step reads its own frames (so-vits-svc, RVC: content-feature frames), which
+    # its loader cuts at its own limit.
+    fork = fork_step(opened.dialect)
+    lengths = cap_frames(lengths, fork.max_frames if fork else None)
     return override(lengths, opts.max_text_len, opts.max_spec_frames)
 
 
@@ -202,6 +209,7 @@ def _predict(
             report=probe_progress(err),
         )
     from vitscfg.estimate import predict
+    from vitscfg.estimate.trace import ModelBuildError
 
     try:
         return predict.traced_prediction(
@@ -215,6 +223,12 @@ def _predict(
             opts.margin,
             opts.processes,
         )
+    except ModelBuildError as exc:
+        raise Stop(
+            1,
+            f"{opts.config}: vitscfg cannot build this config's model: {exc}. Fix that value "
+            "in the config (`vitscfg check` does not catch it yet)",
+        ) from None
     except Exception as exc:  # raised in a trace process: a message, not its traceback
         raise Stop(
             1,
@@ -222,6 +236,15 @@ def _predict(
             "passes `check`, so vitscfg's model could not run it: please report this "
             "with the config",
         ) from None
+
+
+def _model_level(opened: OpenedConfig) -> tuple[str, str]:
+    """(level, what the traced model lacks): "exact" when the fork's own networks and step
+    ran (vitscfg/model/support.py), else "proxy" and its gaps."""
+    support = opened.support
+    if support is None or support.level != "proxy":
+        return "exact", ""
+    return "proxy", support.reason
 
 
 def _support_notes(opened: OpenedConfig) -> list[str]:

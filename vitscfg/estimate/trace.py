@@ -27,6 +27,7 @@ import gc
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import torch
@@ -62,6 +63,23 @@ class StepConfig:
         config["train"] = {**dict(self.config.get("train") or {}), "segment_size": segment_size}
         train = self.train.model_copy(update={"segment_size": segment_size})
         return StepConfig(config, train, self.dialect)
+
+
+class ModelBuildError(Exception):
+    """The config passes `check`, yet the model builders refuse one of its values (a
+    decoder, flow or vocoder type vitscfg does not build, a key a fork's network needs):
+    a problem of the config, said in one message rather than as a failed trace."""
+
+
+def _built(build: Callable[[], StepParts]) -> StepParts:
+    try:
+        return build()
+    except KeyError as exc:
+        raise ModelBuildError(
+            f"the model needs the key {exc.args[0]!r}, which is missing"
+        ) from None
+    except (TypeError, ValueError) as exc:
+        raise ModelBuildError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -215,7 +233,7 @@ def trace_step_peaks(
         segment_step = step.with_segment(segment)
         with mode():
             with placed():
-                parts = steady_parts(segment_step, precision, device, foreach)
+                parts = _built(partial(steady_parts, segment_step, precision, device, foreach))
             for i in indices:
                 point = points[i]
                 with placed():

@@ -1,8 +1,8 @@
 """How faithfully vitscfg's model stands for a config's own model.
 
 Why: `check` reads every fork's config, but the bundled model (and so `estimate`'s traces
-and `train`) is the VITS architecture of jaywalnut310/vits. Built from a VITS2 or RVC
-config it is a *proxy*: the same text encoder, flows, decoder and discriminator sizes,
+and `train`) was the VITS architecture of jaywalnut310/vits. Where a fork's own step is
+not here yet (the Bert-VITS2 family, so-vits-svc-fork) it is a *proxy*: the same text encoder, flows, decoder and discriminator sizes,
 without the fork's extra parts, so its memory is the fork's minus those parts. An
 (MB-)iSTFT-VITS config cannot be built at all (its decoder upsamples by far less than
 hop_length and finishes with an inverse STFT), and a piper voice file is an inference
@@ -14,6 +14,10 @@ multi-band and multi-stream decoders); their decoder multiplies the upsampling b
 STFT's hop and the number of bands, and that product must equal ``hop_length``.
 MB-iSTFT-VITS2's networks are built too, but its training step (mel-spectrogram posterior
 input, duration-discriminator updates, sub-band loss) is not vitscfg's step yet.
+
+"exact" means the fork's own networks (``vitscfg.model.build_nets``) AND its own training
+step: VITS, MB-iSTFT-VITS, and the forks with an entry in ``vitscfg/train/fork_steps.py``
+(RVC, so-vits-svc, VITS2), whose `estimate` traces that step on its worst-case batch.
 
 `estimate` and `train` ask before building anything; `check` never does (this package
 imports torch).
@@ -30,7 +34,6 @@ from typing import Any, Literal
 #: (extra discriminators, flow variants, the singing-voice forks' switches).
 _SVC_GAPS = "its content-feature encoder, f0 embedding, NSF-HiFiGAN source and, when enabled, "
 _PROXY_GAPS: dict[str, str] = {
-    "vits2": "its duration discriminator, transformer flows and noise-scaled MAS",
     # The Bert-VITS2 family's own networks are built (vitscfg.model.bert_vits2), but the step
     # traced is VITS's: zero BERT/style inputs, no discriminator updates beyond D.
     "bert-vits2": "its BERT feature meaning, duration and WavLM discriminator updates and "
@@ -39,7 +42,6 @@ _PROXY_GAPS: dict[str, str] = {
     "discriminator updates and the frozen WavLM",
     "melotts": "its BERT feature meaning and duration discriminator updates",
     "gpt-sovits": "its SSL content encoder, quantizer and reference encoder",
-    "so-vits-svc": _SVC_GAPS + "transformer flow",
     "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
 }
 _CANNOT_BUILD: dict[str, str] = {

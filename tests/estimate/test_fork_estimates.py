@@ -1,0 +1,152 @@
+"""`vitscfg estimate` on the forks with their own step (vitscfg/train/fork_steps.py): the
+report says `exact`, every point carries its traced tensor peak, the worst case is the
+fork's own (content frames cut at its loader's limit), and a value the model builders
+refuse is one message, not a failed trace."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("torch")
+
+from vitscfg.estimate import predict as predict_mod  # noqa: E402
+from vitscfg.estimate.data import Lengths, cap_frames  # noqa: E402
+from vitscfg.estimate.run import EstimateOptions, run_estimate  # noqa: E402
+from vitscfg.train.fork_steps import FORK_STEPS  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT / "tests" / "fixtures" / "shared_configs"
+GiB = 1 << 30
+
+#: One shared config per registered fork (the smallest), and the frames its worst case has
+#: without data: the loader's cut for the voice-conversion forks, VITS's buckets for VITS2.
+FORKS = {
+    "rvc": ("RVC-Project__Retrieval-based-Voice-Conversion-WebUI__configs_v1_32k.json", 900),
+    "so-vits-svc": (
+        "svc-develop-team__so-vits-svc__configs_template_config_tiny_template.json",
+        800,
+    ),
+    "vits2": ("p0p4k__vits2_pytorch__configs_vits2_ljs_nosdp.json", 1000),
+}
+
+
+def run(opts: EstimateOptions) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_estimate(opts, out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def fake_traces(monkeypatch: pytest.MonkeyPatch) -> None:
+    def trace_points(
+        step: Any, jobs: Any, kind: str, processes: Any = None
+    ) -> list[tuple[int, str]]:
+        return [(GiB + p.batch_size * p.segment_size * 9_000, "meta") for _, p in jobs]
+
+    monkeypatch.setattr(predict_mod, "trace_points", trace_points)
+
+
+def test_every_registered_fork_has_a_config_here() -> None:
+    assert set(FORKS) == set(FORK_STEPS)
+
+
+@pytest.mark.parametrize("dialect", sorted(FORKS))
+def test_a_fork_with_its_own_step_is_exact(dialect: str, fake_traces: None) -> None:
+    name, frames = FORKS[dialect]
+    opts = EstimateOptions(str(SHARED / name), vram="24GiB", no_data=True, output_format="json")
+    code, out, err = run(opts)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["model"] == {"level": "exact", "gaps": None}
+    assert not [w for w in obj["warnings"] if "vitscfg's model is VITS" in w]
+    assert obj["worst_case"]["spec_frames"] == frames
+    for point in obj["points"]:
+        traced = point["traced_bytes"]
+        # CUDA target: the device peak adds the context and the allocator's factor.
+        assert isinstance(traced, int) and GiB <= traced < point["peak_bytes"], point
+    text_code, text, _ = run(EstimateOptions(str(SHARED / name), vram="24GiB", no_data=True))
+    assert text_code == 0 and "Model: exact" in text
+
+
+def test_traced_points_carry_their_own_trace(fake_traces: None) -> None:
+    """Where a point was traced, traced_bytes is that trace's peak, not the fit's."""
+    name, _ = FORKS["vits2"]
+    opts = EstimateOptions(
+        str(SHARED / name),
+        vram="24GiB",
+        no_data=True,
+        output_format="json",
+        batch_sizes=(2, 4, 8),
+        segment_sizes=(8192,),
+    )
+    code, out, err = run(opts)
+    assert code == 0, err
+    by_batch = {p["batch_size"]: p["traced_bytes"] for p in json.loads(out)["points"]}
+    assert by_batch == {b: GiB + b * 8192 * 9_000 for b in (2, 4, 8)}
+
+
+def test_cap_frames_cuts_at_the_loader_limit() -> None:
+    data = Lengths(40, 1200, "data", 3, (100, 1200, 700))
+    capped = cap_frames(data, 800)
+    assert (capped.spec_frames, capped.frame_lengths) == (800, (100, 800, 700))
+    assert "cut to 800" in capped.notes[-1]
+    assert cap_frames(data, None) is data and cap_frames(data, 1200) is data
+
+
+def _svc_config(tmp_path: Path, key: str, value: str | None) -> Path:
+    config = json.loads((SHARED / FORKS["so-vits-svc"][0]).read_text(encoding="utf-8"))
+    if value is None:
+        del config["model"][key]
+    else:
+        config["model"][key] = value
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return path
+
+
+def test_a_value_the_builders_refuse_is_one_message(tmp_path: Path) -> None:
+    """`check` lets an unknown vocoder through; the trace process's build refuses it: exit 1,
+    what and where, no traceback and no "please report"."""
+    path = _svc_config(tmp_path, "vocoder_name", "bogus-vocoder")
+    opts = EstimateOptions(
+        str(path), no_data=True, output_format="json", batch_sizes=(1,), processes=1
+    )
+    code, out, err = run(opts)
+    assert code == 1 and out == "", err
+    assert "cannot build this config's model" in err and "model.vocoder_name" in err
+    assert "Traceback" not in err and "please report" not in err
+    assert err.count("vitscfg estimate:") == 1
+
+
+def test_a_missing_fork_key_is_a_check_finding(tmp_path: Path) -> None:
+    path = _svc_config(tmp_path, "ssl_dim", None)
+    code, out, err = run(EstimateOptions(str(path), no_data=True, output_format="json"))
+    assert code == 1 and out == "", err
+    assert "`model.ssl_dim` is missing" in err and "config.json:" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dialect", sorted(FORKS))
+def test_a_real_trace_of_each_fork_step(dialect: str) -> None:
+    """The fork's own step traced on meta tensors, one batch size: exact, a tensor peak."""
+    name, _ = FORKS[dialect]
+    opts = EstimateOptions(
+        str(SHARED / name),
+        vram="24GiB",
+        no_data=True,
+        output_format="json",
+        batch_sizes=(1, 2),
+        segment_sizes=(),
+        processes=1,
+    )
+    code, out, err = run(opts)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["model"]["level"] == "exact" and obj["method"] == "meta"
+    assert all(p["traced_bytes"] > 0 for p in obj["points"])
