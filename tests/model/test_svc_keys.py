@@ -21,8 +21,9 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
+from tests.model.svc_golden import case_config  # noqa: E402
 from vitscfg.model import build_nets  # noqa: E402
-from vitscfg.model.svc import SvcSynthesizer, build_svc_nets  # noqa: E402
+from vitscfg.model.svc import SvcHParams, SvcSynthesizer, build_svc_nets  # noqa: E402
 from vitscfg.model.svc_nsf import SvcNsfGenerator  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -74,9 +75,17 @@ def test_keys_and_shapes_equal_so_vits_svc(name: str) -> None:
         assert ours == expected[tag], f"{tag}: {_diff(ours, expected[tag])}"
 
 
-def test_decoder_is_its_own_not_rvcs() -> None:
+def _tiny_g(**change: Any) -> SvcSynthesizer:
+    """The generator of the parity tests' tiny 4.1 config with ``change`` in its model keys
+    (meta tensors: structure only, no init cost)."""
+    config = case_config("wavenet-flow-vol")
+    config["model"].update(change)
     with torch.device("meta"):
-        dec = build_nets(_config(TEMPLATE_41))["G"].dec
+        return SvcSynthesizer(SvcHParams.from_config(config))
+
+
+def test_decoder_is_its_own_not_rvcs() -> None:
+    dec = _tiny_g().dec
     assert isinstance(dec, SvcNsfGenerator)
     assert dec.m_source.l_linear.weight.shape == (1, 9)  # nine harmonics; RVC has one
 
@@ -85,46 +94,36 @@ def test_decoder_is_its_own_not_rvcs() -> None:
     ("change", "key", "shape"),
     [
         # n_flow_layer: WaveNet layers per coupling of the WaveNet flow (always 4 couplings) ...
-        ({"n_flow_layer": 6}, "flow.flows.6.enc.in_layers.5.weight_v", [384, 192, 5]),
+        ({"n_flow_layer": 6}, "flow.flows.6.enc.in_layers.5.weight_v", [32, 16, 5]),
         # ... but the number of couplings of the transformer flow.
         (
             {"use_transformer_flow": True, "n_flow_layer": 5},
-            "flow.flows.8.enc.self_attn_layers.2.conv_q.weight",
-            [192, 192, 1],
+            "flow.flows.8.enc.self_attn_layers.1.conv_q.weight",
+            [16, 16, 1],
         ),
-        ({"vol_embedding": True}, "emb_vol.weight", [192, 1]),
-        ({"ssl_dim": 256, "speech_encoder": "vec256l9"}, "pre.weight", [192, 256, 5]),
-        (
-            {"use_depthwise_conv": True},
-            "enc_q.enc.in_layers.0.depth_conv.weight_v",
-            [192, 1, 5],
-        ),
-        ({"flow_share_parameter": True}, "flow.wn.in_layers.0.weight_v", [384, 192, 5]),
+        ({"vol_embedding": True}, "emb_vol.weight", [16, 1]),
+        ({"ssl_dim": 256, "speech_encoder": "vec256l9"}, "pre.weight", [16, 256, 5]),
+        ({"use_depthwise_conv": True}, "enc_q.enc.in_layers.0.depth_conv.weight_v", [16, 1, 5]),
+        ({"flow_share_parameter": True}, "flow.wn.in_layers.0.weight_v", [32, 16, 5]),
     ],
 )
 def test_options_build_their_parts(change: dict[str, Any], key: str, shape: list[int]) -> None:
-    config = copy.deepcopy(_config(TEMPLATE_41))
-    config["model"].update(change)
-    with torch.device("meta"):
-        state = build_svc_nets(config)["G"].state_dict()
-    assert list(state[key].shape) == shape
+    assert list(_tiny_g(**change).state_dict()[key].shape) == shape
 
 
 def test_shared_flow_is_one_network() -> None:
-    config = copy.deepcopy(_config(TEMPLATE_41))
-    config["model"]["flow_share_parameter"] = True
-    with torch.device("meta"):
-        g = build_svc_nets(config)["G"]
-    assert isinstance(g, SvcSynthesizer)
-    assert all(g.flow.flows[i].enc is g.flow.wn for i in (0, 2, 4, 6))
+    flow = _tiny_g(flow_share_parameter=True).flow
+    assert all(flow.flows[i].enc is flow.wn for i in (0, 2, 4, 6))
 
 
 def test_no_f0_predictor_when_disabled() -> None:
-    config = copy.deepcopy(_config(TEMPLATE_41))
-    config["model"]["use_automatic_f0_prediction"] = False
-    with torch.device("meta"):
-        state = build_svc_nets(config)["G"].state_dict()
+    state = _tiny_g(use_automatic_f0_prediction=False).state_dict()
     assert not any(k.startswith("f0_decoder.") for k in state)
+
+
+def test_a_config_without_4_1_keys_builds_4_0() -> None:
+    assert SvcHParams.from_config(case_config("4.0")).version == "4.0"
+    assert SvcHParams.from_config(case_config("wavenet-flow-vol")).version == "4.1"
 
 
 @pytest.mark.parametrize(
