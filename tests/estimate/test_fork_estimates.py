@@ -150,3 +150,16 @@ def test_a_real_trace_of_each_fork_step(dialect: str) -> None:
     obj = json.loads(out)
     assert obj["model"]["level"] == "exact" and obj["method"] == "meta"
     assert all(p["traced_bytes"] > 0 for p in obj["points"])
+
+
+def test_the_vits2_batch_has_the_text_length_and_finite_values() -> None:
+    """A real probe step (--gpu) runs this batch: its values must be finite."""
+    import torch
+
+    config = json.loads((SHARED / FORKS["vits2"][0]).read_text(encoding="utf-8"))
+    batch = FORK_STEPS["vits2"].make_batch(config, 2, 12, torch.device("cpu"), text_len=7)
+    assert batch.text.shape == (2, 7) and batch.text_lengths.tolist() == [7, 7]
+    # use_mel_posterior_encoder: the posterior encoder reads n_mel_channels bins.
+    assert batch.spec.shape == (2, config["data"]["n_mel_channels"], 12)
+    assert batch.wav.shape == (2, 1, 12 * config["data"]["hop_length"])
+    assert bool(torch.isfinite(batch.spec).all()) and bool(torch.isfinite(batch.wav).all())

@@ -219,7 +219,9 @@ def _probe_point(
             point = StepPoint(b, s, int(request["text_len"]), int(request["spec_frames"]))
             fork = fork_step(step.dialect)  # a fork's own step (RVC) on its own batch
             if fork:
-                batch = fork.make_batch(segment_step.config, b, point.spec_frames, device)
+                batch = fork.make_batch(
+                    segment_step.config, b, point.spec_frames, device, text_len=point.text_len
+                )
             else:
                 batch = make_batch(state.hp, point).to(device)
 

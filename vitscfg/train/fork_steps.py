@@ -143,7 +143,12 @@ def _vits2_batch(
     text_len: int = 1,
 ) -> Batch:
     # vits2_hparams: the posterior encoder's input is mel bins when the config says so.
-    return vits2_trace_batch(vits2_hparams(config), batch_size, text_len, frames, device)
+    batch = vits2_trace_batch(vits2_hparams(config), batch_size, text_len, frames, device)
+    # Finite values: a real probe step (estimate --gpu) on uninitialised memory can meet
+    # NaNs and skip its fp16 updates; silence and a flat spectrogram cost the same memory.
+    batch.spec.fill_(1e-3)
+    batch.wav.zero_()
+    return batch
 
 
 def _vits2_tensors(batch: Batch) -> list[torch.Tensor]:
