@@ -46,6 +46,16 @@ def _identity(net: nn.Module) -> nn.Module:
     return net
 
 
+def _placed(net: nn.Module, device: torch.device) -> nn.Module:
+    """``net`` on ``device``, moved only when a tensor of it is elsewhere: a module built
+    inside a FakeTensorMode is already where it will run, and moving it there again makes
+    torch swap its (fake) weight-norm parameters, which it refuses."""
+    tensors = [*net.parameters(), *net.buffers()]
+    if all(t.device == device for t in tensors):
+        return net
+    return net.to(device)
+
+
 def build_step_state(
     config: Mapping[str, Any],
     train: VitsTrain,
@@ -66,7 +76,7 @@ def build_step_state(
     CUDA). ``init_scale``: the fp16 GradScaler's first scale (None: torch's default).
     """
     hp = ModelHParams.from_config(config)
-    nets = {name: net.to(device) for name, net in build_nets(config, dialect).items()}
+    nets = {name: _placed(net, device) for name, net in build_nets(config, dialect).items()}
     for net in nets.values():
         net.train()
     betas = (float(train.betas[0]), float(train.betas[1]))
