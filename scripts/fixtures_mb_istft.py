@@ -198,14 +198,14 @@ def _floats(t: torch.Tensor) -> dict[str, Any]:
 
 def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     """Outputs and one training step of the fork's networks for a tiny case."""
-    from tests.model.mb_istft_golden import SEED, case_config, make_batch, seeded_state
+    from tests.model.mb_istft_golden import SEED, case_config, decoder_seeded_state, make_batch
 
     config = case_config(case)
     data, model, train = config["data"], config["model"], config["train"]
     mel_posterior = fork.v2 and model["use_mel_posterior_encoder"]
     nets = fork.nets(config, data["n_mel_channels"] if mel_posterior else None)
     for net in nets.values():
-        net.load_state_dict(seeded_state(net), strict=True)
+        net.load_state_dict(decoder_seeded_state(net), strict=True)
         net.eval()
     net_g, net_d, net_dd = nets["G"], nets["D"], nets.get("DurDisc")
     b = make_batch(config)
