@@ -2,8 +2,9 @@
 
 Why: `check` reads every fork's config, but the bundled model (and so `estimate`'s traces
 and `train`) was the VITS architecture of jaywalnut310/vits. Where a fork's own step is
-not here yet (the Bert-VITS2 family, so-vits-svc-fork) it is a *proxy*: the same text encoder, flows, decoder and discriminator sizes,
-without the fork's extra parts, so its memory is the fork's minus those parts. An
+not here yet (the Bert-VITS2 family, so-vits-svc-fork) it is a *proxy*: the same text
+encoder, flows, decoder and discriminator sizes, without the fork's extra parts, so its
+memory is the fork's minus those parts. An
 (MB-)iSTFT-VITS config cannot be built at all (its decoder upsamples by far less than
 hop_length and finishes with an inverse STFT), and a piper voice file is an inference
 config. Saying so beats a crash in the middle of a trace, or a confident number for a
