@@ -163,3 +163,29 @@ def test_the_vits2_batch_has_the_text_length_and_finite_values() -> None:
     assert batch.spec.shape == (2, config["data"]["n_mel_channels"], 12)
     assert batch.wav.shape == (2, 1, 12 * config["data"]["hop_length"])
     assert bool(torch.isfinite(batch.spec).all()) and bool(torch.isfinite(batch.wav).all())
+
+
+def test_so_vits_svc_lengths_come_from_its_filelist(tmp_path: Path) -> None:
+    """so-vits-svc's lists are one audio path per line (no text): the worst case is the
+    longest clip's frames, with no text or bucket filter (its loader crops instead)."""
+    import wave
+
+    from vitscfg.estimate.data import data_lengths
+
+    config = json.loads((SHARED / FORKS["so-vits-svc"][0]).read_text(encoding="utf-8"))
+    rate, hop = config["data"]["sampling_rate"], config["data"]["hop_length"]
+    lines = []
+    for i, seconds in enumerate((1, 30)):  # 30 s: past VITS's last bucket (1000 frames)
+        path = tmp_path / f"clip{i}.wav"
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(rate)
+            w.writeframes(b"\x01\x00" * (rate * seconds))
+        lines.append(str(path))
+    (tmp_path / "train.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    config["data"]["training_files"] = str(tmp_path / "train.txt")
+    lengths = data_lengths(config, tmp_path / "config.json", "so-vits-svc")
+    assert lengths.source == "data" and lengths.utterances == 2
+    assert lengths.spec_frames == rate * 30 // hop > 1000
+    assert cap_frames(lengths, FORK_STEPS["so-vits-svc"].max_frames).spec_frames == 800

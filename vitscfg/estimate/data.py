@@ -61,7 +61,7 @@ def data_lengths(
     """
     from vitscfg.data.audio_header import AudioHeader, read_header
     from vitscfg.data.dataset import DataConfig, search_dirs
-    from vitscfg.data.filelist import ParsedFilelist, read_filelist
+    from vitscfg.data.filelist import FilelistFormat, ParsedFilelist, format_for, read_filelist
     from vitscfg.data.scan import resolve
     from vitscfg.data.symbols import VITS_SYMBOLS
     from vitscfg.data.text import TextFrontendError, clean_texts, symbols_to_ids
@@ -77,18 +77,24 @@ def data_lengths(
         cfg = DataConfig.from_mapping(data)
     except (KeyError, TypeError, ValueError) as exc:
         return _with_note(limits, f"data section incomplete ({exc}): using the loader limits")
-    parsed = read_filelist(found, cfg.filelist_format)
+    # The dialect's own layout: so-vits-svc's lists are one audio path per line, no text.
+    fmt = format_for(dialect or "vitscfg", cfg.n_speakers) or cfg.filelist_format
+    audio_only = fmt is FilelistFormat.PATH
+    parsed = read_filelist(found, fmt)
     if not isinstance(parsed, ParsedFilelist):
         raise DataProblem(f"training filelist {found}: {parsed.message}")
     if not parsed.entries:
         raise DataProblem(f"training filelist {found} has no utterances (it is empty)")
 
     buckets = _buckets(dialect)
+    # A loader without a bucket sampler (so-vits-svc) drops nothing by length; it cuts
+    # (cap_frames).
+    unbucketed = audio_only and buckets_for(dialect or "") is None
     sr, hop = cfg.audio.sampling_rate, cfg.audio.hop_length
     kept: list[tuple[int, str]] = []  # (frames, text)
     missing = 0
     for e in parsed.entries:
-        if not cfg.min_text_len <= len(e.text or "") <= cfg.max_text_len:
+        if not audio_only and not cfg.min_text_len <= len(e.text or "") <= cfg.max_text_len:
             continue
         path = resolve(e.path, [found.parent, *dirs])
         header = read_header(path) if path is not None else None
@@ -96,7 +102,7 @@ def data_lengths(
             missing += 1
             continue
         frames = (header.frames * sr // header.sample_rate) // hop
-        if buckets.kept(frames):
+        if (unbucketed and frames > 0) or buckets.kept(frames):
             kept.append((frames, e.text or ""))
     if not kept:
         if missing == len(parsed.entries):
@@ -107,6 +113,9 @@ def data_lengths(
             f"{buckets.low}..{buckets.high} frames)"
         )
     notes: list[str] = []
+    frames_all = tuple(f for f, _ in kept)
+    if audio_only:  # content frames only: the step reads no text
+        return Lengths(limits.text_len, max(frames_all), "data", len(kept), frames_all)
     texts = [t for _, t in kept]
     try:
         cleaned = texts if cfg.cleaned_text else clean_texts(texts, cfg.text_cleaners)
@@ -119,7 +128,6 @@ def data_lengths(
         text_len = 2 * text_len + 1
     if missing:
         notes.append(f"{missing} utterance(s) without readable audio were left out")
-    frames_all = tuple(f for f, _ in kept)
     return Lengths(text_len, max(frames_all), "data", len(kept), frames_all, tuple(notes))
 
 
