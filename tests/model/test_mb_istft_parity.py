@@ -5,7 +5,7 @@ losses of one training step (incl. the sub-band STFT loss), to float tolerance.
 The goldens (``fixtures/mb_istft_parity.json.gz``) come from scripts/fixtures_mb_istft.py, run
 on checkouts of the two forks (commits recorded in the file); tests/model/mb_istft_golden.py
 says how weights, inputs and noise are made. The step is written here from vitscfg's parts in
-the forks' train-script order; vitscfg's trainer does not run these forks' step yet.
+the forks' train-script order, with the trainer's own sub-band term (train/subband.py).
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from tests.model.mb_istft_golden import (  # noqa: E402
 from vitscfg.model import build_nets, losses  # noqa: E402
 from vitscfg.model.commons import slice_segments  # noqa: E402
 from vitscfg.model.mel import mel_spectrogram, spec_to_mel  # noqa: E402
-from vitscfg.model.pqmf import PQMF  # noqa: E402
-from vitscfg.model.stft_loss import subband_stft_loss  # noqa: E402
 from vitscfg.model.synthesizer import TrainOutput  # noqa: E402
+from vitscfg.train.subband import subband_loss_for  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
@@ -138,17 +137,13 @@ def _step(
     loss_mel = losses.mel_loss(y_mel, y_hat_mel) * train["c_mel"]
     loss_dur = losses.duration_loss(out.dur_loss)
     loss_kl = losses.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * train["c_kl"]
+    # The trainer's own sub-band term (train/subband.py), checked against the fork's number.
+    term = subband_loss_for(config, torch.device("cpu"))
+    assert (term is not None) == bool(model["mb_istft_vits"])
     loss_subband = torch.zeros(())
-    if model["mb_istft_vits"]:
+    if term is not None:
         assert out.audio_bands is not None
-        real_bands = PQMF(model["subbands"]).analysis(y)
-        loss_subband = subband_stft_loss(
-            out.audio_bands,
-            real_bands,
-            train["fft_sizes"],
-            train["hop_sizes"],
-            train["win_lengths"],
-        )
+        loss_subband = term(out.audio_bands, y)
     total = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl + loss_subband
     if net_dd is not None:
         assert out.hidden_x is not None and out.logw is not None and out.logw_target is not None

@@ -26,6 +26,7 @@ from vitscfg.config.typed import micro_batches
 from vitscfg.model import build_nets
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.train.step import StepState
+from vitscfg.train.subband import subband_loss_for
 
 
 @dataclass
@@ -105,5 +106,6 @@ def build_step_state(
         train.c_kl,
         precision,
         micro_batches(train),
+        subband_loss_for(config, device),
     )
     return StepParts(nets, optimizers, schedulers, scaler, step)
