@@ -231,6 +231,14 @@ def train(
     resample: Annotated[
         bool, typer.Option(help="Resample audio whose rate differs from data.sampling_rate.")
     ] = False,
+    cpu: Annotated[
+        bool,
+        typer.Option(
+            "--cpu",
+            help="Train on the CPU whatever train.use_gpu says (a fork's config has no "
+            "use_gpu and means CUDA).",
+        ),
+    ] = False,
 ) -> None:
     """Train a VITS model with the bundled trainer (runs `check` first)."""
     from vitscfg.estimate.predict import start_reserved_prediction
@@ -245,6 +253,7 @@ def train(
             init_from=init_from,
             init_d=init_d,
             resample=resample,
+            cpu=cpu,
             memory_check=start_reserved_prediction,  # train/ never imports estimate/
         )
     )

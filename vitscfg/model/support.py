@@ -95,13 +95,7 @@ _EXTERNAL_INPUTS: dict[str, str] = {
 
 #: Forks whose networks and step vitscfg has (estimate traces them) but whose training the
 #: trainer does not run yet: `train` refuses them with what to run instead.
-_TRAINER_NOT_WIRED: dict[str, str] = {
-    "vits2": "vitscfg builds VITS2's networks and its training step (`vitscfg estimate` "
-    "traces it), but `vitscfg train` does not run that step yet (its loop runs VITS's step, "
-    "and its data loader makes no mel frames for model.use_mel_posterior_encoder): train "
-    "with the fork's train.py (one speaker) or train_ms.py; `vitscfg check` and "
-    "`vitscfg estimate` cover the config",
-}
+_TRAINER_NOT_WIRED: dict[str, str] = {}  # none at present
 
 
 def train_refusal(dialect: str | None) -> str | None:

@@ -44,10 +44,16 @@ def make_data(
     config_path: Path,
     dist: Dist,
     resample: bool,
+    spec: dict[str, Any] | None = None,
 ) -> tuple[TextAudioDataset, TextAudioDataset, BucketBatchSampler, DataLoader[Any]]:
-    """(train set, validation set, sampler, loader) for this rank."""
-    train_set = TextAudioDataset.from_config(config, "train", config_path, resample=resample)
-    val_set = TextAudioDataset.from_config(config, "val", config_path, resample=resample)
+    """(train set, validation set, sampler, loader) for this rank. ``spec``: the datasets'
+    ``spec_fn`` and ``spec_tag`` when the model reads other frames than the linear
+    spectrogram (VITS2's mel posterior encoder)."""
+    extra = spec or {}
+    train_set = TextAudioDataset.from_config(
+        config, "train", config_path, resample=resample, **extra
+    )
+    val_set = TextAudioDataset.from_config(config, "val", config_path, resample=resample, **extra)
     sampler = BucketBatchSampler(
         train_set.lengths,
         t.batch_size,

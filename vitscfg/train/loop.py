@@ -106,6 +106,7 @@ class Trainer:
         self.precision = "fp16" if train.fp16_run else "bf16" if train.bf16_run else "fp32"
         self.digest = config_digest(config)
         self.notes: list[str] = []  # printed once the run is set up
+        self.data_spec: dict[str, Any] | None = None  # a fork's frames (vits2_run.Vits2Trainer)
         # What cleanup releases exists from the start: one CPU process until setup.
         self.dist = distributed.Dist(0, 0, 1, torch.device("cpu"), True)
         self.memcheck: MemoryCheck | None = None
@@ -137,7 +138,8 @@ class Trainer:
         torch.manual_seed(t.seed)
 
         # Data: everything checkable is checked here, before any model exists.
-        data = make_data(self.config, t, self.opt.config_path, self.dist, self.opt.resample)
+        o = self.opt
+        data = make_data(self.config, t, o.config_path, self.dist, o.resample, self.data_spec)
         self.train_set, self.val_set, self.sampler, self.loader = data
 
         # Model, optimisers, schedulers, scaler: the one builder the estimator measures too.
@@ -153,8 +155,7 @@ class Trainer:
         assert isinstance(net_g, SynthesizerTrn)  # evaluation and synthesis use its methods
         self.net_g, self.net_d = net_g, parts.nets["D"]
         self.sched_g, self.sched_d = parts.schedulers["G"], parts.schedulers["D"]
-        self.state = parts.step
-        self.hp = parts.step.hp
+        self.state, self.parts, self.hp = parts.step, parts, parts.step.hp
         self._resume_or_init()
         self.memcheck = MemoryCheck(
             self.config,
@@ -173,7 +174,7 @@ class Trainer:
             text = json.dumps(self.config, indent=2, ensure_ascii=False) + "\n"
             atomic_write_text(self.run_dir / "config.json", text)
             self._print_startup()
-        self._install_signals()
+        self.stops.install()
 
     def _resume_or_init(self) -> None:
         self.run, notes = start_point(
@@ -215,9 +216,6 @@ class Trainer:
     def _trainables(self) -> Trainables:
         return Trainables(self.net_g, self.net_d, self.state, self.sched_g, self.sched_d)
 
-    def _install_signals(self) -> None:
-        self.stops.install()
-
     # -- training ----------------------------------------------------------------------
     @property
     def steps_per_epoch(self) -> int:
@@ -253,7 +251,7 @@ class Trainer:
                     self.run.batches_done += 1
                     batch = to_step_batch(raw, self.device, self.hp.n_speakers > 1)
                     try:
-                        result = train_step(self.state, batch, micro_index=micro, guard=True)
+                        result = self._step(batch, micro)
                     except RuntimeError as err:  # CUDA's and the CPU allocator's OOM too
                         if not is_out_of_memory(err):
                             raise
@@ -281,11 +279,14 @@ class Trainer:
                     else:
                         micro += 1
                     fetch = time.perf_counter()
-                self.sched_g.step()
-                self.sched_d.step()
+                for scheduler in self.parts.schedulers.values():  # G, D and a fork's extras
+                    scheduler.step()
                 self.run.epoch += 1
         self.run.epoch = self.t.epochs  # the last epoch, for the final checkpoint's record
         return self._finish()
+
+    def _step(self, batch: Batch, micro: int) -> StepResult:
+        return train_step(self.state, batch, micro_index=micro, guard=True)
 
     def _memory_check(self, batch: Batch) -> None:
         line = self.memcheck.after_step(self.run.step, batch) if self.memcheck else None

@@ -40,6 +40,7 @@ def run_train(
     init_from: str | os.PathLike[str] | None = None,
     init_d: str | os.PathLike[str] | None = None,
     resample: bool = False,
+    cpu: bool = False,
     console: Console | None = None,
     memory_check: StartPrediction | None = None,
 ) -> int:
@@ -56,6 +57,8 @@ def run_train(
         return opened
     config, train = opened.data, opened.train
     assert isinstance(train, VitscfgTrain)  # open_config(trainer=True)
+    if cpu:  # --cpu: a fork's config means CUDA (no use_gpu key)
+        train = train.model_copy(update={"use_gpu": False})
     for flag, value in (("--init-from", init_from), ("--init-d", init_d)):
         if value is not None and not Path(value).is_file():
             err.print(f"[red]error:[/] {flag} {value}: no such file")
@@ -83,7 +86,12 @@ def run_train(
         dialect=opened.dialect,
         memory_check=memory_check,
     )
-    trainer = Trainer(config, train, options, out)
+    if opened.dialect == "vits2":  # the same loop with VITS2's step and checkpoints
+        from vitscfg.train.vits2_run import Vits2Trainer
+
+        trainer: Trainer = Vits2Trainer(config, train, options, out)
+    else:
+        trainer = Trainer(config, train, options, out)
     try:
         trainer.setup()
         return trainer.train()

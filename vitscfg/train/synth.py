@@ -39,7 +39,8 @@ def run_synth(
     from vitscfg.opening import Refused, open_config
 
     try:  # the same opening as train and estimate (the data rules: not needed to speak)
-        data = open_config(config, check_data=False).data
+        opened = open_config(config, check_data=False)
+        data, dialect = opened.data, opened.dialect
     except Refused as exc:
         if exc.check is not None and exc.check.errors:
             from vitscfg.lint.report import REPORTERS
@@ -61,12 +62,18 @@ def run_synth(
     from vitscfg.data.dataset import DataConfig
     from vitscfg.data.symbols import VITS_SYMBOLS
     from vitscfg.data.text import TextFrontendError, intersperse, text_to_ids
+    from vitscfg.model import build_nets
     from vitscfg.model.checkpoint_compat import model_state_from_checkpoint
-    from vitscfg.model.hparams import ModelHParams
     from vitscfg.model.synthesizer import SynthesizerTrn
 
     try:
-        hp = ModelHParams.from_config(data)
+        # The fork's own generator (VITS2: its flows, mel posterior widths), as training built it.
+        net_g = build_nets(data, dialect)["G"]
+        if not isinstance(net_g, SynthesizerTrn):
+            raise ValueError(
+                f"synth speaks with VITS-family generators, not {type(net_g).__name__}"
+            )
+        hp = net_g.hp
         dcfg = DataConfig.from_mapping(data["data"])
     except (ValueError, KeyError, TypeError) as exc:
         err.print(f"[red]error:[/] {config}: {exc}")
@@ -91,7 +98,6 @@ def run_synth(
     if not Path(checkpoint).is_file():
         err.print(f"[red]error:[/] --checkpoint {checkpoint}: no such file")
         return 1
-    net_g = SynthesizerTrn(hp)
     try:
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
         net_g.load_state_dict(model_state_from_checkpoint(ckpt), strict=True)
