@@ -30,6 +30,7 @@ from vitscfg.model import losses as L
 from vitscfg.model.commons import slice_segments
 from vitscfg.model.mel import hann_window, mel_filterbank
 from vitscfg.model.rvc import CONTENT_DIMS, RvcSynthesizer, RvcVariant
+from vitscfg.train.fork_settings import MelStepSettings
 
 _MAGNITUDE_EPS = 2e-7
 _LOG_CLAMP = 2e-6
@@ -60,38 +61,14 @@ def rvc_precision(
 
 
 @dataclass(frozen=True)
-class RvcStepSettings:
-    """The config values RVC's step reads (``data`` and ``train``)."""
+class RvcStepSettings(MelStepSettings):
+    """The config values RVC's step reads (``data`` and ``train``), and its precision."""
 
-    filter_length: int
-    hop_length: int
-    win_length: int
-    n_mel_channels: int
-    sampling_rate: int
-    mel_fmin: float
-    mel_fmax: float | None
-    segment_size: int  # samples
-    c_mel: float
-    c_kl: float
     fp16: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], fp16: bool = False) -> RvcStepSettings:
-        data, train = config["data"], config["train"]
-        fmax = data.get("mel_fmax")
-        return cls(
-            int(data["filter_length"]),
-            int(data["hop_length"]),
-            int(data["win_length"]),
-            int(data["n_mel_channels"]),
-            int(data["sampling_rate"]),
-            float(data["mel_fmin"]),
-            None if fmax is None else float(fmax),
-            int(train["segment_size"]),
-            float(train["c_mel"]),
-            float(train["c_kl"]),
-            fp16,
-        )
+        return cls(**MelStepSettings.read(config), fp16=fp16)
 
 
 @dataclass

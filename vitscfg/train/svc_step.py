@@ -24,6 +24,7 @@ from vitscfg.model import losses as L
 from vitscfg.model.commons import slice_segments
 from vitscfg.model.mel import mel_spectrogram, spec_to_mel
 from vitscfg.model.svc import SvcSynthesizer
+from vitscfg.train.fork_settings import MelStepSettings
 
 #: The longest item so-vits-svc trains on, in content frames: its loader cuts an item longer
 #: than 800 spectrogram frames to a random 790, and lets anything up to 800 through whole.
@@ -31,41 +32,19 @@ SVC_MAX_FRAMES = 800
 
 
 @dataclass(frozen=True)
-class SvcStepSettings:
-    """The config values so-vits-svc's step reads (``data`` and ``train``)."""
+class SvcStepSettings(MelStepSettings):
+    """The config values so-vits-svc's step reads (``data`` and ``train``), and its
+    autocast dtype (None: fp32)."""
 
-    filter_length: int
-    hop_length: int
-    win_length: int
-    n_mel_channels: int
-    sampling_rate: int
-    mel_fmin: float
-    mel_fmax: float | None
-    segment_size: int  # samples
-    c_mel: float
-    c_kl: float
     half: torch.dtype | None = None  # autocast dtype when fp16_run, else None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SvcStepSettings:
-        data, train = config["data"], config["train"]
-        fmax = data.get("mel_fmax")
+        train = config["train"]
         half = None
         if train.get("fp16_run"):
             half = torch.bfloat16 if train.get("half_type") == "bf16" else torch.float16
-        return cls(
-            int(data["filter_length"]),
-            int(data["hop_length"]),
-            int(data["win_length"]),
-            int(data["n_mel_channels"]),
-            int(data["sampling_rate"]),
-            float(data["mel_fmin"]),
-            None if fmax is None else float(fmax),
-            int(train["segment_size"]),
-            float(train["c_mel"]),
-            float(train["c_kl"]),
-            half,
-        )
+        return cls(**MelStepSettings.read(config), half=half)
 
 
 @dataclass
