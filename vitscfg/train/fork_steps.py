@@ -79,7 +79,8 @@ def _rvc_batch(
     return rvc_trace_batch(config, RvcVariant.from_config(config), batch_size, frames, device)
 
 
-def _rvc_tensors(batch: RvcBatch) -> list[torch.Tensor]:
+def _batch_tensors(batch: Any) -> list[torch.Tensor]:
+    """Every tensor field of a fork's batch dataclass."""
     return [t for t in vars(batch).values() if isinstance(t, torch.Tensor)]
 
 
@@ -107,10 +108,6 @@ def _svc_batch(
     text_len: int = 1,
 ) -> SvcBatch:
     return svc_trace_batch(config, batch_size, frames, device)
-
-
-def _svc_tensors(batch: SvcBatch) -> list[torch.Tensor]:
-    return [t for t in vars(batch).values() if isinstance(t, torch.Tensor)]
 
 
 #: The builder's precision -> so-vits-svc's autocast dtype (None: fp32, no autocast).
@@ -151,10 +148,6 @@ def _vits2_batch(
     return batch
 
 
-def _vits2_tensors(batch: Batch) -> list[torch.Tensor]:
-    return [t for t in vars(batch).values() if isinstance(t, torch.Tensor)]
-
-
 def _vits2_run(config: Mapping[str, Any], parts: Any, batch: Batch) -> Any:
     # The steady state of a loop: the alignment noise at its first step's scale (its decay
     # changes values, not shapes).
@@ -172,10 +165,10 @@ def _vits2_run(config: Mapping[str, Any], parts: Any, batch: Batch) -> Any:
 
 #: dialect (vitscfg.config.dialect) -> its step.
 FORK_STEPS: dict[str, ForkStep] = {
-    "rvc": ForkStep(_rvc_batch, _rvc_tensors, _rvc_run, max_frames=RVC_MAX_FRAMES),
-    "so-vits-svc": ForkStep(_svc_batch, _svc_tensors, _svc_run, max_frames=SVC_MAX_FRAMES),
+    "rvc": ForkStep(_rvc_batch, _batch_tensors, _rvc_run, max_frames=RVC_MAX_FRAMES),
+    "so-vits-svc": ForkStep(_svc_batch, _batch_tensors, _svc_run, max_frames=SVC_MAX_FRAMES),
     # VITS2's loader keeps what VITS's bucket sampler keeps (data.py's limits apply).
-    "vits2": ForkStep(_vits2_batch, _vits2_tensors, _vits2_run),
+    "vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
 }
 
 
