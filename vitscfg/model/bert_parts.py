@@ -25,6 +25,7 @@ from torch.nn import functional as F
 from vitscfg.model.attentions import Encoder
 from vitscfg.model.commons import sequence_mask
 from vitscfg.model.norms import LayerNorm, weight_norm
+from vitscfg.model.transformer_flow import mean_shift, zero_conv
 
 LRELU_SLOPE = 0.1
 #: The reference encoder's conv widths and GRU size (fixed by the forks).
@@ -136,10 +137,7 @@ class TransformerCoupling(nn.Module):
             p_dropout,
             gin_channels=gin_channels,
         )
-        self.post = nn.Conv1d(hidden_channels, self.half_channels, 1)
-        with torch.no_grad():  # starts as the identity
-            self.post.weight.zero_()
-            self.post.bias.zero_()  # type: ignore[union-attr]  # Conv1d has a bias here
+        self.post = zero_conv(hidden_channels, self.half_channels)
 
     def forward(
         self,
@@ -150,9 +148,7 @@ class TransformerCoupling(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         h = self.enc(self.pre(x0) * x_mask, x_mask, g=g)
-        m = self.post(h) * x_mask
-        x1 = (x1 - m) * x_mask if reverse else m + x1 * x_mask
-        return torch.cat([x0, x1], dim=1), x.new_zeros(x.size(0))
+        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
 
 
 class ReferenceEncoder(nn.Module):

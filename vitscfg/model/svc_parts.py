@@ -20,7 +20,7 @@ from torch import nn
 from vitscfg.model.attentions import Encoder
 from vitscfg.model.flow import Flip, ResidualCouplingLayer
 from vitscfg.model.skewed_attention import SkewedRelativeAttention
-from vitscfg.model.transformer_flow import CausalTransformer
+from vitscfg.model.transformer_flow import CausalTransformer, mean_shift, zero_conv
 from vitscfg.model.wavenet import WN
 
 # Coarse pitch: 256 bins over the mel-scaled F0 range 50-1100 Hz (bin 1 = unvoiced or below).
@@ -153,10 +153,7 @@ class TransformerCoupling(nn.Module):
         self.half_channels = channels // 2
         self.pre = nn.Conv1d(self.half_channels, hidden_channels, 1)
         self.enc = enc
-        self.post = nn.Conv1d(hidden_channels, self.half_channels, 1)
-        with torch.no_grad():  # identity at initialisation
-            self.post.weight.zero_()
-            self.post.bias.zero_()  # type: ignore[union-attr]
+        self.post = zero_conv(hidden_channels, self.half_channels)
 
     def forward(
         self,
@@ -167,9 +164,7 @@ class TransformerCoupling(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         h = self.enc(self.pre(x0) * x_mask, x_mask, g=g)
-        m = self.post(h) * x_mask
-        x1 = (x1 - m) * x_mask if reverse else m + x1 * x_mask
-        return torch.cat([x0, x1], dim=1), x.new_zeros(x.size(0))
+        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
 
 
 class SvcFlow(nn.Module):

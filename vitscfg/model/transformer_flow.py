@@ -52,7 +52,7 @@ class FlowSizes:
     gin_channels: int
 
 
-def _shift(
+def mean_shift(
     x0: torch.Tensor, x1: torch.Tensor, m: torch.Tensor, x_mask: torch.Tensor, reverse: bool
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean-only affine coupling: shift x1 by m (log-determinant 0)."""
@@ -60,7 +60,7 @@ def _shift(
     return torch.cat([x0, x1], dim=1), x0.new_zeros(x0.size(0))
 
 
-def _zero_conv(in_channels: int, out_channels: int) -> nn.Conv1d:
+def zero_conv(in_channels: int, out_channels: int) -> nn.Conv1d:
     """1x1 conv that starts at zero, so every coupling layer starts as the identity."""
     conv = nn.Conv1d(in_channels, out_channels, 1)
     with torch.no_grad():
@@ -93,7 +93,7 @@ class PreTransformerCoupling(nn.Module):
         self.enc = WN(s.hidden_channels, s.kernel_size, s.dilation_rate, s.n_layers, s.gin_channels)
         # Never called (the fork's forward leaves it out); kept for checkpoint compatibility.
         self.post_transformer = _flow_encoder(s.hidden_channels)
-        self.post = _zero_conv(s.hidden_channels, self.half_channels)
+        self.post = zero_conv(s.hidden_channels, self.half_channels)
 
     def forward(
         self,
@@ -105,7 +105,7 @@ class PreTransformerCoupling(nn.Module):
         x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         h = self.pre_transformer(x0 * x_mask, x_mask) + x0
         h = self.enc(self.pre(h) * x_mask, x_mask, g=g)
-        return _shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
 
 
 class ConvTransformerCoupling(nn.Module):
@@ -119,7 +119,7 @@ class ConvTransformerCoupling(nn.Module):
             s.hidden_channels, s.hidden_channels, INNER_HEADS, 1, s.kernel_size, 0.0
         )
         self.enc = WN(s.hidden_channels, s.kernel_size, s.dilation_rate, s.n_layers, s.gin_channels)
-        self.post = _zero_conv(s.hidden_channels, self.half_channels)
+        self.post = zero_conv(s.hidden_channels, self.half_channels)
 
     def forward(
         self,
@@ -132,7 +132,7 @@ class ConvTransformerCoupling(nn.Module):
         h = self.pre(x0) * x_mask
         h = h + self.pre_transformer(h * x_mask, x_mask)
         h = self.enc(h, x_mask, g=g)
-        return _shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
 
 
 class CausalTransformer(nn.Module):
@@ -230,7 +230,7 @@ class CausalTransformerCoupling(nn.Module):
             p_dropout=0.0,
             gin_channels=s.gin_channels,
         )
-        self.post = _zero_conv(s.hidden_channels, self.half_channels)
+        self.post = zero_conv(s.hidden_channels, self.half_channels)
 
     def forward(
         self,
@@ -242,7 +242,7 @@ class CausalTransformerCoupling(nn.Module):
         x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         h = self.pre(x0) * x_mask
         h = self.enc(h, x_mask, g=g) + h
-        return _shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
 
 
 class TransformerOnlyCoupling(nn.Module):
@@ -254,7 +254,7 @@ class TransformerOnlyCoupling(nn.Module):
         self.half_channels = channels // 2
         self.residual = residual
         self.pre_transformer = _flow_encoder(self.half_channels)
-        self.post = _zero_conv(self.half_channels, self.half_channels)
+        self.post = zero_conv(self.half_channels, self.half_channels)
 
     def forward(
         self,
@@ -266,7 +266,7 @@ class TransformerOnlyCoupling(nn.Module):
         x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         if not self.residual:
             h = self.pre_transformer(x0 * x_mask, x_mask) + x0
-            return _shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+            return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
         # y0 = 2 x0 and y1 = 2 x1 + m(x0): the inverse halves y0 first, then recomputes m.
         if reverse:
             x0 = x0 / 2
