@@ -81,6 +81,37 @@ class ResBlock2(nn.Module):
 RESBLOCKS: dict[str, type[ResBlock1] | type[ResBlock2]] = {"1": ResBlock1, "2": ResBlock2}
 
 
+def resblock_stack(
+    resblock: str,
+    upsample_initial_channel: int,
+    n_stages: int,
+    kernel_sizes: Sequence[int],
+    dilation_sizes: Sequence[Sequence[int]],
+) -> nn.ModuleList:
+    """The multi-receptive-field blocks of every upsampling stage, stage by stage (stage i
+    runs at ``upsample_initial_channel // 2**(i+1)`` channels): one list, as checkpoints
+    name them (``resblocks.<n>``)."""
+    if resblock not in RESBLOCKS:
+        raise ValueError(f"resblock must be one of {sorted(RESBLOCKS)}, got {resblock!r}")
+    block_type = RESBLOCKS[resblock]
+    blocks = nn.ModuleList()
+    for i in range(n_stages):
+        channels = upsample_initial_channel // (2 ** (i + 1))
+        for kernel, dilation in zip(kernel_sizes, dilation_sizes, strict=True):
+            blocks.append(block_type(channels, kernel, dilation))
+    return blocks
+
+
+def mrf(resblocks: nn.ModuleList, stage: int, num_kernels: int, x: torch.Tensor) -> torch.Tensor:
+    """Mean of stage ``stage``'s multi-receptive-field blocks on ``x``, accumulated to avoid
+    a stacked copy."""
+    blocks = resblocks[stage * num_kernels : (stage + 1) * num_kernels]
+    total: torch.Tensor = blocks[0](x)
+    for block in blocks[1:]:
+        total = total + block(x)
+    return total / num_kernels
+
+
 class Generator(nn.Module):
     """HiFi-GAN generator: conv_pre -> [leaky ReLU, transposed conv upsample, mean of
     multi-receptive-field resblocks] per rate -> conv_post -> tanh.
@@ -101,12 +132,9 @@ class Generator(nn.Module):
         gin_channels: int = 0,
     ) -> None:
         super().__init__()
-        if resblock not in RESBLOCKS:
-            raise ValueError(f"resblock must be one of {sorted(RESBLOCKS)}, got {resblock!r}")
         self.num_kernels = len(resblock_kernel_sizes)
         self.num_upsamples = len(upsample_rates)
         self.conv_pre = nn.Conv1d(initial_channel, upsample_initial_channel, 7, 1, padding=3)
-        block_type = RESBLOCKS[resblock]
 
         self.ups = nn.ModuleList()
         for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
@@ -122,15 +150,14 @@ class Generator(nn.Module):
                 )
             )
 
-        self.resblocks = nn.ModuleList()
-        channels = upsample_initial_channel
-        for i in range(self.num_upsamples):
-            channels = upsample_initial_channel // (2 ** (i + 1))
-            for kernel, dilation in zip(
-                resblock_kernel_sizes, resblock_dilation_sizes, strict=True
-            ):
-                self.resblocks.append(block_type(channels, kernel, dilation))
-
+        self.resblocks = resblock_stack(
+            resblock,
+            upsample_initial_channel,
+            self.num_upsamples,
+            resblock_kernel_sizes,
+            resblock_dilation_sizes,
+        )
+        channels = upsample_initial_channel // (2**self.num_upsamples)
         self.conv_post = nn.Conv1d(channels, 1, 7, 1, padding=3, bias=False)
         if gin_channels > 0:
             self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1)
@@ -142,12 +169,7 @@ class Generator(nn.Module):
             x = x + self.cond(g)
         for i, up in enumerate(self.ups):
             x = up(F.leaky_relu(x, LRELU_SLOPE))  # (B, U / 2^(i+1), T * rates[:i+1])
-            blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
-            # Mean of the multi-receptive-field blocks, accumulated to avoid a stacked copy.
-            total = blocks[0](x)
-            for block in blocks[1:]:
-                total = total + block(x)
-            x = total / self.num_kernels
+            x = mrf(self.resblocks, i, self.num_kernels, x)
         # Default slope (0.01) here, not LRELU_SLOPE: kept identical to the reference.
         x = self.conv_post(F.leaky_relu(x))  # (B, 1, T_audio)
         return torch.tanh(x)

@@ -30,7 +30,14 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vitscfg.model.decoder import DECODERS, RESBLOCKS, DecoderBuilder, ResBlock1, ResBlock2
+from vitscfg.model.decoder import (
+    DECODERS,
+    RESBLOCKS,
+    DecoderBuilder,
+    ResBlock1,
+    ResBlock2,
+    mrf,
+)
 from vitscfg.model.hparams import IstftHParams, ModelHParams
 from vitscfg.model.norms import LRELU_SLOPE, get_padding, remove_weight_norm, weight_norm
 from vitscfg.model.pqmf import PQMF
@@ -116,11 +123,7 @@ class IstftDecoder(nn.Module):
         x = self.conv_pre(x)
         for i, up in enumerate(self.ups):
             x = up(F.leaky_relu(x, LRELU_SLOPE))
-            blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
-            total = blocks[0](x)
-            for block in blocks[1:]:
-                total = total + block(x)
-            x = total / self.num_kernels
+            x = mrf(self.resblocks, i, self.num_kernels, x)
         # Default slope (0.01) and one frame of reflection on the left, as the fork: the
         # extra frame makes the centred inverse STFT return exactly hop * T samples.
         x = F.pad(F.leaky_relu(x), (1, 0), mode="reflect")

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vitscfg.model.decoder import RESBLOCKS, ResBlock1, ResBlock2
+from vitscfg.model.decoder import ResBlock1, ResBlock2, mrf, resblock_stack
 from vitscfg.model.norms import LRELU_SLOPE, remove_weight_norm, weight_norm
 
 # Source-module constants RVC's models fix (none comes from the config).
@@ -128,8 +128,6 @@ class NsfGenerator(nn.Module):
         sampling_rate: int,
     ) -> None:
         super().__init__()
-        if resblock not in RESBLOCKS:
-            raise ValueError(f"resblock must be one of {sorted(RESBLOCKS)}, got {resblock!r}")
         self.num_kernels = len(resblock_kernel_sizes)
         self.upp = math.prod(upsample_rates)
         self.m_source = HarmonicSource(sampling_rate)
@@ -160,15 +158,14 @@ class NsfGenerator(nn.Module):
             else:
                 self.noise_convs.append(nn.Conv1d(1, channels, 1))
 
-        block_type = RESBLOCKS[resblock]
-        self.resblocks = nn.ModuleList()
-        channels = upsample_initial_channel
-        for i in range(len(upsample_rates)):
-            channels = upsample_initial_channel // (2 ** (i + 1))
-            for kernel, dilation in zip(
-                resblock_kernel_sizes, resblock_dilation_sizes, strict=True
-            ):
-                self.resblocks.append(block_type(channels, kernel, dilation))
+        self.resblocks = resblock_stack(
+            resblock,
+            upsample_initial_channel,
+            len(upsample_rates),
+            resblock_kernel_sizes,
+            resblock_dilation_sizes,
+        )
+        channels = upsample_initial_channel // (2 ** len(upsample_rates))
         self.conv_post = nn.Conv1d(channels, 1, 7, 1, padding=3, bias=False)
         if gin_channels > 0:
             self.cond = nn.Conv1d(gin_channels, upsample_initial_channel, 1)
@@ -184,11 +181,7 @@ class NsfGenerator(nn.Module):
         for i, (up, noise_conv) in enumerate(zip(self.ups, self.noise_convs, strict=True)):
             x = up(F.leaky_relu(x, LRELU_SLOPE))
             x = x + noise_conv(source)
-            blocks = self.resblocks[i * self.num_kernels : (i + 1) * self.num_kernels]
-            total = blocks[0](x)
-            for block in blocks[1:]:
-                total = total + block(x)
-            x = total / self.num_kernels
+            x = mrf(self.resblocks, i, self.num_kernels, x)
         # Default slope (0.01) before conv_post, as in HiFi-GAN.
         x = self.conv_post(F.leaky_relu(x))
         return torch.tanh(x)
