@@ -142,7 +142,11 @@ def test_replay_steps_mixed_shapes_keep_the_cache_of_each() -> None:
 def test_one_traced_step_replays_like_consecutive_real_steps() -> None:
     """The estimator traces one step and replays it twice; ground truth here is three real
     CPU steps of examples/tiny recorded in one go (the batch stays allocated throughout,
-    the gradients are re-made each step): same reserved bytes within 1 %."""
+    the gradients are re-made each step): same reserved bytes within 1 % or one 2 MiB
+    small-pool segment, whichever is larger. At this size (~147 MB) one segment is 1.4 %,
+    and whether a segment is split or a new one opened flips with the order in which a
+    module frees its temporaries (a refactor of the decoder's resblock mean moved it by
+    exactly one segment), so a pure percentage would test that order, not the model."""
     import json
     from pathlib import Path
 
@@ -181,7 +185,9 @@ def test_one_traced_step_replays_like_consecutive_real_steps() -> None:
         del result
     truth = replay(events)
     model = replay_steps([traced.trace] * 3)
-    assert abs(model.peak_reserved - truth.peak_reserved) <= 0.01 * truth.peak_reserved
+    segment = 2 * 1024 * 1024
+    tolerance = max(0.01 * truth.peak_reserved, segment)
+    assert abs(model.peak_reserved - truth.peak_reserved) <= tolerance
     assert model.allocated == pytest.approx(truth.allocated, rel=0.01)
 
 
