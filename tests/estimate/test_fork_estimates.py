@@ -189,3 +189,68 @@ def test_so_vits_svc_lengths_come_from_its_filelist(tmp_path: Path) -> None:
     assert lengths.source == "data" and lengths.utterances == 2
     assert lengths.spec_frames == rate * 30 // hop > 1000
     assert cap_frames(lengths, FORK_STEPS["so-vits-svc"].max_frames).spec_frames == 800
+
+
+@pytest.mark.parametrize(
+    ("cuda", "name", "gib", "capability", "want"),
+    [
+        (False, "host RAM", 64, None, "fp32"),  # no CUDA device
+        (True, "NVIDIA GeForce RTX 3090", 24, (8, 6), "fp16"),
+        (True, "Tesla P40", 24, (6, 1), "fp32"),  # Pascal SM 6.1: slow fp16
+        (True, "NVIDIA GeForce GTX 1660 SUPER", 6, (7, 5), "fp32"),  # GTX 16xx
+        (True, "NVIDIA T4", 15, (7, 5), "fp16"),  # SM 7.5 but not a 16xx
+        (True, "small card", 3, (8, 6), "fp32"),  # under RVC's 4 GiB floor (3 + 0.4 slack)
+        (True, "assumed 24GiB", 24, None, "fp16"),  # assumed card: SM above 6.1
+    ],
+)
+def test_rvc_precision_is_the_one_its_train_script_picks(
+    cuda: bool, name: str, gib: int, capability: tuple[int, int] | None, want: str
+) -> None:
+    from vitscfg.train.rvc_step import rvc_device_precision
+
+    precision, why = rvc_device_precision(cuda, name, gib * GiB, capability)
+    assert precision == want and "RVC" in why
+    if cuda and capability is None:  # the reason names the cards an assumption may miss
+        assert "Pascal SM 6.1 and GTX 16xx" in why
+
+
+def test_an_rvc_estimate_traces_the_precision_rvc_trains_in(fake_traces: None) -> None:
+    """RVC's JSON has no precision key (its train.py picks fp16 on every card of
+    compute capability above 6.1): the grid is fp16, and the report says why."""
+    name, _ = FORKS["rvc"]
+    opts = EstimateOptions(str(SHARED / name), vram="RTX 3090", no_data=True, output_format="json")
+    code, out, err = run(opts)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert {p["precision"] for p in obj["points"]} == {"fp16"}
+    assert obj["recommended"]["precision"] == "fp16"
+    assert "RVC's train.py picks it from the GPU: RTX 3090" in obj["precision_reason"]
+    assert obj["worst_case"]["text_unit"] is None
+    _, text, _ = run(EstimateOptions(str(SHARED / name), vram="RTX 3090", no_data=True))
+    assert "Precision: fp16 (RVC's train.py" in text and "text ids" not in text
+    assert "Worst case per item: 900 content-feature frames" in text
+
+
+def test_an_rvc_estimate_on_a_pascal_gpu_is_fp32(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--gpu on the training machine: the capability comes from that GPU (a P40 here)."""
+    import torch
+
+    from vitscfg.estimate.devices import DeviceInfo
+    from vitscfg.estimate.run import _fork_precision
+    from vitscfg.opening import open_config
+
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda index: (6, 1))
+    opened = open_config(str(SHARED / FORKS["rvc"][0]), check_data=False)
+    p40 = DeviceInfo("Tesla P40", 24 * GiB, 24 * GiB, "cuda", "cuda", 0)
+    plan, why = _fork_precision(opened, ([1, 2], [8192], ["fp16"]), p40)
+    assert plan == ([1, 2], [8192], ["fp32"]) and "Tesla P40 (SM 6.1)" in why
+
+
+def test_forks_without_a_precision_rule_keep_the_config_precision(fake_traces: None) -> None:
+    name, _ = FORKS["so-vits-svc"]
+    opts = EstimateOptions(str(SHARED / name), vram="24GiB", no_data=True, output_format="json")
+    code, out, err = run(opts)
+    assert code == 0, err
+    obj = json.loads(out)
+    assert obj["precision_reason"] is None and {p["precision"] for p in obj["points"]} == {"fp32"}
+    assert obj["worst_case"]["frame_unit"] == "content-feature frames"

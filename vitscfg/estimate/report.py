@@ -15,6 +15,7 @@ from typing import Any
 
 from vitscfg.estimate.devices import DeviceInfo
 from vitscfg.estimate.grid import Cell, Recommendation
+from vitscfg.train.length_units import LengthUnits
 
 GiB = 1 << 30
 _STYLE = {"fits": "green", "tight": "yellow", "oom": "red"}
@@ -53,6 +54,10 @@ class Estimate:
     #: lacks ``model_gaps`` (vitscfg/model/support.py).
     model_level: str = "exact"
     model_gaps: str = ""
+    #: Why the grid's precision is not the config's (a fork whose trainer picks it: RVC).
+    precision_reason: str = ""
+    #: What the worst-case lengths count for this fork (vitscfg/train/fork_steps.py).
+    units: LengthUnits = field(default_factory=LengthUnits)
 
 
 def to_json(est: Estimate) -> str:
@@ -98,7 +103,12 @@ def to_json(est: Estimate) -> str:
             "text_len": est.text_len,
             "spec_frames": est.spec_frames,
             "source": est.lengths_source,
+            # What the two lengths count for this fork (text_unit null: no text).
+            "text_unit": est.units.text,
+            "frame_unit": est.units.frames,
         },
+        # Why the points' precision is not the config's (null: it is the config's).
+        "precision_reason": est.precision_reason or None,
         "speed": None
         if est.speed is None
         else {
@@ -150,10 +160,13 @@ def to_text(est: Estimate, color: bool = False, width: int = 100) -> str:
         con.print("Model: exact (the config's own networks and training step)")
     else:
         con.print("[yellow]Model: proxy[/] (a stand-in for the fork's model; see the warning)")
-    con.print(
-        f"Worst case per item: {est.text_len} text ids, {est.spec_frames} spectrogram frames "
-        f"({est.lengths_source})"
-    )
+    lengths = [f"{est.spec_frames} {est.units.frames}"]
+    if est.units.text is not None:
+        lengths.insert(0, f"{est.text_len} {est.units.text}")
+    con.print(f"Worst case per item: {', '.join(lengths)} ({est.lengths_source})")
+    if est.precision_reason:
+        precision = "/".join(dict.fromkeys(c.precision for c in est.cells))
+        con.print(f"Precision: {precision} ({est.precision_reason})")
     for w in (*d.warnings, *est.notes):
         con.print(f"[yellow]warning:[/] {w}")
     for p in dict.fromkeys(c.precision for c in est.cells):

@@ -62,6 +62,7 @@ def run_estimate(
     from vitscfg.estimate.devices import choose_device
     from vitscfg.estimate.grid import build_grid
     from vitscfg.estimate.report import Estimate
+    from vitscfg.train.fork_steps import length_units
 
     out, err = out or sys.stdout, err or sys.stderr
     try:
@@ -69,6 +70,7 @@ def run_estimate(
         opened = _open(opts, err)
         step, plan = _plan(opened, opts)
         device = choose_device(opts.vram, opts.gpu, uses_gpu(opened.train))
+        plan, precision_reason = _fork_precision(opened, plan, device)
         lengths = _lengths(opened, opts)
         prediction = _predict(opts, step, plan, device, lengths, err)
     except Stop as stop:
@@ -108,6 +110,8 @@ def run_estimate(
         _speed(prediction.step_seconds, lengths, rec, opened),
         notes,
         *_model_level(opened),
+        precision_reason,
+        length_units(opened.dialect),
     )
     code = _render(opts, est, out, err)
     if code or rec is None:
@@ -165,6 +169,25 @@ def _plan(opened: OpenedConfig, opts: EstimateOptions) -> tuple[StepConfig, Plan
     batches = sorted(set(opts.batch_sizes)) or default_batch_sizes(t.batch_size)
     segments = sorted(set(opts.segment_sizes)) or default_segment_sizes(t.segment_size, hop)
     return step, (batches, segments, precisions(t))
+
+
+def _fork_precision(opened: OpenedConfig, plan: Plan, device: DeviceInfo) -> tuple[Plan, str]:
+    """The plan in the precision the fork's trainer picks for ``device`` (RVC's train.py
+    reads the GPU, not its config), and why; the plan unchanged ("") for the others."""
+    from vitscfg.train.fork_steps import TargetDevice, fork_step
+
+    fork = fork_step(opened.dialect)
+    if fork is None or fork.precision is None:
+        return plan, ""
+    capability = None
+    if device.source == "cuda" and device.index is not None:
+        import torch
+
+        capability = torch.cuda.get_device_capability(device.index)
+    target = TargetDevice(device.kind == "cuda", device.name, device.total_bytes, capability)
+    precision, why = fork.precision(target)
+    batches, segments, _ = plan
+    return (batches, segments, [precision]), why
 
 
 def _lengths(opened: OpenedConfig, opts: EstimateOptions) -> Lengths:

@@ -23,10 +23,12 @@ import torch
 from vitscfg.model.rvc import RvcSynthesizer, RvcVariant
 from vitscfg.model.svc import SvcSynthesizer
 from vitscfg.model.vits2 import vits2_hparams
+from vitscfg.train.length_units import CONTENT_FRAMES, TEXT_AND_FRAMES, LengthUnits
 from vitscfg.train.rvc_step import (
     RVC_MAX_FRAMES,
     RvcBatch,
     RvcStepSettings,
+    rvc_device_precision,
     rvc_trace_batch,
     rvc_train_step,
 )
@@ -57,6 +59,20 @@ class MakeBatch(Protocol):
 
 
 @dataclass(frozen=True)
+class TargetDevice:
+    """What a fork's precision rule reads of the device an estimate is for."""
+
+    cuda: bool  # False: training on the CPU
+    name: str
+    total_bytes: int
+    capability: tuple[int, int] | None  # None: not known (a card assumed by name or size)
+
+
+#: device -> (precision, why): a fork whose trainer picks its precision itself.
+PrecisionRule = Callable[[TargetDevice], tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class ForkStep:
     """One fork's step, as the estimator's trace runs it."""
 
@@ -67,6 +83,9 @@ class ForkStep:
     run: Callable[[Mapping[str, Any], Any, Any], Any]
     #: The longest item the fork's loader lets through, in the batch's frames (None: none).
     max_frames: int | None = None
+    units: LengthUnits = TEXT_AND_FRAMES
+    #: The fork's own precision rule (None: the config's fp16_run / bf16_run decide).
+    precision: PrecisionRule | None = None
 
 
 def _rvc_batch(
@@ -98,6 +117,10 @@ def _rvc_run(config: Mapping[str, Any], parts: Any, batch: RvcBatch) -> Any:
         settings,
         parts.scaler,
     )
+
+
+def _rvc_precision(device: TargetDevice) -> tuple[str, str]:
+    return rvc_device_precision(device.cuda, device.name, device.total_bytes, device.capability)
 
 
 def _svc_batch(
@@ -165,8 +188,18 @@ def _vits2_run(config: Mapping[str, Any], parts: Any, batch: Batch) -> Any:
 
 #: dialect (vitscfg.config.dialect) -> its step.
 FORK_STEPS: dict[str, ForkStep] = {
-    "rvc": ForkStep(_rvc_batch, _batch_tensors, _rvc_run, max_frames=RVC_MAX_FRAMES),
-    "so-vits-svc": ForkStep(_svc_batch, _batch_tensors, _svc_run, max_frames=SVC_MAX_FRAMES),
+    "rvc": ForkStep(
+        _rvc_batch,
+        _batch_tensors,
+        _rvc_run,
+        max_frames=RVC_MAX_FRAMES,
+        units=CONTENT_FRAMES,
+        precision=_rvc_precision,
+    ),
+    # so-vits-svc's precision is its config's (train.fp16_run, half_type).
+    "so-vits-svc": ForkStep(
+        _svc_batch, _batch_tensors, _svc_run, max_frames=SVC_MAX_FRAMES, units=CONTENT_FRAMES
+    ),
     # VITS2's loader keeps what VITS's bucket sampler keeps (data.py's limits apply).
     "vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
 }
@@ -175,3 +208,9 @@ FORK_STEPS: dict[str, ForkStep] = {
 def fork_step(dialect: str | None) -> ForkStep | None:
     """The step of ``dialect`` when it is not VITS's, else None."""
     return FORK_STEPS.get(dialect or "")
+
+
+def length_units(dialect: str | None) -> LengthUnits:
+    """What ``dialect``'s worst-case lengths count (VITS's units without an entry)."""
+    fork = fork_step(dialect)
+    return fork.units if fork else TEXT_AND_FRAMES

@@ -60,6 +60,34 @@ def rvc_precision(
     return "fp16" if sm > 6.1 else "fp32"
 
 
+#: The compute capability assumed for a card an estimate knows only by name or size
+#: (``--vram``): every card of the estimator's table is SM 7.0 or newer and none is a GTX
+#: 16xx, so RVC trains each of them in fp16.
+ASSUMED_CAPABILITY = (7, 0)
+
+
+def rvc_device_precision(
+    cuda: bool, name: str, total_bytes: int, capability: tuple[int, int] | None
+) -> tuple[Literal["fp16", "fp32"], str]:
+    """RVC's precision on the device an estimate is for, and why, in the report's words.
+
+    ``cuda`` False: training on the CPU (fp32). ``capability`` None on a CUDA device: a card
+    known only by name or size, taken as :data:`ASSUMED_CAPABILITY`; the reason then says
+    which cards RVC trains in fp32 instead.
+    """
+    if not cuda:
+        return "fp32", "RVC's own choice: fp32 without a CUDA device"
+    precision = rvc_precision(capability or ASSUMED_CAPABILITY, name, total_bytes)
+    if capability is not None:
+        sm = f"SM {capability[0]}.{capability[1]}"
+        return precision, f"RVC's train.py picks it from the GPU: {name} ({sm})"
+    return precision, (
+        f"RVC's train.py picks it from the GPU: {name}, taken as compute capability above "
+        "6.1; on Pascal SM 6.1 and GTX 16xx cards RVC trains in fp32 (estimate with --gpu "
+        "there)"
+    )
+
+
 @dataclass(frozen=True)
 class RvcStepSettings(MelStepSettings):
     """The config values RVC's step reads (``data`` and ``train``), and its precision."""
