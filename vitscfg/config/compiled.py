@@ -114,6 +114,8 @@ def compile_dialect(dialect: str) -> dict[str, Any]:
         model = schema.section(name)
         if model is not None:
             out[name] = compile_model(model)
+    if schema.top is not None:
+        out["top"] = compile_model(schema.top)
     return out
 
 
@@ -137,6 +139,7 @@ class CompiledDialect:
     name: str
     top_level: frozenset[str]
     sections: dict[str, CompiledSection]  # "train"/"data"/"model", or "whole"
+    top: CompiledSection | None = None  # the typed top-level keys (schema/top.py)
 
 
 @cache
@@ -153,7 +156,8 @@ def load_compiled(dialect: str) -> CompiledDialect:
         for key, value in raw.items()
         if isinstance(value, dict)
     }
-    return CompiledDialect(dialect, frozenset(raw["top_level"]), sections)
+    top = sections.pop("top", None)
+    return CompiledDialect(dialect, frozenset(raw["top_level"]), sections, top)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from vitscfg.config.schema import model as m
 from vitscfg.config.schema import train as t
 from vitscfg.config.schema.base import Section, field
 from vitscfg.config.schema.piper import PiperVoice
+from vitscfg.config.schema.top import RvcTop
 
 SECTIONS = ("train", "data", "model")
 
@@ -30,6 +31,13 @@ class DialectSchema:
     # Top-level keys besides the sections that this fork (or its tools) reads.
     top_level: frozenset[str] = frozenset()
     whole: type[BaseModel] | None = None  # a config that is not train/data/model shaped
+    # The top-level keys that are typed and documented (schema/top.py); also in top_level.
+    top: type[Section] | None = None
+
+    def __post_init__(self) -> None:
+        if self.top is not None:
+            keys = self.top_level | frozenset(self.top.model_fields)
+            object.__setattr__(self, "top_level", keys)
 
     def section(self, name: str) -> type[Section] | None:
         return {"train": self.train, "data": self.data, "model": self.model}[name]
@@ -84,7 +92,7 @@ SCHEMAS: dict[str, DialectSchema] = {
         DialectSchema(
             "so-vits-svc-fork", t.SvcForkTrain, d.SoVitsSvcData, m.SvcForkModel, frozenset({"spk"})
         ),
-        DialectSchema("rvc", t.RvcTrain, d.RvcData, m.RvcModel),
+        DialectSchema("rvc", t.RvcTrain, d.RvcData, m.RvcModel, top=RvcTop),
         DialectSchema("applio", t.RvcTrain, d.ApplioData, m.ApplioModel),
         DialectSchema("piper-voice", None, None, None, whole=PiperVoice),
         DialectSchema(
@@ -119,6 +127,9 @@ def whole_config_model(dialect: str) -> type[BaseModel]:
         section = schema.section(name)
         if section is not None:
             fields[name] = (section, Field(..., description=f"The {name} section."))
+    if schema.top is not None:
+        for key, info in schema.top.model_fields.items():
+            fields[key] = (info.annotation, info)
     title = "".join(part.capitalize() for part in dialect.replace("-", " ").split()) + "Config"
     return create_model(
         title, __config__=ConfigDict(extra="allow", title=f"vitscfg {dialect} config"), **fields

@@ -121,6 +121,10 @@ def validate(ctx: Context) -> dict[str, list[Finding]]:
         f.hint.rsplit("`", 2)[-2] for f in out["VC104"] if f.severity is Severity.ERROR and f.hint
     }
     out["VC103"] = [f for f in out["VC103"] if f.pointer.rsplit("/", 1)[-1] not in typo_targets]
+    if schema.top is not None:  # the fork's typed top-level keys (config/schema/top.py)
+        present = {k: v for k, v in ctx.data.items() if k in schema.top.fields}
+        if present:
+            _validate_model(ctx, schema.top, present, "", out)
     known_top = set(SECTIONS) | schema.top_level | {"$schema"}
     for key in ctx.data:
         if key not in known_top:
