@@ -14,39 +14,23 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
-TINY_CONFIG: dict[str, Any] = {
-    "train": {"segment_size": 128, "c_mel": 45, "c_kl": 1.0},
-    "data": {
-        "sampling_rate": 8000,
-        "filter_length": 64,
-        "hop_length": 16,
-        "win_length": 64,
-        "n_mel_channels": 20,
-        "mel_fmin": 0.0,
-        "mel_fmax": None,
-        "n_speakers": 0,
-    },
-    "model": {
-        "inter_channels": 8,
-        "hidden_channels": 16,
-        "filter_channels": 32,
-        "n_heads": 2,
-        "n_layers": 2,
-        "kernel_size": 3,
-        "p_dropout": 0.1,
-        "resblock": "1",
-        "resblock_kernel_sizes": [3, 5],
-        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
-        "upsample_rates": [4, 4],
-        "upsample_initial_channel": 16,
-        "upsample_kernel_sizes": [8, 8],
-        "n_layers_q": 3,
-        "use_spectral_norm": False,
-        # vitscfg dialect: 1/8 of the reference discriminator widths (0.8 M instead of 47 M
-        # parameters), same structure; the reference widths are covered by test_model_keys.
-        "discriminator_width": 0.125,
-    },
-}
+from tests.model.golden import TINY_DATA, TINY_MODEL, TINY_TRAIN  # noqa: E402
+
+TINY_CONFIG: dict[str, Any] = copy.deepcopy(
+    {
+        "train": {key: TINY_TRAIN[key] for key in ("segment_size", "c_mel", "c_kl")},
+        "data": {**TINY_DATA, "sampling_rate": 8000, "n_speakers": 0},
+        "model": {
+            **TINY_MODEL,
+            "p_dropout": 0.1,
+            "n_layers_q": 3,
+            "use_spectral_norm": False,
+            # vitscfg dialect: 1/8 of the reference discriminator widths (0.8 M instead of 47 M
+            # parameters), same structure; the reference widths are covered by test_model_keys.
+            "discriminator_width": 0.125,
+        },
+    }
+)
 
 
 def _tiny_config(**overrides: Any) -> dict[str, Any]:

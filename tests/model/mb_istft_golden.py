@@ -14,11 +14,11 @@ three speakers (train_ms.py's networks: speaker embedding, speaker-conditioned t
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
 
+from tests.model.golden import tiny_sections, with_overrides
 from tests.model.vits2_golden import SEED, Batch, make_batch, seeded_state
 
 __all__ = [
@@ -33,43 +33,18 @@ __all__ = [
     "variant_config",
 ]
 
-_BASE: dict[str, Any] = {
-    "train": {
-        "segment_size": 128,
+_BASE: dict[str, Any] = tiny_sections(
+    train={
         "learning_rate": 2e-4,
-        "betas": [0.8, 0.99],
-        "eps": 1e-9,
-        "c_mel": 45,
-        "c_kl": 1.0,
         "fft_sizes": [16, 32, 8],
         "hop_sizes": [2, 4, 1],
         "win_lengths": [8, 16, 4],
         "window": "hann_window",
     },
-    "data": {
-        "max_wav_value": 32768.0,
-        "sampling_rate": 8000,
-        "filter_length": 64,
-        "hop_length": 16,
-        "win_length": 64,
-        "n_mel_channels": 20,
-        "mel_fmin": 0.0,
-        "mel_fmax": None,
-        "n_speakers": 0,
-    },
-    "model": {
-        "inter_channels": 8,
-        "hidden_channels": 16,
-        "filter_channels": 32,
-        "n_heads": 2,
-        "n_layers": 2,
-        "kernel_size": 3,
+    data={"sampling_rate": 8000, "n_speakers": 0},
+    model={
         "p_dropout": 0.1,
-        "resblock": "1",
-        "resblock_kernel_sizes": [3, 5],
-        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
         "upsample_rates": [2, 2],
-        "upsample_initial_channel": 16,
         "upsample_kernel_sizes": [4, 4],
         "use_spectral_norm": False,
         "istft_vits": False,
@@ -79,7 +54,7 @@ _BASE: dict[str, Any] = {
         "gen_istft_n_fft": 8,
         "gen_istft_hop_size": 2,
     },
-}
+)
 
 _MULTIBAND = {"model.upsample_rates": [2], "model.upsample_kernel_sizes": [4]}
 _SINGLE = {"model.subbands": False, "model.gen_istft_n_fft": 16, "model.gen_istft_hop_size": 4}
@@ -182,11 +157,7 @@ V2_VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 
 
 def variant_config(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    config = copy.deepcopy(base)
-    for path, value in overrides.items():
-        section, key = path.split(".")
-        config[section][key] = value
-    return config
+    return with_overrides(base, overrides)
 
 
 #: Gain of the decoder's final projection (log-magnitudes and phases) relative to
@@ -206,8 +177,4 @@ def decoder_seeded_state(module: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 def case_config(case: str) -> dict[str, Any]:
     """The full tiny config of a parity case."""
-    config = copy.deepcopy(_BASE)
-    for path, value in PARITY_CASES[case][1].items():
-        section, key = path.split(".")
-        config[section][key] = copy.deepcopy(value)
-    return config
+    return with_overrides(_BASE, PARITY_CASES[case][1])

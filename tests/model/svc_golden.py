@@ -2,7 +2,7 @@
 inputs of one training batch and the seed of the generator's random draws.
 
 ``scripts/fixtures_svc.py`` runs so-vits-svc's own code with these (weights seeded by key
-name: tests/model/rvc_golden.seeded_state) and writes ``fixtures/svc_parity.json.gz``;
+name: tests/model/golden.seeded_state) and writes ``fixtures/svc_parity.json.gz``;
 ``tests/model/test_svc_parity.py`` runs vitscfg's model and compares.
 
 Randomness: the generator draws, in this order, the F0 predictor's pitch-scale factor
@@ -21,42 +21,31 @@ from typing import Any
 
 import torch
 
+from tests.model.golden import floats, grad_norm, tiny_sections
+
+__all__ = [
+    "BASE_CONFIG",
+    "BATCH",
+    "CASES",
+    "FORWARD_SEED",
+    "FRAMES",
+    "KEYS_4_1_ONLY",
+    "LENGTHS",
+    "Batch",
+    "case_config",
+    "case_version",
+    "floats",
+    "grad_norm",
+    "make_batch",
+]
+
 FORWARD_SEED = 1234
 
 #: Sizes small enough for a G step in well under a second; D keeps VITS's fixed widths.
-BASE_CONFIG: dict[str, Any] = {
-    "train": {
-        "segment_size": 128,
-        "learning_rate": 1e-4,
-        "betas": [0.8, 0.99],
-        "eps": 1e-9,
-        "c_mel": 45,
-        "c_kl": 1.0,
-    },
-    "data": {
-        "max_wav_value": 32768.0,
-        "sampling_rate": 16000,
-        "filter_length": 64,
-        "hop_length": 16,
-        "win_length": 64,
-        "n_mel_channels": 20,
-        "mel_fmin": 0.0,
-        "mel_fmax": None,
-    },
-    "model": {
-        "inter_channels": 8,
-        "hidden_channels": 16,
-        "filter_channels": 32,
-        "n_heads": 2,
-        "n_layers": 2,
-        "kernel_size": 3,
-        "p_dropout": 0,
-        "resblock": "1",
-        "resblock_kernel_sizes": [3, 5],
-        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
-        "upsample_rates": [4, 4],
-        "upsample_initial_channel": 16,
-        "upsample_kernel_sizes": [8, 8],
+BASE_CONFIG: dict[str, Any] = tiny_sections(
+    train={},
+    data={},
+    model={
         "n_layers_q": 3,
         "n_layers_trans_flow": 2,
         "n_flow_layer": 3,
@@ -73,7 +62,7 @@ BASE_CONFIG: dict[str, Any] = {
         "use_automatic_f0_prediction": True,
         "use_transformer_flow": False,
     },
-}
+)
 
 #: case name -> model keys over BASE_CONFIG: every option of 4.1's model at least once,
 #: and a 4.0 config (none of 4.1's keys; its golden comes from a 4.0 checkout).
@@ -146,13 +135,3 @@ def make_batch(config: dict[str, Any]) -> Batch:
     sid = torch.tensor([[0], [2]], dtype=torch.long)
     lengths = torch.tensor(LENGTHS, dtype=torch.long)
     return Batch(c, f0, uv, spec, wave, sid, lengths, vol)
-
-
-def floats(t: torch.Tensor) -> dict[str, Any]:
-    return {"shape": list(t.shape), "values": t.detach().float().flatten().tolist()}
-
-
-def grad_norm(module: torch.nn.Module) -> float:
-    """L2 norm over every parameter gradient (a check that backward reached the same places)."""
-    grads = [p.grad.detach().float().flatten() for p in module.parameters() if p.grad is not None]
-    return float(torch.cat(grads).norm())

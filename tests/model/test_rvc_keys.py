@@ -18,12 +18,13 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
+from tests.model.golden import SHARED_CONFIGS, shape_diff, shapes, shared_config  # noqa: E402
 from vitscfg.model import build_nets  # noqa: E402
 from vitscfg.model.rvc import RvcSynthesizer, RvcVariant, build_rvc_nets  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "shared_configs"
+
 FIXTURE = json.loads(
     gzip.decompress((Path(__file__).parent / "fixtures" / "rvc_keys.json.gz").read_bytes())
 )
@@ -32,26 +33,10 @@ CASES = [
 ]  # 5 configs x (f0, no f0)
 
 
-def _config(name: str) -> dict[str, Any]:
-    config: dict[str, Any] = json.loads((CONFIGS / name).read_text())
-    return config
-
-
-def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
-    return {key: list(value.shape) for key, value in module.state_dict().items()}
-
-
-def _diff(ours: dict[str, list[int]], theirs: dict[str, list[int]]) -> str:
-    missing = sorted(theirs.keys() - ours.keys())[:5]
-    extra = sorted(ours.keys() - theirs.keys())[:5]
-    shapes = [k for k in sorted(ours.keys() & theirs.keys()) if ours[k] != theirs[k]][:5]
-    return f"missing {missing}, unexpected {extra}, shape mismatch {shapes}"
-
-
 def test_fixture_covers_the_shared_configs() -> None:
     assert FIXTURE["fork"] == "RVC-Project/Retrieval-based-Voice-Conversion-WebUI"
     assert len(FIXTURE["commit"]) == 40
-    shared = sorted(p.name for p in CONFIGS.glob("RVC-Project__*.json"))
+    shared = sorted(p.name for p in SHARED_CONFIGS.glob("RVC-Project__*.json"))
     assert sorted(FIXTURE["configs"]) == shared and len(shared) == 5
 
 
@@ -60,24 +45,24 @@ def test_keys_and_shapes_equal_rvc(name: str, f0: bool) -> None:
     expected = FIXTURE["configs"][name]
     variant = RvcVariant(expected["version"], f0)
     with torch.device("meta"):
-        nets = build_rvc_nets(_config(name), variant)
+        nets = build_rvc_nets(shared_config(name), variant)
     assert set(nets) == {"G", "D"}
     for tag, theirs in (("G", expected["G_f0" if f0 else "G_nof0"]), ("D", expected["D"])):
-        ours = _shapes(nets[tag])
-        assert ours == theirs, f"{tag}: {_diff(ours, theirs)}"
+        ours = shapes(nets[tag])
+        assert ours == theirs, f"{tag}: {shape_diff(ours, theirs)}"
 
 
 def test_build_nets_reads_the_variant_from_the_config() -> None:
     name = "RVC-Project__Retrieval-based-Voice-Conversion-WebUI__configs_v1_40k.json"
-    config = {**_config(name), "version": "v1", "if_f0": 0}
+    config = {**shared_config(name), "version": "v1", "if_f0": 0}
     with torch.device("meta"):
         nets = build_nets(config)
     assert isinstance(nets["G"], RvcSynthesizer)
-    assert _shapes(nets["G"]) == FIXTURE["configs"][name]["G_nof0"]
-    assert _shapes(nets["D"]) == FIXTURE["configs"][name]["D"]
+    assert shapes(nets["G"]) == FIXTURE["configs"][name]["G_nof0"]
+    assert shapes(nets["D"]) == FIXTURE["configs"][name]["D"]
     # Without the keys: the WebUI's default, v2 with f0 (768-d features, pitch embedding).
     with torch.device("meta"):
-        default = build_nets(_config(name))["G"].state_dict()
+        default = build_nets(shared_config(name))["G"].state_dict()
     assert default["enc_p.emb_phone.weight"].shape == (192, 768)
     assert "enc_p.emb_pitch.weight" in default
 
@@ -92,7 +77,7 @@ def test_build_nets_reads_the_variant_from_the_config() -> None:
     ],
 )
 def test_bad_variant_keys_are_refused(extra: dict[str, Any], match: str) -> None:
-    config = {**_config(sorted(FIXTURE["configs"])[0]), **extra}
+    config = {**shared_config(sorted(FIXTURE["configs"])[0]), **extra}
     with pytest.raises(ValueError, match=match):
         build_nets(config)
 
@@ -102,12 +87,12 @@ def test_pretrained_checkpoint_loads_strictly() -> None:
     (meta tensors: key and shape checks without 109 M parameters of memory)."""
     name = "RVC-Project__Retrieval-based-Voice-Conversion-WebUI__configs_v2_48k.json"
     with torch.device("meta"):
-        nets = build_rvc_nets(_config(name), RvcVariant("v2", True))
+        nets = build_rvc_nets(shared_config(name), RvcVariant("v2", True))
     for tag, key in (("G", "G_f0"), ("D", "D")):
-        shapes = FIXTURE["configs"][name][key]
-        state = {k: torch.empty(shape, device="meta") for k, shape in shapes.items()}
+        listed = FIXTURE["configs"][name][key]
+        state = {k: torch.empty(shape, device="meta") for k, shape in listed.items()}
         nets[tag].load_state_dict(state, strict=True, assign=True)
-        bad = {k: [*shape[:-1], shape[-1] + 1] for k, shape in list(shapes.items())[:1]}
+        bad = {k: [*shape[:-1], shape[-1] + 1] for k, shape in list(listed.items())[:1]}
         with pytest.raises(RuntimeError, match="size mismatch"):
             nets[tag].load_state_dict(
                 {**state, **{k: torch.empty(s, device="meta") for k, s in bad.items()}},

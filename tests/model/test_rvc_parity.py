@@ -20,13 +20,8 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
-from tests.model.rvc_golden import (  # noqa: E402
-    TINY_RVC_CONFIG,
-    Draws,
-    load_seeded,
-    make_batch,
-    replaying,
-)
+from tests.model.golden import Draws, assert_matches, first_outputs, load_seeded, replaying, tensor  # noqa: E402
+from tests.model.rvc_golden import TINY_RVC_CONFIG, make_batch  # noqa: E402
 from vitscfg.model.rvc import RvcSynthesizer, RvcTrainOutput, RvcVariant, build_rvc_nets  # noqa: E402
 from vitscfg.train.rvc_step import RvcBatch, RvcStepSettings, rvc_train_step  # noqa: E402
 
@@ -39,14 +34,8 @@ ATOL, RTOL = 1e-5, 1e-5
 LOSS_RTOL = 1e-5
 
 
-def _tensor(entry: dict[str, Any]) -> torch.Tensor:
-    return torch.tensor(entry["values"], dtype=torch.float32).view(entry["shape"])
-
-
 def _close(name: str, ours: torch.Tensor, entry: dict[str, Any]) -> None:
-    theirs = _tensor(entry)
-    assert tuple(ours.shape) == tuple(theirs.shape), name
-    torch.testing.assert_close(ours.detach().float(), theirs, atol=ATOL, rtol=RTOL, msg=name)
+    assert_matches(name, ours, tensor(entry), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("case", GOLDEN["cases"], ids=lambda c: f"{c['version']}-f0{c['f0']}")
@@ -72,18 +61,10 @@ def test_generator_discriminator_and_step_match_rvc(case: dict[str, Any]) -> Non
         pitchf=b.pitchf if case["f0"] else None,
     )
 
-    seen: dict[str, Any] = {}
-
-    def keep_first(name: str) -> Any:
-        def hook(module: torch.nn.Module, args: Any, output: Any) -> None:
-            seen.setdefault(name, output)  # returns None: the output stays as it is
-
-        return hook
-
-    net_g.register_forward_hook(keep_first("G"))
-    net_d.register_forward_hook(keep_first("D"))  # the first D call: (real, fake.detach())
+    watched: list[tuple[str, torch.nn.Module]] = [("G", net_g), ("D", net_d)]
     if case["f0"]:
-        net_g.dec.m_source.register_forward_hook(keep_first("source"))  # type: ignore[union-attr]
+        watched.append(("source", net_g.dec.m_source))  # type: ignore[arg-type]
+    seen = first_outputs(*watched)  # D's first call: (real, fake.detach())
     settings = RvcStepSettings.from_config(config)
     hyper = {
         "lr": config["train"]["learning_rate"],

@@ -21,6 +21,7 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
+from tests.model.golden import SHARED_CONFIGS, shape_diff, shapes, shared_config  # noqa: E402
 from tests.model.svc_golden import case_config  # noqa: E402
 from vitscfg.model import build_nets  # noqa: E402
 from vitscfg.model.svc import SvcHParams, SvcSynthesizer, build_svc_nets  # noqa: E402
@@ -28,27 +29,11 @@ from vitscfg.model.svc_nsf import SvcNsfGenerator  # noqa: E402
 
 pytestmark = pytest.mark.torch
 
-CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "shared_configs"
+
 FIXTURE = json.loads(
     gzip.decompress((Path(__file__).parent / "fixtures" / "svc_keys.json.gz").read_bytes())
 )
 TEMPLATE_41 = "svc-develop-team__so-vits-svc__configs_template_config_template.json"
-
-
-def _config(name: str) -> dict[str, Any]:
-    config: dict[str, Any] = json.loads((CONFIGS / name).read_text())
-    return config
-
-
-def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
-    return {key: list(value.shape) for key, value in module.state_dict().items()}
-
-
-def _diff(ours: dict[str, list[int]], theirs: dict[str, list[int]]) -> str:
-    missing = sorted(theirs.keys() - ours.keys())[:5]
-    extra = sorted(ours.keys() - theirs.keys())[:5]
-    shapes = [k for k in sorted(ours.keys() & theirs.keys()) if ours[k] != theirs[k]][:5]
-    return f"missing {missing}, unexpected {extra}, shape mismatch {shapes}"
 
 
 def test_fixture_covers_the_shared_configs() -> None:
@@ -58,7 +43,7 @@ def test_fixture_covers_the_shared_configs() -> None:
     shared = sorted(
         p.name
         for pattern in ("svc-develop-team__*.json", "innnky__*.json")
-        for p in CONFIGS.glob(pattern)
+        for p in SHARED_CONFIGS.glob(pattern)
     )
     assert sorted(FIXTURE["configs"]) == shared and len(shared) == 4
 
@@ -67,12 +52,12 @@ def test_fixture_covers_the_shared_configs() -> None:
 def test_keys_and_shapes_equal_so_vits_svc(name: str) -> None:
     expected = FIXTURE["configs"][name]
     with torch.device("meta"):
-        nets = build_nets(_config(name))  # the dialect is detected: so-vits-svc
+        nets = build_nets(shared_config(name))  # the dialect is detected: so-vits-svc
     assert set(nets) == {"G", "D"}
     assert isinstance(nets["G"], SvcSynthesizer)
     for tag in ("G", "D"):
-        ours = _shapes(nets[tag])
-        assert ours == expected[tag], f"{tag}: {_diff(ours, expected[tag])}"
+        ours = shapes(nets[tag])
+        assert ours == expected[tag], f"{tag}: {shape_diff(ours, expected[tag])}"
 
 
 def _tiny_g(**change: Any) -> SvcSynthesizer:
@@ -135,7 +120,7 @@ def test_a_config_without_4_1_keys_builds_4_0() -> None:
     ],
 )
 def test_bad_model_keys_are_refused(change: dict[str, Any], match: str) -> None:
-    config = copy.deepcopy(_config(TEMPLATE_41))
+    config = copy.deepcopy(shared_config(TEMPLATE_41))
     config["model"].update(change)
     with pytest.raises(ValueError, match=match):
         build_svc_nets(config)
@@ -145,7 +130,7 @@ def test_pretrained_checkpoint_loads_strictly() -> None:
     """A state dict shaped like so-vits-svc 4.1's pretrained G_0/D_0 loads with strict=True
     (meta tensors: key and shape checks without 99 M parameters of memory)."""
     with torch.device("meta"):
-        nets = build_svc_nets(_config(TEMPLATE_41))
+        nets = build_svc_nets(shared_config(TEMPLATE_41))
     for tag in ("G", "D"):
         shapes = FIXTURE["configs"][TEMPLATE_41][tag]
         state = {k: torch.empty(shape, device="meta") for k, shape in shapes.items()}

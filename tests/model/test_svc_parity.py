@@ -22,7 +22,7 @@ pytest.importorskip("torch")
 
 import torch  # noqa: E402
 
-from tests.model.rvc_golden import load_seeded  # noqa: E402
+from tests.model.golden import assert_matches, first_outputs, load_seeded, tensor  # noqa: E402
 from tests.model.svc_golden import (  # noqa: E402
     CASES,
     FORWARD_SEED,
@@ -51,10 +51,7 @@ COMMITS = {
 
 
 def _close(name: str, ours: torch.Tensor | None, entry: dict[str, Any]) -> None:
-    assert ours is not None, name
-    theirs = torch.tensor(entry["values"], dtype=torch.float32).view(entry["shape"])
-    assert tuple(ours.shape) == tuple(theirs.shape), name
-    torch.testing.assert_close(ours.detach().float(), theirs, atol=ATOL, rtol=RTOL, msg=name)
+    assert_matches(name, ours, tensor(entry), rtol=RTOL, atol=ATOL)
 
 
 def test_fixture_names_the_fork_commits() -> None:
@@ -79,16 +76,7 @@ def test_generator_discriminator_and_step_match_so_vits_svc(case: dict[str, Any]
     b = make_batch(config)
     batch = SvcBatch(b.c, b.f0, b.spec, b.wave, b.sid, b.lengths, b.uv, b.vol)
 
-    seen: dict[str, Any] = {}
-
-    def keep_first(name: str) -> Any:
-        def hook(module: torch.nn.Module, args: Any, output: Any) -> None:
-            seen.setdefault(name, output)  # returns None: the output stays as it is
-
-        return hook
-
-    net_g.register_forward_hook(keep_first("G"))
-    net_d.register_forward_hook(keep_first("D"))  # the first D call: (real, fake.detach())
+    seen = first_outputs(("G", net_g), ("D", net_d))  # D's first call: (real, fake.detach())
     train = config["train"]
     hyper = {"lr": train["learning_rate"], "betas": tuple(train["betas"]), "eps": train["eps"]}
     optims = {tag: torch.optim.AdamW(nets[tag].parameters(), **hyper) for tag in ("G", "D")}

@@ -23,6 +23,7 @@ pytest.importorskip("torch")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+from tests.model.golden import assert_matches, tensor  # noqa: E402
 from tests.model.vits2_golden import (  # noqa: E402
     PARITY_CASES,
     SEED,
@@ -46,10 +47,6 @@ GOLDEN = json.loads(
 # threads the flows amplify the convolutions' other rounding to 5.5e-4 (z_p of the mono
 # cases, values ~3), hence the margin; a wrong layer is off by O(1).
 RTOL, ATOL = 1e-3, 1e-4
-
-
-def _tensor(item: dict[str, Any]) -> torch.Tensor:
-    return torch.tensor(item["values"], dtype=torch.float32).view(item["shape"])
 
 
 @functools.cache
@@ -93,7 +90,7 @@ def _forward(case: str) -> tuple[dict[str, nn.Module], TrainOutput, Any, dict[st
 
 
 def _close(name: str, got: torch.Tensor, want: torch.Tensor) -> None:
-    torch.testing.assert_close(got.detach().float(), want, rtol=RTOL, atol=ATOL, msg=name)
+    assert_matches(name, got, want, rtol=RTOL, atol=ATOL)
 
 
 def test_golden_names_the_fork_commit() -> None:
@@ -108,7 +105,7 @@ def test_forward_matches_the_fork(case: str) -> None:
     want = GOLDEN["cases"][case]["outputs"]
     assert out.ids_slice.tolist() == want["ids_slice"]
     # The alignment is discrete: equal durations mean the same monotonic path.
-    assert torch.equal(out.attn.sum(2), _tensor(want["durations"]))
+    assert torch.equal(out.attn.sum(2), tensor(want["durations"]))
     assert out.hidden_x is not None and out.logw is not None and out.logw_target is not None
     for name, got in (
         ("audio", out.audio),
@@ -120,11 +117,11 @@ def test_forward_matches_the_fork(case: str) -> None:
         ("logw", out.logw),
         ("logw_target", out.logw_target),
     ):
-        _close(name, got, _tensor(want[name]))
+        _close(name, got, tensor(want[name]))
     dur_disc = nets["DurDisc"]
     p_real, p_fake = dur_disc(out.hidden_x, out.x_mask, out.logw_target, out.logw)
-    _close("dur_prob_real", p_real, _tensor(want["dur_prob_real"]))
-    _close("dur_prob_fake", p_fake, _tensor(want["dur_prob_fake"]))
+    _close("dur_prob_real", p_real, tensor(want["dur_prob_real"]))
+    _close("dur_prob_fake", p_fake, tensor(want["dur_prob_fake"]))
 
 
 #: Both duration discriminators and predictors, mel and linear targets, with and without MAS
