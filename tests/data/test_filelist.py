@@ -31,7 +31,12 @@ from vitscfg.data.filelist import (
         ("bert-vits2", 850, FilelistFormat.BERT_VITS2),
         ("melotts", 1, FilelistFormat.BERT_VITS2),
         ("so-vits-svc", 200, FilelistFormat.PATH),
+        ("vits2-daniilrobnikov", 0, FilelistFormat.PATH_TEXT),  # its train.py
+        ("vits2-daniilrobnikov", 109, FilelistFormat.PATH_SID_TEXT),  # its train_ms.py
+        ("vits-chinese", 0, FilelistFormat.PATH_SPEC_BERT_TEXT),
+        ("vits-chinese", 4, FilelistFormat.PATH_SPEC_BERT_TEXT),  # one loader only
         ("rvc", 109, None),
+        ("applio", 0, None),  # its train.py writes data.training_files itself
         ("gpt-sovits", 0, None),
         ("piper-voice", 0, None),
     ],
@@ -70,6 +75,16 @@ def test_bert_vits2() -> None:
     assert (e.speaker, e.language, e.text) == ("amy", "EN", "hi")
     assert e.phones == ("_", "h", "i", "_") and e.tones == ("0", "1", "1", "0")
     assert e.word2ph == ("1", "2", "1")
+
+
+def test_vits_chinese_names_its_feature_files() -> None:
+    text = "w/1.wav|t/1.spec.pt|b/1.npy|sil n i3 h ao3 sil\nw/2.wav|b/2.npy|sil a1 sil\n"
+    parsed = parse_filelist(text, FilelistFormat.PATH_SPEC_BERT_TEXT)
+    (entry,) = parsed.entries
+    assert entry.path == "w/1.wav" and entry.text == "sil n i3 h ao3 sil"
+    assert entry.features == ("t/1.spec.pt", "b/1.npy")
+    (problem,) = parsed.problems
+    assert (problem.line, problem.columns) == (2, 3)  # the layout before the spec column
 
 
 def test_path_only_and_empty() -> None:

@@ -22,6 +22,9 @@ class FilelistFormat(enum.Enum):
     PATH_TEXT = "path|text"
     PATH_SID_TEXT = "path|sid|text"
     BERT_VITS2 = "path|speaker|lang|text|phones|tones|word2ph"
+    # vits_chinese (PlayVoice): the clip, its spectrogram and BERT prosody features
+    # (written by vits_prepare.py, opened by the loader as given), space-separated phones.
+    PATH_SPEC_BERT_TEXT = "path|spec|bert|text"
     PATH = "path"
 
     @property
@@ -29,11 +32,15 @@ class FilelistFormat(enum.Enum):
         return self.value.count("|") + 1
 
 
-# Dialects whose config names no filelist: rvc and gpt-sovits build their lists in
-# the trainer, piper's voice config is for inference only.
-NO_FILELIST_DIALECTS = frozenset({"rvc", "gpt-sovits", "piper-voice"})
+# Dialects whose config names no filelist: rvc, applio and gpt-sovits build their lists
+# in the trainer (applio's train.py sets data.training_files to the experiment's
+# filelist.txt, written by its preparing step), piper's voice config is for inference only.
+NO_FILELIST_DIALECTS = frozenset({"rvc", "applio", "gpt-sovits", "piper-voice"})
 
-_SID_DIALECTS = frozenset({"vits", "vits2", "mb-istft-vits", "mb-istft-vits2", "vitscfg"})
+# train.py reads path|text, train_ms.py path|sid|text (daniilrobnikov/vits2 included).
+_SID_DIALECTS = frozenset(
+    {"vits", "vits2", "vits2-daniilrobnikov", "mb-istft-vits", "mb-istft-vits2", "vitscfg"}
+)
 _BV2_DIALECTS = frozenset({"bert-vits2", "style-bert-vits2", "melotts"})
 _SVC_DIALECTS = frozenset({"so-vits-svc", "so-vits-svc-fork"})
 
@@ -49,6 +56,8 @@ def format_for(dialect: str, n_speakers: int | None) -> FilelistFormat | None:
         return FilelistFormat.BERT_VITS2
     if dialect in _SVC_DIALECTS:
         return FilelistFormat.PATH
+    if dialect == "vits-chinese":  # its train.py has one loader, single-speaker
+        return FilelistFormat.PATH_SPEC_BERT_TEXT
     return None
 
 
@@ -63,6 +72,9 @@ class FilelistEntry:
     phones: tuple[str, ...] = ()
     tones: tuple[str, ...] = ()
     word2ph: tuple[str, ...] = ()
+    #: Other files the loader opens for this item, as written (PATH_SPEC_BERT_TEXT: the
+    #: spectrogram and the BERT features).
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,6 +135,8 @@ def _entry(number: int, columns: list[str], fmt: FilelistFormat) -> FilelistEntr
         except ValueError:
             return LineProblem(number, f"speaker id {columns[1]!r} is not an integer", len(columns))
         return FilelistEntry(number, path, text=columns[2], sid=sid)
+    if fmt is FilelistFormat.PATH_SPEC_BERT_TEXT:
+        return FilelistEntry(number, path, text=columns[3], features=(columns[1], columns[2]))
     _, speaker, language, text, phones, tones, word2ph = columns
     return FilelistEntry(
         number,

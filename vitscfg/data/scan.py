@@ -26,6 +26,8 @@ class AudioResult:
     path: Path | None  # where the file was found, None when missing everywhere
     header: AudioHeader | HeaderProblem
     spec_shape: tuple[int, ...] | None = None  # of `x.spec.pt`, when one exists and reads
+    #: The entry's other files (FilelistEntry.features) that exist nowhere.
+    missing_features: tuple[str, ...] = ()
 
 
 @dataclass
@@ -95,20 +97,27 @@ def scan_filelist(
 
 def _probe(entry: FilelistEntry, search_dirs: list[Path], spec_cache: bool) -> AudioResult:
     result: AudioHeader | HeaderProblem = HeaderProblem("missing", "no such file")
+    missing = tuple(f for f in entry.features if resolve(f, search_dirs) is None)
     for candidate in candidates(entry.path, search_dirs):
         result = read_header(candidate)
         if isinstance(result, HeaderProblem) and result.kind == "missing":
             continue
         shape = None
         if spec_cache and isinstance(result, AudioHeader) and ".wav" in candidate.name:
-            # The loaders derive the cache name with filename.replace(".wav", ".spec.pt").
-            spec = candidate.with_name(candidate.name.replace(".wav", ".spec.pt"))
-            if spec.is_file():
+            # The loaders derive the cache name with filename.replace(".wav", ".spec.pt"),
+            # unless the filelist names it (vits_chinese: its first feature column).
+            named = [f for f in entry.features if f.endswith(".pt")]
+            spec = (
+                resolve(named[0], search_dirs)
+                if named
+                else candidate.with_name(candidate.name.replace(".wav", ".spec.pt"))
+            )
+            if spec is not None and spec.is_file():
                 # Imported here: zipfile and pickle cost ~9 ms per `check` process, and
                 # most datasets have no cache files.
                 from vitscfg.data.spec_cache import read_tensor_shape
 
                 got = read_tensor_shape(spec)
                 shape = got if isinstance(got, tuple) else None
-        return AudioResult(entry, candidate, result, shape)
-    return AudioResult(entry, None, result)
+        return AudioResult(entry, candidate, result, shape, missing)
+    return AudioResult(entry, None, result, missing_features=missing)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from vitscfg.diagnostic import Fix, Severity
 from vitscfg.lint.registry import Context, Finding, rule
+from vitscfg.lint.rules._keys import data_key, data_pointer
 
 ISTFT_DIALECTS = ("mb-istft-vits", "mb-istft-vits2", "so-vits-svc-fork")
 # Lower bound of the length-bucketing sampler, in spectrogram frames: shorter
@@ -190,7 +191,7 @@ def segment_longer_than_shortest_clip(ctx: Context) -> Iterator[Finding]:
     floor = BUCKET_FLOOR.get(ctx.dialect, 32)
     if frames <= floor:
         return
-    rate = ctx.number("/data/sampling_rate")
+    rate = ctx.number(data_pointer(ctx, "sampling_rate"))
     seconds = f" ({frames * hop / rate:.2f} s)" if rate else ""
     yield Finding(
         "/train/segment_size",
@@ -220,17 +221,21 @@ def window_longer_than_fft(ctx: Context) -> Iterator[Finding]:
     {"data": {"filter_length": 2048, "win_length": 2048}}
     ```
 
+    A fork that renames the key is checked under its own name (daniilrobnikov/vits2:
+    `n_fft`).
+
     ## References
     vits mel_processing.py:66,104.
     """
-    n_fft = ctx.integer("/data/filter_length")
+    fft_key = data_key(ctx, "filter_length")
+    n_fft = ctx.integer(f"/data/{fft_key}")
     win = ctx.integer("/data/win_length")
     if n_fft and win and win > n_fft:
         yield Finding(
             "/data/win_length",
-            f"win_length {win} is longer than filter_length {n_fft}: torch.stft "
+            f"win_length {win} is longer than {fft_key} {n_fft}: torch.stft "
             "rejects it at the first batch",
-            f"set filter_length to {win} or win_length to {n_fft}",
+            f"set {fft_key} to {win} or win_length to {n_fft}",
         )
 
 
@@ -255,17 +260,21 @@ def odd_stft_padding(ctx: Context) -> Iterator[Finding]:
     {"data": {"filter_length": 1024, "hop_length": 256}}
     ```
 
+    A fork that renames the key is checked under its own name (daniilrobnikov/vits2:
+    `n_fft`).
+
     ## References
     vits mel_processing.py:63,101.
     """
-    n_fft = ctx.integer("/data/filter_length")
+    fft_key = data_key(ctx, "filter_length")
+    n_fft = ctx.integer(f"/data/{fft_key}")
     hop = ctx.integer("/data/hop_length")
     if n_fft and hop and (n_fft - hop) % 2:
         yield Finding(
             "/data/hop_length",
-            f"filter_length - hop_length = {n_fft - hop} is odd: segments lose one "
+            f"{fft_key} - hop_length = {n_fft - hop} is odd: segments lose one "
             "frame and the mel loss crashes",
-            "use an even hop_length with an even filter_length (e.g. 256 with 1024)",
+            f"use an even hop_length with an even {fft_key} (e.g. 256 with 1024)",
         )
 
 
@@ -349,21 +358,26 @@ def mel_fmax_above_nyquist(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     `"mel_fmax": null` (= sampling_rate / 2) or a value below it.
+
+    A fork that renames the keys is checked under its own names (daniilrobnikov/vits2:
+    `sample_rate`, `f_min`, `f_max`).
     """
-    rate = ctx.number("/data/sampling_rate")
-    fmax = ctx.number("/data/mel_fmax")
-    fmin = ctx.number("/data/mel_fmin")
+    rate_key = data_key(ctx, "sampling_rate")
+    rate = ctx.number(f"/data/{rate_key}")
+    max_key, min_key = data_key(ctx, "mel_fmax"), data_key(ctx, "mel_fmin")
+    fmax = ctx.number(f"/data/{max_key}")
+    fmin = ctx.number(f"/data/{min_key}")
     if rate and fmax and fmax > rate / 2:
         yield Finding(
-            "/data/mel_fmax",
-            f"mel_fmax {fmax} is above the Nyquist frequency {rate / 2:g}: the top mel "
+            f"/data/{max_key}",
+            f"{max_key} {fmax} is above the Nyquist frequency {rate / 2:g}: the top mel "
             "filters are empty",
-            "set mel_fmax to null (= sampling_rate / 2)",
+            f"set {max_key} to null (= {rate_key} / 2)",
         )
     if fmax and fmin is not None and fmin >= fmax:
         yield Finding(
-            "/data/mel_fmin",
-            f"mel_fmin {fmin} is not below mel_fmax {fmax}: every mel filter is empty",
-            "use mel_fmin 0",
+            f"/data/{min_key}",
+            f"{min_key} {fmin} is not below {max_key} {fmax}: every mel filter is empty",
+            f"use {min_key} 0",
             Severity.ERROR,
         )

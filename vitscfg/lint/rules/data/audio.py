@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from vitscfg.data.audio_header import HeaderProblem
 from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
+from vitscfg.lint.rules._keys import data_key
 from vitscfg.lint.rules.data._scan import (
     _IGNORES_MAX_WAV,
     _RESAMPLES,
@@ -20,7 +21,8 @@ from vitscfg.lint.rules.data._scan import (
 
 
 def _dialect_crash(dialect: str) -> str:
-    if dialect in ("vits", "vitscfg", "mb-istft-vits"):
+    # vits_chinese copied vits's loader with its broken message.
+    if dialect in ("vits", "vitscfg", "mb-istft-vits", "vits-chinese"):
         return (
             "vits checks the rate when it loads a clip and crashes, with a garbled "
             "'IndexError: Replacement index 2 out of range' from its own error message"
@@ -48,7 +50,8 @@ def sample_rate_mismatch(ctx: Context) -> Iterator[Finding]:
     to the data's rate (and keep hop, segment and upsampling consistent).
     """
     data = _data(ctx)
-    want = ctx.number("/data/sampling_rate")
+    rate_key = data_key(ctx, "sampling_rate")  # daniilrobnikov/vits2: sample_rate
+    want = ctx.number(f"/data/{rate_key}")
     if data is None or want is None or ctx.dialect in _RESAMPLES:
         return
     for pointer, scan in data.each():
@@ -60,11 +63,11 @@ def sample_rate_mismatch(ctx: Context) -> Iterator[Finding]:
         every = len(rates) == 1 and len(wrong) == len(scan.audio)
         rate = rates.most_common(1)[0][0]
         resample = f"resample the files: sox in.wav -r {want:g} out.wav"
-        hint = f"set data.sampling_rate to {rate}, or {resample}" if every else resample
+        hint = f"set data.{rate_key} to {rate}, or {resample}" if every else resample
         yield Finding(
             pointer,
             f"{len(wrong)} of {len(scan.audio)} files in {_key(pointer)} are not "
-            f"{want:g} Hz ({got}; {_where([r for r, _ in wrong])}) but data.sampling_rate "
+            f"{want:g} Hz ({got}; {_where([r for r, _ in wrong])}) but data.{rate_key} "
             f"is {want:g}: {_dialect_crash(ctx.dialect)}",
             hint,
         )

@@ -12,6 +12,7 @@ from vitscfg.data.scan import AudioResult
 from vitscfg.data.symbols import VITS_SYMBOL_SET, symbols_from_config
 from vitscfg.diagnostic import Severity
 from vitscfg.lint.registry import Context, Finding, rule
+from vitscfg.lint.rules._keys import data_key, data_pointer
 from vitscfg.lint.rules.data._scan import _data, _examples, _headers, _key, _n, _where
 
 
@@ -90,7 +91,7 @@ def _clips(ctx: Context) -> tuple[str, list[tuple[AudioResult, AudioHeader, int]
 
 
 def _seconds(frames: int, hop: int, ctx: Context) -> str:
-    rate = ctx.number("/data/sampling_rate")
+    rate = ctx.number(data_pointer(ctx, "sampling_rate"))
     return f"{frames * hop / rate:.2f} s" if rate else f"{frames} frames"
 
 
@@ -305,13 +306,20 @@ def stale_spectrogram_cache(ctx: Context) -> Iterator[Finding]:
 
     ## Use instead
     Delete the caches: `find wavs -name '*.spec.pt' -delete`.
+
+    daniilrobnikov/vits2 reads `n_fft`, and with `use_mel: true` caches `n_mels` mel
+    bins instead; vits_chinese names each cache file in its filelist.
     """
     data = _data(ctx)
-    n_fft = ctx.integer("/data/filter_length")
+    fft_key = data_key(ctx, "filter_length")
+    n_fft = ctx.integer(f"/data/{fft_key}")
     hop = ctx.integer("/data/hop_length")
     if data is None or not n_fft or not hop or hop <= 0:
         return
-    channels = n_fft // 2 + 1
+    channels, made_by = n_fft // 2 + 1, f"{fft_key} {n_fft}"
+    mels = ctx.integer(data_pointer(ctx, "n_mel_channels"))
+    if ctx.dialect == "vits2-daniilrobnikov" and ctx.get("/data/use_mel") is True and mels:
+        channels, made_by = mels, f"use_mel with n_mels {mels}"
     for pointer, scan in data.each():
         cached = [
             (r, r.spec_shape)
@@ -334,7 +342,7 @@ def stale_spectrogram_cache(ctx: Context) -> Iterator[Finding]:
             seen = Counter(r.spec_shape[0] for r in wrong_c if r.spec_shape)
             parts.append(
                 f"{len(wrong_c)} have {', '.join(map(str, seen))} channels where "
-                f"filter_length {n_fft} gives {channels} (crash in the first step)"
+                f"{made_by} gives {channels} (crash in the first step)"
             )
         if wrong_f:
             parts.append(

@@ -66,8 +66,9 @@ def filelist_line_malformed(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that every filelist line has exactly the columns the dialect's loader
     unpacks: `path|text` (single speaker), `path|sid|text` (multi-speaker vits, vits2,
-    MB-iSTFT), `path|speaker|lang|text|phones|tones|word2ph` (Bert-VITS2,
-    Style-Bert-VITS2, MeloTTS) or `path` (so-vits-svc).
+    daniilrobnikov/vits2, MB-iSTFT), `path|speaker|lang|text|phones|tones|word2ph`
+    (Bert-VITS2, Style-Bert-VITS2, MeloTTS), `path|spec|bert|text` (vits_chinese:
+    the clip, its spectrogram and BERT features, phones) or `path` (so-vits-svc).
 
     ## Why is this bad?
     The loader unpacks `line.strip().split("|")` into fixed names, so one line with a
@@ -106,6 +107,11 @@ def filelist_line_malformed(ctx: Context) -> Iterator[Finding]:
             hint = (
                 "this is a multi-speaker list (path|sid|text): set data.n_speakers to the "
                 "number of speakers (and model.gin_channels > 0)"
+            )
+        elif expected is FilelistFormat.PATH_SPEC_BERT_TEXT:
+            hint = (
+                "vits_chinese's loader reads wav|spec.pt|bert.npy|phones: write the lists "
+                "with its vits_prepare.py (older lists without the spec column do not load)"
             )
         lines = _examples([f"line {p.line}: {p.message}" for p in problems])
         yield Finding(
@@ -176,7 +182,8 @@ def training_set_empty(ctx: Context) -> Iterator[Finding]:
 def audio_file_missing(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that every audio path in the filelists exists, resolved like the filelist
-    itself (config's folder, then the working directory).
+    itself (config's folder, then the working directory), and the other files a line
+    names for its clip (vits_chinese: the spectrogram `.spec.pt` and BERT `.npy`).
 
     ## Why is this bad?
     Clips are opened lazily, so a missing file crashes training with FileNotFoundError
@@ -192,6 +199,17 @@ def audio_file_missing(ctx: Context) -> Iterator[Finding]:
     if data is None:
         return
     for pointer, scan in data.each():
+        lacking = [r for r in scan.audio if r.missing_features]
+        if lacking:
+            names = [f"line {r.entry.line}: {', '.join(r.missing_features)}" for r in lacking]
+            yield Finding(
+                pointer,
+                f"{len(lacking)} of {len(scan.audio)} lines of {_key(pointer)} name feature "
+                f"files that do not exist ({_examples(names)}): the loader opens them with "
+                "the clip and raises FileNotFoundError when it draws that line",
+                "run the fork's preparation step again (vits_chinese: vits_prepare.py), "
+                "or fix the paths",
+            )
         missing = [r for r in scan.audio if r.path is None]
         if missing:
             yield Finding(
