@@ -181,16 +181,23 @@ def setup(use_gpu: bool, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> Dist:
     return dist
 
 
-def wrap(module: nn.Module, dist: Dist) -> nn.Module:
+def wrap(module: nn.Module, dist: Dist, *, find_unused: bool = False) -> nn.Module:
     """DDP for more than one process (gradients all-reduced in backward), else the module
-    unchanged, so the single-process path has no wrapper, no hooks, no cost."""
+    unchanged, so the single-process path has no wrapper, no hooks, no cost.
+
+    ``find_unused``: the module has parameters its forward never reaches (VITS2's
+    ``pre_conv`` flow keeps a transformer it never calls; ``dur_disc_1`` norms it never
+    applies); DDP then marks them ready itself instead of waiting for them forever."""
     if dist.world_size <= 1:
         return module
     if dist.device.type == "cuda":
         return DistributedDataParallel(
-            module, device_ids=[dist.device.index], output_device=dist.device.index
+            module,
+            device_ids=[dist.device.index],
+            output_device=dist.device.index,
+            find_unused_parameters=find_unused,
         )
-    return DistributedDataParallel(module)
+    return DistributedDataParallel(module, find_unused_parameters=find_unused)
 
 
 def unwrap(module: nn.Module) -> nn.Module:

@@ -8,11 +8,10 @@ What each ``train`` field does here (the French guide's promises, kept):
 - ``epochs``: passes over the training set (the bucket sampler's batches); the run ends
   after the last one, or earlier at ``--max-steps`` (a global step count, resume included).
 - ``eval_interval``: every N optimiser steps, and once at step 0 (baseline metrics and the
-  ground-truth audio; G_0/D_0 also give a NaN rollback a target): validation metrics over
-  the WHOLE validation set (evaluate.py), generated audio for 4 fixed validation
-  utterances in TensorBoard's AUDIO tab (+ mel/alignment images when matplotlib is
-  installed), then ``G_<step>.pth`` + ``D_<step>.pth``. The newest ``keep_ckpts`` pairs
-  are kept, plus the best one by validation mel L1 (best.json).
+  ground-truth audio; G_0/D_0 also give a NaN rollback a target): validation metrics over the WHOLE
+  validation set (evaluate.py), audio of 4 fixed validation utterances in TensorBoard's AUDIO tab
+  (+ mel/alignment images when matplotlib is installed), then ``G_<step>.pth`` + ``D_<step>.pth``.
+  The newest ``keep_ckpts`` pairs are kept, plus the best by validation mel L1 (best.json).
 - ``log_interval``: every N steps, losses, learning rate, gradient norms, steps/s, data
   wait and memory go to the console and to TensorBoard (``<run_dir>``).
 - ``batch_size`` / ``segment_size``: as the reference (utterances per step per process;
@@ -28,8 +27,7 @@ What each ``train`` field does here (the French guide's promises, kept):
   after N in a row the weights go back to the newest checkpoint; if it happens again
   before a new checkpoint is written, the run stops with the likely causes.
 
-Resuming (exact, edited hyper-parameters applied): resume.py. Stopping on Ctrl-C or
-SIGTERM after the step, with a checkpoint: signals.py.
+Resuming (exact, edited hyper-parameters applied): resume.py. Ctrl-C, SIGTERM: signals.py.
 """
 
 from __future__ import annotations
@@ -93,6 +91,8 @@ def config_digest(config: Mapping[str, Any]) -> str:
 class Trainer:
     """One training run; see the module docstring for what each config field does."""
 
+    find_unused = False  # DDP: a fork whose step leaves parameters unused sets it (VITS2)
+
     def __init__(
         self,
         config: Mapping[str, Any],
@@ -149,7 +149,7 @@ class Trainer:
             self.precision,
             self.device,
             dialect=self.opt.dialect,
-            wrap=functools.partial(distributed.wrap, dist=self.dist),
+            wrap=functools.partial(distributed.wrap, dist=self.dist, find_unused=self.find_unused),
         )
         net_g = parts.nets["G"]
         assert isinstance(net_g, SynthesizerTrn)  # evaluation and synthesis use its methods

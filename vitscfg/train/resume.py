@@ -37,13 +37,16 @@ Scheduler = torch.optim.lr_scheduler.ExponentialLR
 @dataclass(frozen=True)
 class Trainables:
     """What a checkpoint pair loads into and a hyper-parameter change edits: the unwrapped
-    networks, the step's optimisers and scaler, the two schedulers (the trainer's)."""
+    networks, the step's optimisers and scaler, the two schedulers (the trainer's), and a
+    fork's loader of its extra networks at the pair's step (VITS2's ``DUR_<step>.pth``), so
+    that a resume and a NaN rollback restore every network the run trains."""
 
     net_g: torch.nn.Module
     net_d: torch.nn.Module
     step: StepState
     sched_g: Scheduler
     sched_d: Scheduler
+    extras: Callable[[ckpt.ResumePoint], None] | None = None
 
 
 # -- resume, warm start, hyper-parameter changes -------------------------------------------
@@ -85,6 +88,8 @@ def load_pair(point: ckpt.ResumePoint, into: Trainables) -> ckpt.TrainingState |
         into.sched_d.load_state_dict(saved.scheduler_d)
         if saved.scaler and into.step.scaler.is_enabled():
             into.step.scaler.load_state_dict(saved.scaler)
+    if into.extras is not None:
+        into.extras(point)
     return saved
 
 

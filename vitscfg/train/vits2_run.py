@@ -9,12 +9,17 @@
   loss's target, as in the fork's data loader.
 - The duration discriminator ("DurDisc") is saved with each G/D pair as ``DUR_<step>.pth``
   (the fork's file name; the reference checkpoint keys, loadable with
-  ``torch.load(weights_only=True)``) and resumed from the pair's step; its scheduler steps
-  once per epoch like the others.
+  ``torch.load(weights_only=True)``) and restored from the pair's step by a resume and by
+  the NaN guard's rollback; its scheduler steps once per epoch like the others.
+- What VITS's path has, with its semantics (vits2_step.py): the NaN guard (a non-finite step
+  is skipped, all ranks agreeing), ``grad_accum_steps``, fp16/bf16 autocast, and DDP, where
+  the duration discriminator is wrapped too and G and it find their unused parameters
+  (VITS2's ``pre_conv`` flow and ``dur_disc_1`` have parameters their forward never uses).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 from collections.abc import Mapping
@@ -31,8 +36,10 @@ from vitscfg.data.mel_frames import LogMelFrames
 from vitscfg.model.checkpoint_compat import model_state_from_checkpoint
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.vits2 import vits2_hparams
-from vitscfg.train import TrainError
+from vitscfg.train import TrainError, distributed
+from vitscfg.train import checkpoint as ckpt
 from vitscfg.train.loop import Trainer, TrainOptions
+from vitscfg.train.resume import Trainables
 from vitscfg.train.step import Batch, StepResult
 from vitscfg.train.vits2_step import vits2_train_step
 
@@ -42,13 +49,7 @@ _EXTRA = re.compile(r"^DUR_(\d+)\.pth$")
 
 
 def spec_options(config: Mapping[str, Any], t: VitscfgTrain) -> dict[str, Any] | None:
-    """The datasets' spec_fn/spec_tag for this VITS2 config (None: the linear spectrogram);
-    raises TrainError for a train setting the VITS2 step does not have."""
-    if t.grad_accum_steps > 1:
-        raise TrainError(
-            "train.grad_accum_steps > 1 is not supported for VITS2 configs (the fork's step "
-            "has no accumulation): set it to 1 and raise batch_size instead"
-        )
+    """The datasets' spec_fn/spec_tag for this VITS2 config (None: the linear spectrogram)."""
     hp = vits2_hparams(config)
     if hp.vits2 is None or not hp.vits2.use_mel_posterior_encoder:
         return None
@@ -57,13 +58,23 @@ def spec_options(config: Mapping[str, Any], t: VitscfgTrain) -> dict[str, Any] |
 
 
 def run_step(
-    parts: Any, batch: Batch, t: VitscfgTrain, global_step: int, precision: str
+    parts: Any,
+    batch: Batch,
+    t: VitscfgTrain,
+    global_step: int,
+    precision: str,
+    *,
+    nets: Mapping[str, nn.Module] | None = None,
+    micro: int = 0,
+    guard: bool = False,
 ) -> StepResult:
-    """One VITS2 step on the builder's parts (``nets``, ``optimizers``, ``scaler``), as a
-    StepResult for the loop; the duration discriminator's gradient norm is logged with the
-    losses (``dur_disc/grad_norm``)."""
+    """One VITS2 micro-batch on the builder's parts (``optimizers``, ``scaler``; ``nets``:
+    the networks the step runs, DDP-wrapped in a multi-process run, default
+    ``parts.nets``), as a StepResult for the loop; the duration discriminator's gradient
+    norm is logged with the losses (``dur_disc/grad_norm``). ``micro``: this micro-batch's
+    index of ``t.grad_accum_steps``; ``guard``: the NaN guard (vits2_step.py)."""
     out = vits2_train_step(
-        parts.nets,
+        parts.nets if nets is None else nets,
         parts.optimizers,
         batch,
         c_mel=t.c_mel,
@@ -71,11 +82,16 @@ def run_step(
         global_step=global_step,
         precision=precision,
         scaler=parts.scaler,
+        micro_index=micro,
+        micro_batches=t.grad_accum_steps,
+        guard=guard,
+        subband=parts.step.subband,  # MB-iSTFT-VITS2's multi-band decoder: its sub-band loss
     )
     losses = dict(out.losses)
     if "DurDisc" in out.grad_norms:
         losses["dur_disc/grad_norm"] = out.grad_norms["DurDisc"].detach()
-    return StepResult(losses, out.grad_norms.get("G"), out.grad_norms.get("D"), stepped=True)
+    norm_g, norm_d = out.grad_norms.get("G"), out.grad_norms.get("D")
+    return StepResult(losses, norm_g, norm_d, stepped=out.stepped, skipped=out.skipped)
 
 
 def _unwrap(net: nn.Module) -> nn.Module:
@@ -153,6 +169,8 @@ def prune_extras(folder: Path) -> list[Path]:
 class Vits2Trainer(Trainer):
     """The bundled loop running VITS2's step (see the module docstring)."""
 
+    find_unused = True  # G's pre_conv flow has a transformer its forward never calls
+
     def __init__(
         self,
         config: Mapping[str, Any],
@@ -162,21 +180,45 @@ class Vits2Trainer(Trainer):
     ) -> None:
         super().__init__(config, train, options, console)
         self.data_spec = spec_options(config, train)
+        self.step_nets: dict[str, nn.Module] = {}
+        self.started = False  # setup done: a note is printed now, not collected
 
     def setup(self) -> None:
-        super().setup()
+        super().setup()  # resumed: DUR_<step>.pth too (_trainables' extras)
         # VITS2's generator has its own widths (a mel posterior input): its hp, not VITS's.
         net_hp = getattr(self.net_g, "hp", None)
         assert isinstance(net_hp, ModelHParams)
         self.hp = net_hp
+        # What the step runs: G and D as the builder wrapped them, each extra network
+        # wrapped here (after its weights were resumed: DDP broadcasts rank 0's).
+        self.step_nets = {"G": self.parts.step.net_g, "D": self.parts.step.net_d}
+        for name in EXTRA_FILES:
+            if name in self.parts.nets:
+                net = self.parts.nets[name]
+                self.step_nets[name] = distributed.wrap(net, self.dist, find_unused=True)
+        self.started = True
 
-    def _resume_or_init(self) -> None:
-        super()._resume_or_init()
-        if self.run.step > 0 and self.run.last_saved == self.run.step:  # resumed, not warm
-            self.notes.extend(load_extras(self.run_dir, self.run.step, self.parts))
+    def _trainables(self) -> Trainables:
+        return dataclasses.replace(super()._trainables(), extras=self._load_extras)
+
+    def _load_extras(self, point: ckpt.ResumePoint) -> None:
+        for note in load_extras(point.g_path.parent, point.step, self.parts):
+            if not self.started:
+                self.notes.append(note)
+            elif self.main:  # a NaN rollback
+                self.console.print(note.replace("starts fresh", "is not rolled back"))
 
     def _step(self, batch: Batch, micro: int) -> StepResult:
-        return run_step(self.parts, batch, self.t, self.run.step, self.precision)
+        return run_step(
+            self.parts,
+            batch,
+            self.t,
+            self.run.step,
+            self.precision,
+            nets=self.step_nets,
+            micro=micro,
+            guard=True,
+        )
 
     def _save(self) -> None:
         super()._save()  # G/D, best mark, rotation
