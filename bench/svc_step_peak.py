@@ -34,23 +34,29 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-from rvc_step_peak import _adamw, traced_peak  # noqa: E402
+from step_peak_common import (  # noqa: E402
+    META,
+    Step,
+    adamw,
+    first_frames,
+    first_frames_2d,
+    gan_step,
+    peak_rows,
+)
 
 CONFIGS = REPO / "tests" / "fixtures" / "shared_configs"
 DEFAULT = "svc-develop-team__so-vits-svc__configs_template_config_template.json"
-META = torch.device("meta")
-GIB = 1024**3
 
 
-def ours(config: dict[str, Any]) -> Callable[[dict[str, Any]], Any]:
+def ours(config: dict[str, Any]) -> Step:
     from vitscfg.model.svc import build_svc_nets
     from vitscfg.train.svc_step import SvcStepSettings, svc_trace_batch, svc_train_step
 
     with torch.device(META):
         nets = build_svc_nets(config)
     net_g, net_d = nets["G"], nets["D"]
-    optim_g = _adamw(net_g.parameters(), config["train"])
-    optim_d = _adamw(net_d.parameters(), config["train"])
+    optim_g = adamw(net_g.parameters(), config["train"])
+    optim_d = adamw(net_d.parameters(), config["train"])
     settings = SvcStepSettings.from_config(config)
 
     def step(b: dict[str, Any]) -> Any:
@@ -80,7 +86,7 @@ def _fork_batch(config: dict[str, Any], batch: int, frames: int) -> dict[str, An
     }
 
 
-def fork(config: dict[str, Any], checkout: Path) -> Callable[[dict[str, Any]], Any]:
+def fork(config: dict[str, Any], checkout: Path) -> Step:
     sys.path.insert(0, str(checkout))
     for optional in ("faiss", "matplotlib", "matplotlib.pylab"):
         try:
@@ -92,25 +98,13 @@ def fork(config: dict[str, Any], checkout: Path) -> Callable[[dict[str, Any]], A
     from modules import commons, losses
     from modules.mel_processing import mel_spectrogram_torch, spec_to_mel_torch
 
-    def cut(x: torch.Tensor, ids: Any, size: int = 4) -> torch.Tensor:
-        ret = torch.zeros_like(x[:, :, :size])
-        for i in range(x.size(0)):
-            ret[i] = x[i, :, :size]
-        return ret
-
-    def cut_pitch(x: torch.Tensor, ids: Any, size: int = 4) -> torch.Tensor:
-        ret = torch.zeros_like(x[:, :size])
-        for i in range(x.size(0)):
-            ret[i] = x[i, :size]
-        return ret
-
     def normalize_f0(f0: Any, x_mask: Any, uv: Any, random_scale: bool = True) -> Any:
         uv_sum = torch.sum(uv, dim=1, keepdim=True)
         means = torch.sum(f0[:, 0, :] * uv, dim=1, keepdim=True) / uv_sum
         factor = torch.Tensor(f0.shape[0], 1).uniform_(0.8, 1.2).to(f0.device)
         return (f0 - means.unsqueeze(-1)) * factor.unsqueeze(-1) * x_mask
 
-    commons.slice_segments, commons.slice_pitch_segments = cut, cut_pitch
+    commons.slice_segments, commons.slice_pitch_segments = first_frames, first_frames_2d
     utils.normalize_f0 = normalize_f0
     data, train, model = config["data"], config["train"], config["model"]
     with torch.device(META):
@@ -118,7 +112,7 @@ def fork(config: dict[str, Any], checkout: Path) -> Callable[[dict[str, Any]], A
             data["filter_length"] // 2 + 1, train["segment_size"] // data["hop_length"], **model
         )
         net_d = models.MultiPeriodDiscriminator(model["use_spectral_norm"])
-    optim_g, optim_d = _adamw(net_g.parameters(), train), _adamw(net_d.parameters(), train)
+    optim_g, optim_d = adamw(net_g.parameters(), train), adamw(net_d.parameters(), train)
     seg_frames = train["segment_size"] // data["hop_length"]
     mel_args = (data["filter_length"], data["n_mel_channels"], data["sampling_rate"])
 
@@ -130,7 +124,6 @@ def fork(config: dict[str, Any], checkout: Path) -> Callable[[dict[str, Any]], A
             b["c"], b["f0"], b["uv"], b["spec"], g=b["sid"], c_lengths=lengths,
             spec_lengths=lengths, vol=b["vol"],
         )  # fmt: skip
-        z, z_p, m_p, logs_p, m_q, logs_q = lat
         y_mel = commons.slice_segments(mel, ids, seg_frames)
         truth = torch.Tensor.__bool__
         torch.Tensor.__bool__ = lambda t: False if t.is_meta else truth(t)  # type: ignore[method-assign,assignment]
@@ -146,22 +139,18 @@ def fork(config: dict[str, Any], checkout: Path) -> Callable[[dict[str, Any]], A
         finally:
             torch.Tensor.__bool__ = truth  # type: ignore[method-assign]
         wave = commons.slice_segments(b["wave"], ids * data["hop_length"], train["segment_size"])
-        y_d_hat_r, y_d_hat_g, _, _ = net_d(wave, y_hat.detach())
-        loss_disc, _, _ = losses.discriminator_loss(y_d_hat_r, y_d_hat_g)
-        optim_d.zero_grad()
-        loss_disc.backward()
-        optim_d.step()
-        y_d_hat_r, y_d_hat_g, fmap_r, fmap_g = net_d(wave, y_hat)
-        loss_mel = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * train["c_mel"]
-        loss_kl = losses.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
-        loss_fm = losses.feature_loss(fmap_r, fmap_g)
-        loss_gen, _ = losses.generator_loss(y_d_hat_g)
-        loss_lf0 = torch.nn.functional.mse_loss(pred_lf0, lf0)
-        loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl + loss_lf0
-        optim_g.zero_grad()
-        loss_gen_all.backward()
-        optim_g.step()
-        return loss_gen_all
+        return gan_step(
+            losses,
+            (net_g, net_d),
+            (optim_g, optim_d),
+            train,
+            wave,
+            y_hat,
+            (y_mel, y_hat_mel),
+            lat,
+            z_mask,
+            extra_loss=torch.nn.functional.mse_loss(pred_lf0, lf0),
+        )
 
     step.params = [*net_g.parameters(), *net_d.parameters()]  # type: ignore[attr-defined]
     step.make_batch = lambda n, frames: _fork_batch(config, n, frames)  # type: ignore[attr-defined]
@@ -176,28 +165,11 @@ def main() -> int:
     parser.add_argument("--fork", type=Path, help="checkout of so-vits-svc 4.1 (else ours only)")
     args = parser.parse_args()
 
-    from vitscfg.estimate.meta import meta_mode
-
-    mode = meta_mode("fp32")
     config = json.loads((CONFIGS / args.config).read_text())
-    rows = []
-    for batch_size in args.batches:
-        row: dict[str, Any] = {"batch": batch_size, "frames": args.frames}
-        sides: list[tuple[str, Callable[[], Callable[[dict[str, Any]], Any]]]] = [
-            ("vitscfg", lambda: ours(copy.deepcopy(config)))
-        ]
-        if args.fork:
-            sides.append(("fork", lambda: fork(copy.deepcopy(config), args.fork)))
-        for name, build in sides:
-            with mode():
-                step = build()
-                batch = step.make_batch(batch_size, args.frames)  # type: ignore[attr-defined]
-                peak, start = traced_peak(step, batch)
-            row[name] = {"peak_gib": round(peak / GIB, 3), "start_gib": round(start / GIB, 3)}
-        if "fork" in row:
-            row["ratio"] = round(row["vitscfg"]["peak_gib"] / row["fork"]["peak_gib"], 4)
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+    sides: list[tuple[str, Callable[[], Step]]] = [("vitscfg", lambda: ours(copy.deepcopy(config)))]
+    if args.fork:
+        sides.append(("fork", lambda: fork(copy.deepcopy(config), args.fork)))
+    peak_rows(sides, args.batches, args.frames)
     print(f"config {args.config}, fp32, meta tensors, second step's peak")
     return 0
 
