@@ -192,7 +192,6 @@ SHARED = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "shared_co
 @pytest.mark.parametrize(
     ("name", "says"),
     [
-        ("../../model/fixtures/mb_istft_vits2/mb_istft_vits2_base.json", "MB-iSTFT-VITS2"),
         ("rhasspy__piper__etc_test_voice.onnx.json", "inference config"),
     ],
 )

@@ -56,19 +56,18 @@ def test_check_error_refuses_before_the_model(
 def test_a_model_vitscfg_cannot_build_refuses_before_the_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """MB-iSTFT-VITS2 passes `check` (it trains in its fork); vitscfg builds its networks
-    but does not run its training step."""
+    """A piper voice file passes `check` (it is a config piper reads), but it is an
+    inference config: there is no training to build."""
     import vitscfg.train.loop as loop
 
     def boom(self: object) -> None:
         raise AssertionError("the trainer must not start on a model it cannot build")
 
     monkeypatch.setattr(loop.Trainer, "setup", boom)
-    vendored = Path(__file__).resolve().parents[1] / "model" / "fixtures" / "mb_istft_vits2"
-    config = vendored / "mb_istft_vits2_base.json"
-    code, out = _run(config, tmp_path)
+    shared = Path(__file__).resolve().parents[1] / "fixtures" / "shared_configs"
+    code, out = _run(shared / "rhasspy__piper__etc_test_voice.onnx.json", tmp_path)
     assert code == 1
-    assert "refusing to train" in out and "MB-iSTFT-VITS2" in out
+    assert "refusing to train" in out and "inference config" in out
 
 
 def test_unreadable_config_is_exit_2(tmp_path: Path) -> None:

@@ -4,17 +4,18 @@ Why: `check` reads every fork's config, but the bundled model (and so `estimate`
 and `train`) was the VITS architecture of jaywalnut310/vits. Where a fork's own step is
 not here yet (the Bert-VITS2 family, so-vits-svc-fork) it is a *proxy*: the same text
 encoder, flows, decoder and discriminator sizes, without the fork's extra parts, so its
-memory is the fork's minus those parts. An
-(MB-)iSTFT-VITS config cannot be built at all (its decoder upsamples by far less than
-hop_length and finishes with an inverse STFT), and a piper voice file is an inference
-config. Saying so beats a crash in the middle of a trace, or a confident number for a
-model nobody trains.
+memory is the fork's minus those parts. A piper voice file is an inference config (there is
+no training to model). Saying so beats a crash in the middle of a trace, or a confident
+number for a model nobody trains.
 
-MB-iSTFT-VITS configs build the fork's own networks (``vitscfg.model.mb_istft``: its iSTFT,
-multi-band and multi-stream decoders); their decoder multiplies the upsampling by the inverse
-STFT's hop and the number of bands, and that product must equal ``hop_length``.
-MB-iSTFT-VITS2's networks are built too, but its training step (mel-spectrogram posterior
-input, duration-discriminator updates, sub-band loss) is not vitscfg's step yet.
+MB-iSTFT-VITS and MB-iSTFT-VITS2 configs build the forks' own networks
+(``vitscfg.model.mb_istft``: the iSTFT, multi-band and multi-stream decoders). Such a decoder
+upsamples by the product of ``upsample_rates``, the inverse STFT's hop and the number of
+bands, and that product must equal ``hop_length`` (otherwise the decoded audio and the
+spectrogram frames disagree in length and the first step fails). MB-iSTFT-VITS2 without a
+decoder switch builds VITS's HiFi-GAN decoder, as its model class does; MB-iSTFT-VITS
+builds none and is refused. Both forks' steps are vitscfg's: MB-iSTFT-VITS's is VITS's with
+the sub-band STFT loss, MB-iSTFT-VITS2's is VITS2's with it (``vitscfg/train/fork_steps.py``).
 
 "exact" means the fork's own networks (``vitscfg.model.build_nets``) AND its own training
 step: VITS, MB-iSTFT-VITS, and the forks with an entry in ``vitscfg/train/fork_steps.py``
@@ -46,9 +47,6 @@ _PROXY_GAPS: dict[str, str] = {
     "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
 }
 _CANNOT_BUILD: dict[str, str] = {
-    "mb-istft-vits2": "vitscfg builds MB-iSTFT-VITS2's (multi-band) iSTFT decoder and "
-    "networks, but not yet its training step (mel posterior input, duration discriminator "
-    "updates, sub-band STFT loss)",
     "piper-voice": "a piper voice file is an inference config (no training section); "
     "give the training config instead",
 }
@@ -123,7 +121,9 @@ def model_support(config: Mapping[str, Any], dialect: str | None) -> ModelSuppor
     rates = model.get("upsample_rates")
     hop = data.get("hop_length")
     ints = isinstance(rates, list) and all(isinstance(r, int) for r in rates)
-    if dialect == "mb-istft-vits":
+    if dialect == "mb-istft-vits" or (
+        dialect == "mb-istft-vits2" and any(model.get(key) is True for key in _ISTFT_SWITCHES)
+    ):
         return _istft_support(model, rates if ints else None, hop)
     if ints and isinstance(hop, int) and math.prod(rates) != hop:
         return ModelSupport(

@@ -183,6 +183,7 @@ def _vits2_run(config: Mapping[str, Any], parts: Any, batch: Batch) -> Any:
         global_step=0,
         precision=parts.step.precision,
         scaler=parts.scaler,
+        subband=parts.step.subband,  # MB-iSTFT-VITS2's multi-band decoder: its sub-band loss
     )
 
 
@@ -202,6 +203,8 @@ FORK_STEPS: dict[str, ForkStep] = {
     ),
     # VITS2's loader keeps what VITS's bucket sampler keeps (data.py's limits apply).
     "vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
+    # MB-iSTFT-VITS2's train.py runs VITS2's step plus the sub-band loss (vits2_step.py).
+    "mb-istft-vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
 }
 
 

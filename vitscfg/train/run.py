@@ -86,7 +86,8 @@ def run_train(
         dialect=opened.dialect,
         memory_check=memory_check,
     )
-    if opened.dialect == "vits2":  # the same loop with VITS2's step and checkpoints
+    # The same loop with VITS2's step and checkpoints (MB-iSTFT-VITS2's step is VITS2's).
+    if opened.dialect in ("vits2", "mb-istft-vits2"):
         from vitscfg.train.vits2_run import Vits2Trainer
 
         trainer: Trainer = Vits2Trainer(config, train, options, out)
