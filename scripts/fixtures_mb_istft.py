@@ -47,21 +47,31 @@ MB-iSTFT-VITS2's cases use its pure-torch ``sma_v1`` search, as its shipped conf
 from __future__ import annotations
 
 import argparse
-import gzip
-import importlib.util
 import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "tests" / "fixtures" / "shared_configs"
-FIXTURES = ROOT / "tests" / "model" / "fixtures"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
+from fixture_common import (  # noqa: E402
+    CONFIGS,
+    FIXTURES,
+    ROOT,
+    adamw,
+    floats,
+    gen_losses,
+    git_commit,
+    segments,
+    shapes,
+    symbol_count,
+    write_gz_json,
+)
+
 V2_CONFIGS = FIXTURES / "mb_istft_vits2"
 FORKS = {"mb-istft-vits": "MasayaKawamura/MB-iSTFT-VITS", "mb-istft-vits2": "FENRlR/MB-iSTFT-VITS2"}
 
@@ -112,15 +122,8 @@ class Fork:
             mel_processing,
             pqmf,
         )
-        # text/__init__ pulls in the phonemizer; only the symbol table is needed.
-        spec = importlib.util.spec_from_file_location("fork_symbols", path / "text" / "symbols.py")
-        assert spec is not None and spec.loader is not None
-        symbols: ModuleType = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(symbols)
-        self.n_vocab = len(symbols.symbols)
-        self.commit = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True
-        ).stdout.strip() or _archive_commit(path)
+        self.n_vocab = symbol_count(path)
+        self.commit = git_commit(path, check=False) or _archive_commit(path)
 
     def nets(self, config: dict[str, Any], posterior: int | None = None) -> dict[str, Any]:
         """The fork's networks under vitscfg's names, as its train script builds them."""
@@ -170,9 +173,7 @@ def _shapes(fork: Fork, config: dict[str, Any]) -> dict[str, Any]:
     mel = fork.v2 and config["model"].get("use_mel_posterior_encoder") is True
     with torch.device("meta"):
         nets = fork.nets(config, 80 if mel else None)
-    return {
-        name: {k: list(v.shape) for k, v in net.state_dict().items()} for name, net in nets.items()
-    }
+    return {name: shapes(net) for name, net in nets.items()}
 
 
 def keys(fork: Fork) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -191,9 +192,8 @@ def keys(fork: Fork) -> tuple[dict[str, Any], dict[str, Any]]:
     return shipped, variants
 
 
-def _floats(t: torch.Tensor) -> dict[str, Any]:
-    values = [float(f"{v:.9g}") for v in t.detach().float().flatten().tolist()]
-    return {"shape": list(t.shape), "values": values}
+def floats9(t: torch.Tensor) -> dict[str, Any]:
+    return floats(t, digits=9)
 
 
 def parity_case(fork: Fork, case: str) -> dict[str, Any]:
@@ -218,35 +218,10 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     z, z_p, m_p, logs_p, m_q, logs_q = out[7]
     hidden_x, logw, logw_ = out[8] if fork.v2 else (None, None, None)
 
-    frames = train["segment_size"] // data["hop_length"]
-    if mel_posterior:
-        mel = b.spec
-    else:
-        mel = fork.mel.spec_to_mel_torch(
-            b.spec,
-            data["filter_length"],
-            data["n_mel_channels"],
-            data["sampling_rate"],
-            data["mel_fmin"],
-            data["mel_fmax"],
-        )
-    y_mel = fork.commons.slice_segments(mel, ids_slice, frames)
-    y_hat_mel = fork.mel.mel_spectrogram_torch(
-        y_hat.squeeze(1),
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["hop_length"],
-        data["win_length"],
-        data["mel_fmin"],
-        data["mel_fmax"],
+    seg = segments(
+        fork.mel, fork.commons, config, b.spec, y_hat, ids_slice, b.wave, spec_is_mel=mel_posterior
     )
-    y = fork.commons.slice_segments(b.wave, ids_slice * data["hop_length"], train["segment_size"])
-
-    def adamw(net: torch.nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(
-            net.parameters(), train["learning_rate"], betas=train["betas"], eps=train["eps"]
-        )
+    y = seg.wave
 
     L = fork.losses
     step: dict[str, float] = {}
@@ -255,13 +230,13 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     if net_dd is not None:
         p_real, p_fake = net_dd(hidden_x.detach(), x_mask.detach(), logw_.detach(), logw.detach())  # noqa: E501
         loss_dur_disc, _, _ = L.discriminator_loss(p_real, p_fake)
-        optim_dd = adamw(net_dd)
+        optim_dd = adamw(net_dd, train)
         optim_dd.zero_grad()
         loss_dur_disc.backward()
         step["grad_norm_dur_disc"] = float(fork.commons.clip_grad_value_(net_dd.parameters(), None))
         optim_dd.step()
         step["loss_dur_disc"] = float(loss_dur_disc)
-    optim_d = adamw(net_d)
+    optim_d = adamw(net_d, train)
     optim_d.zero_grad()
     loss_disc.backward()
     step["grad_norm_d"] = float(fork.commons.clip_grad_value_(net_d.parameters(), None))
@@ -269,49 +244,46 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
 
     _, y_d_hat_g, fmap_r, fmap_g = net_d(y, y_hat)
     loss_dur = torch.sum(l_length.float())
-    loss_mel = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * train["c_mel"]
-    loss_kl = L.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
-    loss_fm = L.feature_loss(fmap_r, fmap_g)
-    loss_gen, _ = L.generator_loss(y_d_hat_g)
+    g = gen_losses(L, train, seg, out[7], z_mask, y_d_hat_g, fmap_r, fmap_g)
     if model["mb_istft_vits"] is True:
         y_mb = fork.pqmf.PQMF(y.device).analysis(y)
         hps = SimpleNamespace(train=SimpleNamespace(**train))
         loss_subband = L.subband_stft_loss(hps, y_mb, y_hat_mb)
     else:
         loss_subband = torch.tensor(0.0)
-    loss_gen_all = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl + loss_subband
+    loss_gen_all = g.total() + loss_dur + g.kl + loss_subband
     if net_dd is not None:
         _, y_dur_hat_g = net_dd(hidden_x, x_mask, logw_, logw)
         loss_dur_gen, _ = L.generator_loss(y_dur_hat_g)
         loss_gen_all = loss_gen_all + loss_dur_gen
         step["loss_dur_gen"] = float(loss_dur_gen)
-    optim_g = adamw(net_g)
+    optim_g = adamw(net_g, train)
     optim_g.zero_grad()
     loss_gen_all.backward()
     step["grad_norm_g"] = float(fork.commons.clip_grad_value_(net_g.parameters(), None))
     step.update(
         loss_disc=float(loss_disc),
-        loss_gen=float(loss_gen),
-        loss_fm=float(loss_fm),
-        loss_mel=float(loss_mel),
+        loss_gen=float(g.gen),
+        loss_fm=float(g.fm),
+        loss_mel=float(g.mel),
         loss_dur=float(loss_dur),
-        loss_kl=float(loss_kl),
+        loss_kl=float(g.kl),
         loss_subband=float(loss_subband),
         loss_gen_all=float(loss_gen_all),
     )
     outputs = {
-        "audio": _floats(y_hat),
-        "l_length": _floats(l_length),
-        "durations": _floats(attn.sum(2)),
+        "audio": floats9(y_hat),
+        "l_length": floats9(l_length),
+        "durations": floats9(attn.sum(2)),
         "ids_slice": ids_slice.tolist(),
-        "z_p": _floats(z_p),
-        "m_p": _floats(m_p),
-        "logs_p": _floats(logs_p),
+        "z_p": floats9(z_p),
+        "m_p": floats9(m_p),
+        "logs_p": floats9(logs_p),
     }
     if y_hat_mb is not None:
-        outputs["audio_bands"] = _floats(y_hat_mb)
+        outputs["audio_bands"] = floats9(y_hat_mb)
     if fork.v2:
-        outputs.update(logw=_floats(logw), logw_target=_floats(logw_))
+        outputs.update(logw=floats9(logw), logw_target=floats9(logw_))
     return {"dialect": fork.dialect, "outputs": outputs, "step": step}
 
 
@@ -325,12 +297,6 @@ def worker(dialect: str, path: Path, out: Path) -> None:
     shipped, variants = keys(fork)
     payload = {"commit": fork.commit, "keys": shipped, "variants": variants, "cases": cases}
     out.write_text(json.dumps(payload))
-
-
-def _write(path: Path, payload: dict[str, Any]) -> None:
-    # mtime=0: the same content gives the same bytes (no churn in git).
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-        f.write(json.dumps(payload, indent=1, sort_keys=True).encode())
 
 
 def main() -> None:
@@ -362,17 +328,18 @@ def main() -> None:
             results[dialect] = json.loads(part.read_text())
     forks = {d: {"repo": FORKS[d], "commit": r["commit"]} for d, r in results.items()}
     keys_out = FIXTURES / "mb_istft_keys.json.gz"
-    _write(
+    write_gz_json(
         keys_out,
         {
             "forks": forks,
             "configs": {d: r["keys"] for d, r in results.items()},
             "variants": {d: r["variants"] for d, r in results.items() if r["variants"]},
         },
+        indent=1,
     )
     parity_out = FIXTURES / "mb_istft_parity.json.gz"
     cases = {c: v for r in results.values() for c, v in r["cases"].items()}
-    _write(parity_out, {"forks": forks, "torch": torch.__version__, "cases": cases})
+    write_gz_json(parity_out, {"forks": forks, "torch": torch.__version__, "cases": cases}, 1)
     for out in (keys_out, parity_out):
         print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
 

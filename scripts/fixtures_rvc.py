@@ -27,18 +27,27 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "tests" / "fixtures" / "shared_configs"
-FIXTURES = ROOT / "tests" / "model" / "fixtures"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
+from fixture_common import (  # noqa: E402
+    CONFIGS,
+    FIXTURES,
+    ROOT,
+    adamw,
+    floats,
+    gen_losses,
+    git_commit,
+    segments,
+    shapes,
+    write_gz_json,
+)
+
 FORK = "RVC-Project/Retrieval-based-Voice-Conversion-WebUI"
 
 
@@ -68,10 +77,6 @@ def _build(models: Any, config: dict[str, Any], version: str, f0: bool) -> tuple
     return net_g, cls_d(model["use_spectral_norm"])
 
 
-def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
-    return {k: list(v.shape) for k, v in sorted(module.state_dict().items())}
-
-
 def write_keys(models: Any, commit: str) -> Path:
     configs: dict[str, Any] = {}
     for path in sorted(CONFIGS.glob("RVC-Project__*.json")):
@@ -81,19 +86,11 @@ def write_keys(models: Any, commit: str) -> Path:
         for f0 in (True, False):
             with torch.device("meta"):
                 net_g, net_d = _build(models, config, version, f0)
-            entry["G_f0" if f0 else "G_nof0"] = _shapes(net_g)
-            entry["D"] = _shapes(net_d)
+            entry["G_f0" if f0 else "G_nof0"] = shapes(net_g)
+            entry["D"] = shapes(net_d)
         configs[path.name] = entry
-    out = FIXTURES / "rvc_keys.json.gz"
     payload = {"fork": FORK, "commit": commit, "generated_by": "scripts/fixtures_rvc.py"}
-    text = json.dumps({**payload, "configs": configs}, sort_keys=True)
-    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(text.encode())
-    return out
-
-
-def _floats(t: torch.Tensor) -> dict[str, Any]:
-    return {"shape": list(t.shape), "values": t.detach().float().flatten().tolist()}
+    return write_gz_json(FIXTURES / "rvc_keys.json.gz", {**payload, "configs": configs})
 
 
 def parity_case(fork: tuple[Any, Any, Any, Any], version: str, f0: bool) -> dict[str, Any]:
@@ -101,7 +98,7 @@ def parity_case(fork: tuple[Any, Any, Any, Any], version: str, f0: bool) -> dict
 
     models, commons, losses, mel = fork
     config = copy.deepcopy(TINY_RVC_CONFIG)
-    data, train = config["data"], config["train"]
+    train = config["train"]
     net_g, net_d = _build(models, config, version, f0)
     net_g.load_state_dict(seeded_state(net_g), strict=True)
     net_d.load_state_dict(seeded_state(net_d), strict=True)
@@ -122,60 +119,34 @@ def parity_case(fork: tuple[Any, Any, Any, Any], version: str, f0: bool) -> dict
             y_hat, ids, x_mask, z_mask, lat = net_g(
                 b.phone, b.phone_lengths, b.spec, b.spec_lengths, b.sid
             )
-    z, z_p, m_p, logs_p, m_q, logs_q = lat
-    seg_frames = train["segment_size"] // data["hop_length"]
     # train/train.py's step, in its order.
-    spec_mel = mel.spec_to_mel_torch(
-        b.spec,
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-    )
-    y_mel = commons.slice_segments(spec_mel, ids, seg_frames)
-    y_hat_mel = mel.mel_spectrogram_torch(
-        y_hat.float().squeeze(1),
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["hop_length"],
-        data["win_length"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-    )
-    wave = commons.slice_segments(b.wave, ids * data["hop_length"], train["segment_size"])
-    d_real, d_fake, _, _ = net_d(wave, y_hat.detach())
+    seg = segments(mel, commons, config, b.spec, y_hat, ids, b.wave)
+    d_real, d_fake, _, _ = net_d(seg.wave, y_hat.detach())
     loss_disc, _, _ = losses.discriminator_loss(d_real, d_fake)
-    hyper = {"lr": train["learning_rate"], "betas": train["betas"], "eps": train["eps"]}
-    optim_g = torch.optim.AdamW(net_g.parameters(), **hyper)
-    optim_d = torch.optim.AdamW(net_d.parameters(), **hyper)
+    optim_g, optim_d = adamw(net_g, train), adamw(net_d, train)
     optim_d.zero_grad()
     loss_disc.backward()
     optim_d.step()
-    _, d_fake2, fmap_r, fmap_g = net_d(wave, y_hat)
-    loss_mel = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * train["c_mel"]
-    loss_kl = losses.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
-    loss_fm = losses.feature_loss(fmap_r, fmap_g)
-    loss_gen, _ = losses.generator_loss(d_fake2)
-    loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl
+    _, d_fake2, fmap_r, fmap_g = net_d(seg.wave, y_hat)
+    g = gen_losses(losses, train, seg, lat, z_mask, d_fake2, fmap_r, fmap_g)
+    loss_gen_all = g.total() + g.kl
     optim_g.zero_grad()
     loss_gen_all.backward()
     optim_g.step()
 
     outputs = {
-        "audio": _floats(y_hat),
+        "audio": floats(y_hat),
         "ids_slice": ids.tolist(),
         **{
-            n: _floats(t)
+            n: floats(t)
             for n, t in zip(("z", "z_p", "m_p", "logs_p", "m_q", "logs_q"), lat, strict=True)
         },
-        "y_hat_mel": _floats(y_hat_mel),
-        "d_real": [_floats(t) for t in d_real],
-        "d_fake": [_floats(t) for t in d_fake],
+        "y_hat_mel": floats(seg.y_hat_mel),
+        "d_real": [floats(t) for t in d_real],
+        "d_fake": [floats(t) for t in d_fake],
     }
     if f0:
-        outputs["source"] = _floats(sources[0])
+        outputs["source"] = floats(sources[0])
     return {
         "version": version,
         "f0": f0,
@@ -183,10 +154,10 @@ def parity_case(fork: tuple[Any, Any, Any, Any], version: str, f0: bool) -> dict
         "outputs": outputs,
         "losses": {
             "disc": loss_disc.item(),
-            "gen": loss_gen.item(),
-            "fm": loss_fm.item(),
-            "mel": loss_mel.item(),
-            "kl": loss_kl.item(),
+            "gen": g.gen.item(),
+            "fm": g.fm.item(),
+            "mel": g.mel.item(),
+            "kl": g.kl.item(),
             "gen_all": loss_gen_all.item(),
         },
     }
@@ -206,12 +177,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fork", type=Path, required=True, help="checkout of " + FORK)
     args = parser.parse_args()
-    commit = subprocess.run(
-        ["git", "-C", str(args.fork), "rev-parse", "HEAD"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    commit = git_commit(args.fork)
     sys.path.insert(0, str(ROOT))
     fork = _fork_models(args.fork.resolve())
     torch.set_grad_enabled(True)

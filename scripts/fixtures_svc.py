@@ -33,9 +33,7 @@ Writes, with each checkout's commit recorded:
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -43,18 +41,22 @@ from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "tests" / "fixtures" / "shared_configs"
-FIXTURES = ROOT / "tests" / "model" / "fixtures"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
+from fixture_common import (  # noqa: E402
+    CONFIGS,
+    FIXTURES,
+    ROOT,
+    adamw,
+    gen_losses,
+    segments,
+    shapes,
+    write_gz_json,
+)
+from fixture_common import git_commit as _commit  # noqa: E402
+
 FORK = "svc-develop-team/so-vits-svc"
 # Top-level module names of a so-vits-svc checkout (purged between checkouts).
 FORK_MODULES = ("models", "modules", "utils", "vdecoder", "data_utils")
-
-
-def _commit(path: Path) -> str:
-    return subprocess.run(
-        ["git", "-C", str(path), "rev-parse", "HEAD"], check=True, capture_output=True, text=True
-    ).stdout.strip()
 
 
 def _import_fork(path: Path, others: list[Path]) -> dict[str, Any]:
@@ -84,16 +86,6 @@ def _build(models: Any, config: dict[str, Any]) -> tuple[Any, Any]:
     return net_g, models.MultiPeriodDiscriminator(model["use_spectral_norm"])
 
 
-def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
-    return {k: list(v.shape) for k, v in sorted(module.state_dict().items())}
-
-
-def _write_gz(path: Path, payload: dict[str, Any]) -> Path:
-    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(json.dumps(payload, sort_keys=True).encode())
-    return path
-
-
 def _checkout_for(name: str, forks: dict[str, Path]) -> str:
     if name.startswith("innnky__"):
         return "innnky40"
@@ -110,8 +102,8 @@ def write_keys(forks: dict[str, Path]) -> Path:
             net_g, net_d = _build(fork["models"], json.loads(path.read_text()))
         configs[path.name] = {
             "checkout": which,
-            "G": _shapes(net_g),
-            "D": _shapes(net_d),
+            "G": shapes(net_g),
+            "D": shapes(net_d),
         }
     commits = {name: _commit(p) for name, p in forks.items()}
     payload = {
@@ -125,16 +117,16 @@ def write_keys(forks: dict[str, Path]) -> Path:
         "generated_by": "scripts/fixtures_svc.py",
         "configs": configs,
     }
-    return _write_gz(FIXTURES / "svc_keys.json.gz", payload)
+    return write_gz_json(FIXTURES / "svc_keys.json.gz", payload)
 
 
 def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
-    from tests.model.rvc_golden import seeded_state
+    from tests.model.golden import seeded_state
     from tests.model.svc_golden import FORWARD_SEED, case_config, floats, grad_norm, make_batch
 
     models, commons, losses, mel = fork["models"], fork["commons"], fork["losses"], fork["mel"]
     config = case_config(name)
-    data, train = config["data"], config["train"]
+    train = config["train"]
     net_g, net_d = _build(models, config)
     net_g.load_state_dict(seeded_state(net_g), strict=True)
     net_d.load_state_dict(seeded_state(net_d), strict=True)
@@ -145,49 +137,23 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
     extra = {"vol": b.vol} if config["model"].get("vol_embedding") else {}
 
     # train.py's step, in its order (fp32: fp16_run false; GradScaler disabled is a no-op).
-    spec_mel = mel.spec_to_mel_torch(
-        b.spec,
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-    )
     torch.manual_seed(FORWARD_SEED)
     y_hat, ids, z_mask, lat, pred_lf0, norm_lf0, lf0 = net_g(
         b.c, b.f0, b.uv, b.spec, g=b.sid, c_lengths=b.lengths, spec_lengths=b.lengths, **extra
     )
-    z, z_p, m_p, logs_p, m_q, logs_q = lat
-    seg_frames = train["segment_size"] // data["hop_length"]
-    y_mel = commons.slice_segments(spec_mel, ids, seg_frames)
-    y_hat_mel = mel.mel_spectrogram_torch(
-        y_hat.squeeze(1),
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["hop_length"],
-        data["win_length"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-    )
-    wave = commons.slice_segments(b.wave, ids * data["hop_length"], train["segment_size"])
-    d_real, d_fake, _, _ = net_d(wave, y_hat.detach())
+    seg = segments(mel, commons, config, b.spec, y_hat, ids, b.wave)
+    d_real, d_fake, _, _ = net_d(seg.wave, y_hat.detach())
     loss_disc, _, _ = losses.discriminator_loss(d_real, d_fake)
-    hyper = {"lr": train["learning_rate"], "betas": train["betas"], "eps": train["eps"]}
-    optim_g = torch.optim.AdamW(net_g.parameters(), **hyper)
-    optim_d = torch.optim.AdamW(net_d.parameters(), **hyper)
+    optim_g, optim_d = adamw(net_g, train), adamw(net_d, train)
     optim_d.zero_grad()
     loss_disc.backward()
     grad_d = grad_norm(net_d)
     optim_d.step()
-    _, d_fake2, fmap_r, fmap_g = net_d(wave, y_hat)
-    loss_mel = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * train["c_mel"]
-    loss_kl = losses.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
-    loss_fm = losses.feature_loss(fmap_r, fmap_g)
-    loss_gen, _ = losses.generator_loss(d_fake2)
+    _, d_fake2, fmap_r, fmap_g = net_d(seg.wave, y_hat)
+    g = gen_losses(losses, train, seg, lat, z_mask, d_fake2, fmap_r, fmap_g)
     use_f0 = getattr(net_g, "use_automatic_f0_prediction", True)  # 4.0: always
     loss_lf0 = torch.nn.functional.mse_loss(pred_lf0, lf0) if use_f0 else torch.zeros(())
-    loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl + loss_lf0
+    loss_gen_all = g.total() + g.kl + loss_lf0
     optim_g.zero_grad()
     loss_gen_all.backward()
     grad_g = grad_norm(net_g)
@@ -198,7 +164,7 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
         "audio": floats(y_hat),
         "ids_slice": ids.tolist(),
         **{n: floats(t) for n, t in zip(names, lat, strict=True)},
-        "y_hat_mel": floats(y_hat_mel),
+        "y_hat_mel": floats(seg.y_hat_mel),
         "d_real": [floats(t) for t in d_real],
         "d_fake": [floats(t) for t in d_fake],
     }
@@ -209,10 +175,10 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
         "outputs": outputs,
         "losses": {
             "disc": loss_disc.item(),
-            "gen": loss_gen.item(),
-            "fm": loss_fm.item(),
-            "mel": loss_mel.item(),
-            "kl": loss_kl.item(),
+            "gen": g.gen.item(),
+            "fm": g.fm.item(),
+            "mel": g.mel.item(),
+            "kl": g.kl.item(),
             "lf0": loss_lf0.item(),
             "gen_all": loss_gen_all.item(),
         },
@@ -235,7 +201,7 @@ def write_parity(forks: dict[str, Path]) -> Path:
         "torch": torch.__version__,
         "cases": cases,
     }
-    return _write_gz(FIXTURES / "svc_parity.json.gz", payload)
+    return write_gz_json(FIXTURES / "svc_parity.json.gz", payload)
 
 
 def main() -> int:

@@ -35,20 +35,28 @@ takes the width; the script's 80 is a constant for the shipped configs, which ha
 from __future__ import annotations
 
 import argparse
-import gzip
-import importlib.util
 import json
-import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-CONFIGS = ROOT / "tests" / "fixtures" / "shared_configs"
-FIXTURES = ROOT / "tests" / "model" / "fixtures"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
+from fixture_common import (  # noqa: E402
+    CONFIGS,
+    FIXTURES,
+    ROOT,
+    adamw,
+    floats,
+    gen_losses,
+    git_commit,
+    segments,
+    shapes,
+    symbol_count,
+    write_gz_json,
+)
+
 FORK = "p0p4k/vits2_pytorch"
 SHIPPED_MEL_CHANNELS = 80  # train.py / train_ms.py: posterior_channels = 80
 
@@ -64,18 +72,8 @@ class Fork:
         import models
 
         self.models, self.commons, self.losses, self.mel = models, commons, losses, mel_processing
-        # text/__init__ pulls in the phonemizer; only the symbol table is needed.
-        spec = importlib.util.spec_from_file_location("fork_symbols", path / "text" / "symbols.py")
-        assert spec is not None and spec.loader is not None
-        symbols: ModuleType = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(symbols)
-        self.n_vocab = len(symbols.symbols)
-        self.commit = subprocess.run(
-            ["git", "-C", str(path), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        self.n_vocab = symbol_count(path)
+        self.commit = git_commit(path)
 
 
 def fork_nets(
@@ -119,18 +117,14 @@ def write_keys(fork: Fork) -> Path:
         )
         with torch.device("meta"):
             nets = fork_nets(fork, config, posterior)
-        configs[path.name] = {
-            name: {k: list(v.shape) for k, v in net.state_dict().items()}
-            for name, net in nets.items()
-        }
+        configs[path.name] = {name: shapes(net) for name, net in nets.items()}
     out = FIXTURES / "vits2_keys.json.gz"
-    _write(out, {"fork": FORK, "commit": fork.commit, "configs": configs})
+    write_gz_json(out, {"fork": FORK, "commit": fork.commit, "configs": configs}, indent=1)
     return out
 
 
-def _floats(t: torch.Tensor) -> dict[str, Any]:
-    values = [float(f"{v:.9g}") for v in t.detach().float().flatten().tolist()]
-    return {"shape": list(t.shape), "values": values}
+def floats9(t: torch.Tensor) -> dict[str, Any]:
+    return floats(t, digits=9)
 
 
 def parity_case(fork: Fork, case: str) -> dict[str, Any]:
@@ -165,37 +159,19 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
         (hidden_x, logw, logw_),
     ) = net_g(b.text, b.text_lengths, b.spec, b.spec_lengths, b.sid)
 
-    frames = train["segment_size"] // data["hop_length"]
-    if model["use_mel_posterior_encoder"]:
-        mel = b.spec
-    else:
-        mel = fork.mel.spec_to_mel_torch(
-            b.spec,
-            data["filter_length"],
-            data["n_mel_channels"],
-            data["sampling_rate"],
-            data["mel_fmin"],
-            data["mel_fmax"],
-        )
-    y_mel = fork.commons.slice_segments(mel, ids_slice, frames)
-    y_hat_mel = fork.mel.mel_spectrogram_torch(
-        y_hat.squeeze(1),
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["hop_length"],
-        data["win_length"],
-        data["mel_fmin"],
-        data["mel_fmax"],
+    seg = segments(
+        fork.mel,
+        fork.commons,
+        config,
+        b.spec,
+        y_hat,
+        ids_slice,
+        b.wave,
+        spec_is_mel=model["use_mel_posterior_encoder"],
     )
-    y = fork.commons.slice_segments(b.wave, ids_slice * data["hop_length"], train["segment_size"])
+    y = seg.wave
 
-    def adamw(net: torch.nn.Module) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(
-            net.parameters(), train["learning_rate"], betas=train["betas"], eps=train["eps"]
-        )
-
-    optim_g, optim_d, optim_dd = adamw(net_g), adamw(net_d), adamw(net_dd)
+    optim_g, optim_d, optim_dd = adamw(net_g, train), adamw(net_d, train), adamw(net_dd, train)
     L = fork.losses
 
     y_d_hat_r, y_d_hat_g, _, _ = net_d(y, y_hat.detach())
@@ -216,12 +192,11 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     _, y_d_hat_g, fmap_r, fmap_g = net_d(y, y_hat)
     _, y_dur_hat_g = net_dd(hidden_x, x_mask, logw_, logw)
     loss_dur = torch.sum(l_length.float())
-    loss_mel = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * train["c_mel"]
-    loss_kl = L.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
-    loss_fm = L.feature_loss(fmap_r, fmap_g)
-    loss_gen, _ = L.generator_loss(y_d_hat_g)
+    g = gen_losses(
+        L, train, seg, (z, z_p, m_p, logs_p, m_q, logs_q), z_mask, y_d_hat_g, fmap_r, fmap_g
+    )
     loss_dur_gen, _ = L.generator_loss(y_dur_hat_g)
-    loss_gen_all = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl + loss_dur_gen
+    loss_gen_all = g.total() + loss_dur + g.kl + loss_dur_gen
     optim_g.zero_grad()
     loss_gen_all.backward()
     grad_norm_g = fork.commons.clip_grad_value_(net_g.parameters(), None)
@@ -232,27 +207,27 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
 
     return {
         "outputs": {
-            "audio": _floats(y_hat),
-            "l_length": _floats(l_length),
-            "durations": _floats(attn.sum(2)),
+            "audio": floats9(y_hat),
+            "l_length": floats9(l_length),
+            "durations": floats9(attn.sum(2)),
             "ids_slice": ids_slice.tolist(),
-            "z_p": _floats(z_p),
-            "m_p": _floats(m_p),
-            "logs_p": _floats(logs_p),
-            "hidden_x": _floats(hidden_x),
-            "logw": _floats(logw),
-            "logw_target": _floats(logw_),
-            "dur_prob_real": _floats(first(p_real)),
-            "dur_prob_fake": _floats(first(p_fake)),
+            "z_p": floats9(z_p),
+            "m_p": floats9(m_p),
+            "logs_p": floats9(logs_p),
+            "hidden_x": floats9(hidden_x),
+            "logw": floats9(logw),
+            "logw_target": floats9(logw_),
+            "dur_prob_real": floats9(first(p_real)),
+            "dur_prob_fake": floats9(first(p_fake)),
         },
         "step": {
             "loss_disc": float(loss_disc),
             "loss_dur_disc": float(loss_dur_disc),
-            "loss_gen": float(loss_gen),
-            "loss_fm": float(loss_fm),
-            "loss_mel": float(loss_mel),
+            "loss_gen": float(g.gen),
+            "loss_fm": float(g.fm),
+            "loss_mel": float(g.mel),
             "loss_dur": float(loss_dur),
-            "loss_kl": float(loss_kl),
+            "loss_kl": float(g.kl),
             "loss_dur_gen": float(loss_dur_gen),
             "loss_gen_all": float(loss_gen_all),
             "grad_norm_dur_disc": float(grad_norm_dd),
@@ -267,14 +242,9 @@ def write_parity(fork: Fork) -> Path:
 
     cases = {case: parity_case(fork, case) for case in PARITY_CASES}
     out = FIXTURES / "vits2_parity.json.gz"
-    _write(out, {"fork": FORK, "commit": fork.commit, "torch": torch.__version__, "cases": cases})
+    payload = {"fork": FORK, "commit": fork.commit, "torch": torch.__version__, "cases": cases}
+    write_gz_json(out, payload, indent=1)
     return out
-
-
-def _write(path: Path, payload: dict[str, Any]) -> None:
-    # mtime=0: the same content gives the same bytes (no churn in git).
-    with path.open("wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as f:
-        f.write(json.dumps(payload, indent=1, sort_keys=True).encode())
 
 
 def main() -> None:
