@@ -32,6 +32,8 @@ FORKS = {
         800,
     ),
     "vits2": ("p0p4k__vits2_pytorch__configs_vits2_ljs_nosdp.json", 1000),
+    # Not a shared config: vendored with the unseen ones. SSL frames: its sampler's 1900.
+    "gpt-sovits": ("../unseen_configs/RVC-Boss__GPT-SoVITS__GPT_SoVITS_configs_s2.json", 1900),
 }
 
 

@@ -43,8 +43,8 @@ def test_dialect_detection_and_fallback(tiny_config: ConfigFactory) -> None:
     assert nets_dialect(tiny_config()) == "vits"
     assert nets_dialect(tiny_config(), "vitscfg") == "vitscfg"
     # A fork without its own builder gets the VITS model (the proxy).
-    assert "gpt-sovits" not in NET_BUILDERS
-    assert nets_dialect(tiny_config(), "gpt-sovits") == "vits"
+    assert "so-vits-svc-fork" not in NET_BUILDERS
+    assert nets_dialect(tiny_config(), "so-vits-svc-fork") == "vits"
 
 
 def test_n_vocab_override(tiny_config: ConfigFactory) -> None:

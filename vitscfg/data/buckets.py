@@ -34,6 +34,8 @@ class Buckets:
 
 VITS_BUCKETS = Buckets((32, 300, 400, 500, 600, 700, 800, 900, 1000))  # vits train.py:70
 RVC_BUCKETS = Buckets((100, 200, 300, 400, 500, 600, 700, 800, 900))  # rvc train.py:144
+# GPT-SoVITS s2_train.py: lengths are wav samples // hop (its loader's 54 s limit is longer).
+GPT_SOVITS_BUCKETS = Buckets((32, *range(300, 2000, 100)))  # 32, 300, 400, ..., 1900
 
 # so-vits-svc has no bucket sampler; rvc/gpt-sovits name no filelist in the config.
 _BY_DIALECT = {
@@ -46,6 +48,7 @@ _BY_DIALECT = {
     "melotts": VITS_BUCKETS,
     "vitscfg": VITS_BUCKETS,
     "rvc": RVC_BUCKETS,
+    "gpt-sovits": GPT_SOVITS_BUCKETS,
 }
 
 

@@ -21,6 +21,7 @@ from vitscfg.model import vits2 as _vits2  # noqa: E402,F401  # isort: skip
 from vitscfg.model import mb_istft as _mb_istft  # noqa: E402,F401  # isort: skip
 from vitscfg.model import svc as _svc  # noqa: E402,F401  # isort: skip
 from vitscfg.model import bert_vits2 as _bert_vits2  # noqa: E402,F401  # isort: skip
+from vitscfg.model import gpt_sovits as _gpt_sovits  # noqa: E402,F401  # isort: skip
 
 __all__ = [
     "NET_BUILDERS",

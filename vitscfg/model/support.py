@@ -43,7 +43,6 @@ _PROXY_GAPS: dict[str, str] = {
     "style-bert-vits2": "its BERT and style feature meaning, duration and WavLM "
     "discriminator updates and the frozen WavLM",
     "melotts": "its BERT feature meaning and duration discriminator updates",
-    "gpt-sovits": "its SSL content encoder, quantizer and reference encoder",
     "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
 }
 _CANNOT_BUILD: dict[str, str] = {
@@ -82,6 +81,12 @@ _EXTERNAL_INPUTS: dict[str, str] = {
         feats="BERT models (1024-d and 768-d)",
         run="its preprocess_text.py, then train.py",
     ),
+    "gpt-sovits": "GPT-SoVITS stage 2 trains on cnhubert SSL features (768-d, 50 Hz) and "
+    "the phone sequences of its text front end (its Chinese/Japanese/English/Korean/Cantonese "
+    "G2P), and v2Pro on speaker-verification embeddings, which vitscfg cannot produce: run "
+    "its WebUI's dataset formatting (prepare_datasets/1-get-text.py, 2-get-hubert-wav32k.py "
+    "and 2-get-sv.py for v2Pro), then s2_train.py; `vitscfg check` and "
+    "`vitscfg estimate` cover the config",
     "so-vits-svc": "so-vits-svc trains on content features of a pretrained speech encoder "
     "(model.speech_encoder: ContentVec/HuBERT, model.ssl_dim wide), F0 tracks from an F0 "
     "extractor (crepe, dio, harvest, pm, rmvpe, fcpe) and, with vol_embedding, loudness "
@@ -114,6 +119,12 @@ def model_support(config: Mapping[str, Any], dialect: str | None) -> ModelSuppor
     exactly, as a proxy of the fork's model, or not at all."""
     if dialect in _CANNOT_BUILD:
         return ModelSupport("none", _CANNOT_BUILD[dialect])
+    if dialect == "gpt-sovits" and _gpt_sovits_v3(config):
+        return ModelSupport(
+            "none",
+            "GPT-SoVITS v3/v4 train another model (a flow-matching mel decoder, "
+            "s2_train_v3_lora.py); vitscfg models s2 versions v1, v2, v2Pro and v2ProPlus",
+        )
     for section in ("train", "data", "model"):
         if not isinstance(config.get(section), Mapping):
             return ModelSupport("none", f"the config has no {section!r} section")
@@ -138,6 +149,13 @@ def model_support(config: Mapping[str, Any], dialect: str | None) -> ModelSuppor
             f"with the same sizes, without {_PROXY_GAPS[dialect]}",
         )
     return ModelSupport("exact", "")
+
+
+def _gpt_sovits_v3(config: Mapping[str, Any]) -> bool:
+    """A GPT-SoVITS config of version v3 or v4 (``model.version``, else the top level)."""
+    model = config.get("model")
+    version = model.get("version") if isinstance(model, Mapping) else None
+    return (version or config.get("version")) in ("v3", "v4")
 
 
 #: MB-iSTFT-VITS's decoder switches, in the fork's order of precedence.

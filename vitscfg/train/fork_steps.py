@@ -23,6 +23,12 @@ import torch
 from vitscfg.model.rvc import RvcSynthesizer, RvcVariant
 from vitscfg.model.svc import SvcSynthesizer
 from vitscfg.model.vits2 import vits2_hparams
+from vitscfg.train.gpt_sovits_step import (
+    GPT_SOVITS_MAX_FRAMES,
+    GPT_SOVITS_UNITS,
+    gpt_sovits_fork_batch,
+    gpt_sovits_fork_run,
+)
 from vitscfg.train.length_units import CONTENT_FRAMES, TEXT_AND_FRAMES, LengthUnits
 from vitscfg.train.rvc_step import (
     RVC_MAX_FRAMES,
@@ -205,6 +211,14 @@ FORK_STEPS: dict[str, ForkStep] = {
     "vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
     # MB-iSTFT-VITS2's train.py runs VITS2's step plus the sub-band loss (vits2_step.py).
     "mb-istft-vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
+    # GPT-SoVITS s2: SSL frames (= spectrogram frames) and phones; precision: train.fp16_run.
+    "gpt-sovits": ForkStep(
+        gpt_sovits_fork_batch,
+        _batch_tensors,
+        gpt_sovits_fork_run,
+        max_frames=GPT_SOVITS_MAX_FRAMES,
+        units=GPT_SOVITS_UNITS,
+    ),
 }
 
 
