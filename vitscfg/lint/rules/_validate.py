@@ -26,6 +26,7 @@ from vitscfg.config.compiled import CompiledSection, load_compiled
 from vitscfg.config.dialect import DIALECTS, UNKNOWN
 from vitscfg.config.fastpath import surely_valid
 from vitscfg.config.pipeline import filled_by
+from vitscfg.config.schema.model import VITSCFG_KEYS_IN_FORKS
 from vitscfg.config.synonyms import canonical
 from vitscfg.diagnostic import Fix, Severity, pointer_of
 from vitscfg.lint.registry import Context, Finding
@@ -340,6 +341,18 @@ def _unknown_keys(
                     f"`{close[0]}` is not set",
                     f"rename `{key}` to `{close[0]}`",
                     Severity.ERROR,
+                )
+            )
+        elif ctx.dialect in VITSCFG_KEYS_IN_FORKS.get(f"{section}.{key}", ()):
+            out["VC105"].append(
+                Finding(
+                    pointer,
+                    f"`{section}.{key}` is vitscfg's own key: `vitscfg train` and `vitscfg "
+                    f"estimate` build this {ctx.dialect} model with it, but {ctx.dialect}'s "
+                    "own trainer ignores it",
+                    "keep it for vitscfg (a D trained at a width other than 1.0 does not "
+                    "load in the fork's own trainer)",
+                    Severity.INFO,
                 )
             )
         elif key in owners:

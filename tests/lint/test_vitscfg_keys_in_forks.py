@@ -1,0 +1,65 @@
+"""VC105 and vitscfg's own keys in a fork's config: `model.discriminator_width` in a VITS2
+config changes the D that `vitscfg train` and `vitscfg estimate` build, so `check` says that
+(info) instead of warning that it has no effect; in a fork whose networks ignore it (RVC)
+the warning stays. The table behind it is VITSCFG_KEYS_IN_FORKS
+(vitscfg/config/schema/model.py); the torch test ties it to the builders."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vitscfg.config.schema.model import VITSCFG_KEYS_IN_FORKS
+from vitscfg.diagnostic import Severity
+from vitscfg.lint.run import CheckOptions, check_paths
+
+SHARED = Path(__file__).resolve().parents[1] / "fixtures" / "shared_configs"
+VITS2 = SHARED / "p0p4k__vits2_pytorch__configs_vits2_ljs_base.json"
+RVC = SHARED / "RVC-Project__Retrieval-based-Voice-Conversion-WebUI__configs_v2_48k.json"
+
+
+def _with_width(source: Path, folder: Path) -> Path:
+    config = json.loads(source.read_text(encoding="utf-8"))
+    config["model"]["discriminator_width"] = 0.25
+    path = folder / source.name
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    return path
+
+
+def _vc105(path: Path) -> list[tuple[Severity, str]]:
+    (result,) = check_paths([path], CheckOptions(check_data=False)).files
+    return [
+        (d.severity, d.message)
+        for d in result.diagnostics
+        if d.code == "VC105" and "discriminator_width" in d.message
+    ]
+
+
+def test_vits2_says_vitscfg_reads_it(tmp_path: Path) -> None:
+    ((severity, message),) = _vc105(_with_width(VITS2, tmp_path))
+    assert severity is Severity.INFO
+    assert "vitscfg's own key" in message and "vitscfg train" in message
+    assert "no effect" not in message
+
+
+def test_rvc_still_warns(tmp_path: Path) -> None:
+    assert "rvc" not in VITSCFG_KEYS_IN_FORKS["model.discriminator_width"]
+    ((severity, message),) = _vc105(_with_width(RVC, tmp_path))
+    assert severity is Severity.WARNING and "no effect" in message
+
+
+@pytest.mark.torch
+def test_the_vits2_builder_reads_the_width() -> None:
+    pytest.importorskip("torch")
+    from vitscfg.model import build_nets
+
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    sizes = []
+    for width in (0.25, 0.0625):
+        config = json.loads((examples / "tiny_vits2" / "config.json").read_text(encoding="utf-8"))
+        config["model"]["discriminator_width"] = width
+        net_d = build_nets(config, "vits2")["D"]
+        sizes.append(sum(p.numel() for p in net_d.parameters()))
+    assert sizes[1] < sizes[0] / 4, sizes
