@@ -34,15 +34,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-from step_peak_common import (  # noqa: E402
-    META,
-    Step,
-    adamw,
-    first_frames,
-    first_frames_2d,
-    gan_step,
-    peak_rows,
-)
+import step_peak_common as sp  # noqa: E402
 
 CONFIGS = REPO / "tests" / "fixtures" / "shared_configs"
 DEFAULT = "RVC-Project__Retrieval-based-Voice-Conversion-WebUI__configs_v2_48k.json"
@@ -54,33 +46,33 @@ def _batch(config: dict[str, Any], version: str, batch: int, frames: int) -> dic
     dim = 768 if version == "v2" else 256
     lengths = torch.full((batch,), frames, dtype=torch.long)  # host tensor, as a loader's
     return {
-        "phone": torch.empty(batch, frames, dim, device=META),
+        "phone": torch.empty(batch, frames, dim, device=sp.META),
         "lengths": lengths,
-        "pitch": torch.empty(batch, frames, dtype=torch.long, device=META),
-        "pitchf": torch.empty(batch, frames, device=META),
-        "spec": torch.empty(batch, n_freq, frames, device=META),
-        "wave": torch.empty(batch, 1, frames * hop, device=META),
-        "sid": torch.empty(batch, dtype=torch.long, device=META),
+        "pitch": torch.empty(batch, frames, dtype=torch.long, device=sp.META),
+        "pitchf": torch.empty(batch, frames, device=sp.META),
+        "spec": torch.empty(batch, n_freq, frames, device=sp.META),
+        "wave": torch.empty(batch, 1, frames * hop, device=sp.META),
+        "sid": torch.empty(batch, dtype=torch.long, device=sp.META),
     }
 
 
-def ours(config: dict[str, Any], version: str, f0: bool) -> Step:
+def ours(config: dict[str, Any], version: str, f0: bool) -> sp.Step:
     from vitscfg.model.rvc import RvcVariant, build_rvc_nets
     from vitscfg.train.rvc_step import RvcStepSettings, rvc_trace_batch, rvc_train_step
 
     variant = RvcVariant(version, f0)  # type: ignore[arg-type]
-    with torch.device(META):
+    with torch.device(sp.META):
         nets = build_rvc_nets(config, variant)
     net_g, net_d = nets["G"], nets["D"]
-    optim_g = adamw(net_g.parameters(), config["train"])
-    optim_d = adamw(net_d.parameters(), config["train"])
+    optim_g = sp.adamw(net_g.parameters(), config["train"])
+    optim_d = sp.adamw(net_d.parameters(), config["train"])
     settings = RvcStepSettings.from_config(config)
 
     def step(b: dict[str, Any]) -> Any:
         return rvc_train_step(net_g, net_d, optim_g, optim_d, b["batch"], settings)  # type: ignore[arg-type]
 
     def make_batch(batch_size: int, frames: int) -> dict[str, Any]:
-        batch = rvc_trace_batch(config, variant, batch_size, frames, META)
+        batch = rvc_trace_batch(config, variant, batch_size, frames, sp.META)
         return {"batch": batch, **{k: v for k, v in vars(batch).items() if v is not None}}
 
     step.params = [*net_g.parameters(), *net_d.parameters()]  # type: ignore[attr-defined]
@@ -88,18 +80,18 @@ def ours(config: dict[str, Any], version: str, f0: bool) -> Step:
     return step
 
 
-def fork(config: dict[str, Any], version: str, f0: bool, checkout: Path) -> Step:
+def fork(config: dict[str, Any], version: str, f0: bool, checkout: Path) -> sp.Step:
     sys.path.insert(0, str(checkout))
     from infer.module import commons, models
     from train import losses
     from train.mel_processing import mel_spectrogram_torch, spec_to_mel_torch
 
-    commons.slice_segments, commons.slice_segments2 = first_frames, first_frames_2d
+    commons.slice_segments, commons.slice_segments2 = sp.first_frames, sp.first_frames_2d
     data, train, model = config["data"], config["train"], config["model"]
     width = "768" if version == "v2" else "256"
     cls_g = getattr(models, f"SynthesizerTrnMs{width}NSFsid" + ("" if f0 else "_nono"))
     extra = {"sr": data["sampling_rate"]} if f0 else {}
-    with torch.device(META):
+    with torch.device(sp.META):
         net_g = cls_g(
             data["filter_length"] // 2 + 1,
             train["segment_size"] // data["hop_length"],
@@ -113,13 +105,13 @@ def fork(config: dict[str, Any], version: str, f0: bool, checkout: Path) -> Step
             else models.MultiPeriodDiscriminator
         )
         net_d = cls_d(model["use_spectral_norm"])
-    optim_g, optim_d = adamw(net_g.parameters(), train), adamw(net_d.parameters(), train)
+    optim_g, optim_d = sp.adamw(net_g.parameters(), train), sp.adamw(net_d.parameters(), train)
     seg_frames = train["segment_size"] // data["hop_length"]
     mel_args = (data["filter_length"], data["n_mel_channels"], data["sampling_rate"])
 
     def step(b: dict[str, Any]) -> Any:
         # train/train.py's step at fp32 (autocast and the scaler disabled there on fp32).
-        lengths = b["lengths"].to(META)
+        lengths = b["lengths"].to(sp.META)
         if f0:
             y_hat, ids, x_mask, z_mask, lat = net_g(
                 b["phone"], lengths, b["pitch"], b["pitchf"], b["spec"], lengths, b["sid"]
@@ -139,7 +131,7 @@ def fork(config: dict[str, Any], version: str, f0: bool, checkout: Path) -> Step
             data["mel_fmax"],
         )
         wave = commons.slice_segments(b["wave"], ids * data["hop_length"], train["segment_size"])
-        return gan_step(
+        return sp.gan_step(
             losses,
             (net_g, net_d),
             (optim_g, optim_d),
@@ -168,12 +160,12 @@ def main() -> int:
     config = json.loads((CONFIGS / args.config).read_text())
     version = "v2" if "_v2_" in args.config else "v1"
     f0 = not args.no_f0
-    sides: list[tuple[str, Callable[[], Step]]] = [
+    sides: list[tuple[str, Callable[[], sp.Step]]] = [
         ("vitscfg", lambda: ours(copy.deepcopy(config), version, f0))
     ]
     if args.fork:
         sides.append(("fork", lambda: fork(copy.deepcopy(config), version, f0, args.fork)))
-    peak_rows(sides, args.batches, args.frames)
+    sp.peak_rows(sides, args.batches, args.frames)
     print(f"config {args.config}, {version}, f0={f0}, fp32, meta tensors, second step's peak")
     return 0
 

@@ -34,36 +34,28 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
-from step_peak_common import (  # noqa: E402
-    META,
-    Step,
-    adamw,
-    first_frames,
-    first_frames_2d,
-    gan_step,
-    peak_rows,
-)
+import step_peak_common as sp  # noqa: E402
 
 CONFIGS = REPO / "tests" / "fixtures" / "shared_configs"
 DEFAULT = "svc-develop-team__so-vits-svc__configs_template_config_template.json"
 
 
-def ours(config: dict[str, Any]) -> Step:
+def ours(config: dict[str, Any]) -> sp.Step:
     from vitscfg.model.svc import build_svc_nets
     from vitscfg.train.svc_step import SvcStepSettings, svc_trace_batch, svc_train_step
 
-    with torch.device(META):
+    with torch.device(sp.META):
         nets = build_svc_nets(config)
     net_g, net_d = nets["G"], nets["D"]
-    optim_g = adamw(net_g.parameters(), config["train"])
-    optim_d = adamw(net_d.parameters(), config["train"])
+    optim_g = sp.adamw(net_g.parameters(), config["train"])
+    optim_d = sp.adamw(net_d.parameters(), config["train"])
     settings = SvcStepSettings.from_config(config)
 
     def step(b: dict[str, Any]) -> Any:
         return svc_train_step(net_g, net_d, optim_g, optim_d, b["batch"], settings)  # type: ignore[arg-type]
 
     def make_batch(batch_size: int, frames: int) -> dict[str, Any]:
-        batch = svc_trace_batch(config, batch_size, frames, META)
+        batch = svc_trace_batch(config, batch_size, frames, sp.META)
         return {"batch": batch, **vars(batch)}
 
     step.params = [*net_g.parameters(), *net_d.parameters()]  # type: ignore[attr-defined]
@@ -75,18 +67,18 @@ def _fork_batch(config: dict[str, Any], batch: int, frames: int) -> dict[str, An
     data, model = config["data"], config["model"]
     n_freq = data["filter_length"] // 2 + 1
     return {
-        "c": torch.empty(batch, model["ssl_dim"], frames, device=META),
-        "f0": torch.empty(batch, frames, device=META),
-        "spec": torch.empty(batch, n_freq, frames, device=META),
-        "wave": torch.empty(batch, 1, frames * data["hop_length"], device=META),
-        "sid": torch.empty(batch, 1, dtype=torch.long, device=META),
+        "c": torch.empty(batch, model["ssl_dim"], frames, device=sp.META),
+        "f0": torch.empty(batch, frames, device=sp.META),
+        "spec": torch.empty(batch, n_freq, frames, device=sp.META),
+        "wave": torch.empty(batch, 1, frames * data["hop_length"], device=sp.META),
+        "sid": torch.empty(batch, 1, dtype=torch.long, device=sp.META),
         "lengths": torch.full((batch,), frames, dtype=torch.long),  # host, as a loader's
-        "uv": torch.empty(batch, frames, device=META),
-        "vol": torch.empty(batch, frames, device=META),
+        "uv": torch.empty(batch, frames, device=sp.META),
+        "vol": torch.empty(batch, frames, device=sp.META),
     }
 
 
-def fork(config: dict[str, Any], checkout: Path) -> Step:
+def fork(config: dict[str, Any], checkout: Path) -> sp.Step:
     sys.path.insert(0, str(checkout))
     for optional in ("faiss", "matplotlib", "matplotlib.pylab"):
         try:
@@ -104,21 +96,21 @@ def fork(config: dict[str, Any], checkout: Path) -> Step:
         factor = torch.Tensor(f0.shape[0], 1).uniform_(0.8, 1.2).to(f0.device)
         return (f0 - means.unsqueeze(-1)) * factor.unsqueeze(-1) * x_mask
 
-    commons.slice_segments, commons.slice_pitch_segments = first_frames, first_frames_2d
+    commons.slice_segments, commons.slice_pitch_segments = sp.first_frames, sp.first_frames_2d
     utils.normalize_f0 = normalize_f0
     data, train, model = config["data"], config["train"], config["model"]
-    with torch.device(META):
+    with torch.device(sp.META):
         net_g = models.SynthesizerTrn(
             data["filter_length"] // 2 + 1, train["segment_size"] // data["hop_length"], **model
         )
         net_d = models.MultiPeriodDiscriminator(model["use_spectral_norm"])
-    optim_g, optim_d = adamw(net_g.parameters(), train), adamw(net_d.parameters(), train)
+    optim_g, optim_d = sp.adamw(net_g.parameters(), train), sp.adamw(net_d.parameters(), train)
     seg_frames = train["segment_size"] // data["hop_length"]
     mel_args = (data["filter_length"], data["n_mel_channels"], data["sampling_rate"])
 
     def step(b: dict[str, Any]) -> Any:
         # train.py's step at fp32 (autocast and the scaler disabled there without fp16_run).
-        lengths = b["lengths"].to(META)
+        lengths = b["lengths"].to(sp.META)
         mel = spec_to_mel_torch(b["spec"], *mel_args, data["mel_fmin"], data["mel_fmax"])
         y_hat, ids, z_mask, lat, pred_lf0, norm_lf0, lf0 = net_g(
             b["c"], b["f0"], b["uv"], b["spec"], g=b["sid"], c_lengths=lengths,
@@ -139,7 +131,7 @@ def fork(config: dict[str, Any], checkout: Path) -> Step:
         finally:
             torch.Tensor.__bool__ = truth  # type: ignore[method-assign]
         wave = commons.slice_segments(b["wave"], ids * data["hop_length"], train["segment_size"])
-        return gan_step(
+        return sp.gan_step(
             losses,
             (net_g, net_d),
             (optim_g, optim_d),
@@ -166,10 +158,12 @@ def main() -> int:
     args = parser.parse_args()
 
     config = json.loads((CONFIGS / args.config).read_text())
-    sides: list[tuple[str, Callable[[], Step]]] = [("vitscfg", lambda: ours(copy.deepcopy(config)))]
+    sides: list[tuple[str, Callable[[], sp.Step]]] = [
+        ("vitscfg", lambda: ours(copy.deepcopy(config)))
+    ]
     if args.fork:
         sides.append(("fork", lambda: fork(copy.deepcopy(config), args.fork)))
-    peak_rows(sides, args.batches, args.frames)
+    sp.peak_rows(sides, args.batches, args.frames)
     print(f"config {args.config}, fp32, meta tensors, second step's peak")
     return 0
 

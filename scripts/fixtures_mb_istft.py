@@ -58,21 +58,9 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
-from fixture_common import (  # noqa: E402
-    CONFIGS,
-    FIXTURES,
-    ROOT,
-    adamw,
-    floats,
-    gen_losses,
-    git_commit,
-    segments,
-    shapes,
-    symbol_count,
-    write_gz_json,
-)
+import fixture_common as fc  # noqa: E402
 
-V2_CONFIGS = FIXTURES / "mb_istft_vits2"
+V2_CONFIGS = fc.FIXTURES / "mb_istft_vits2"
 FORKS = {"mb-istft-vits": "MasayaKawamura/MB-iSTFT-VITS", "mb-istft-vits2": "FENRlR/MB-iSTFT-VITS2"}
 
 
@@ -122,8 +110,8 @@ class Fork:
             mel_processing,
             pqmf,
         )
-        self.n_vocab = symbol_count(path)
-        self.commit = git_commit(path, check=False) or _archive_commit(path)
+        self.n_vocab = fc.symbol_count(path)
+        self.commit = fc.git_commit(path, check=False) or _archive_commit(path)
 
     def nets(self, config: dict[str, Any], posterior: int | None = None) -> dict[str, Any]:
         """The fork's networks under vitscfg's names, as its train script builds them."""
@@ -173,15 +161,15 @@ def _shapes(fork: Fork, config: dict[str, Any]) -> dict[str, Any]:
     mel = fork.v2 and config["model"].get("use_mel_posterior_encoder") is True
     with torch.device("meta"):
         nets = fork.nets(config, 80 if mel else None)
-    return {name: shapes(net) for name, net in nets.items()}
+    return {name: fc.shapes(net) for name, net in nets.items()}
 
 
 def keys(fork: Fork) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(shipped config name -> network keys/shapes, variant name -> {base, overrides, nets})."""
+    """(shipped config name -> network keys/fc.shapes, variant name -> {base, overrides, nets})."""
     if fork.v2:
         paths = sorted(V2_CONFIGS.glob("*.json"))
     else:
-        paths = sorted(CONFIGS.glob("MasayaKawamura__MB-iSTFT-VITS__*.json"))
+        paths = sorted(fc.CONFIGS.glob("MasayaKawamura__MB-iSTFT-VITS__*.json"))
     shipped = {path.name: _shapes(fork, json.loads(path.read_text())) for path in paths}
     from tests.model.mb_istft_golden import V2_VARIANTS, variant_config
 
@@ -193,7 +181,7 @@ def keys(fork: Fork) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def floats9(t: torch.Tensor) -> dict[str, Any]:
-    return floats(t, digits=9)
+    return fc.floats(t, digits=9)
 
 
 def parity_case(fork: Fork, case: str) -> dict[str, Any]:
@@ -218,7 +206,7 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     z, z_p, m_p, logs_p, m_q, logs_q = out[7]
     hidden_x, logw, logw_ = out[8] if fork.v2 else (None, None, None)
 
-    seg = segments(
+    seg = fc.segments(
         fork.mel, fork.commons, config, b.spec, y_hat, ids_slice, b.wave, spec_is_mel=mel_posterior
     )
     y = seg.wave
@@ -230,13 +218,13 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     if net_dd is not None:
         p_real, p_fake = net_dd(hidden_x.detach(), x_mask.detach(), logw_.detach(), logw.detach())  # noqa: E501
         loss_dur_disc, _, _ = L.discriminator_loss(p_real, p_fake)
-        optim_dd = adamw(net_dd, train)
+        optim_dd = fc.adamw(net_dd, train)
         optim_dd.zero_grad()
         loss_dur_disc.backward()
         step["grad_norm_dur_disc"] = float(fork.commons.clip_grad_value_(net_dd.parameters(), None))
         optim_dd.step()
         step["loss_dur_disc"] = float(loss_dur_disc)
-    optim_d = adamw(net_d, train)
+    optim_d = fc.adamw(net_d, train)
     optim_d.zero_grad()
     loss_disc.backward()
     step["grad_norm_d"] = float(fork.commons.clip_grad_value_(net_d.parameters(), None))
@@ -244,7 +232,7 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
 
     _, y_d_hat_g, fmap_r, fmap_g = net_d(y, y_hat)
     loss_dur = torch.sum(l_length.float())
-    g = gen_losses(L, train, seg, out[7], z_mask, y_d_hat_g, fmap_r, fmap_g)
+    g = fc.gen_losses(L, train, seg, out[7], z_mask, y_d_hat_g, fmap_r, fmap_g)
     if model["mb_istft_vits"] is True:
         y_mb = fork.pqmf.PQMF(y.device).analysis(y)
         hps = SimpleNamespace(train=SimpleNamespace(**train))
@@ -257,7 +245,7 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
         loss_dur_gen, _ = L.generator_loss(y_dur_hat_g)
         loss_gen_all = loss_gen_all + loss_dur_gen
         step["loss_dur_gen"] = float(loss_dur_gen)
-    optim_g = adamw(net_g, train)
+    optim_g = fc.adamw(net_g, train)
     optim_g.zero_grad()
     loss_gen_all.backward()
     step["grad_norm_g"] = float(fork.commons.clip_grad_value_(net_g.parameters(), None))
@@ -307,7 +295,7 @@ def main() -> None:
         "--worker", nargs=3, metavar=("DIALECT", "PATH", "OUT"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(fc.ROOT))
     if args.worker:
         worker(args.worker[0], Path(args.worker[1]).resolve(), Path(args.worker[2]))
         return
@@ -327,8 +315,8 @@ def main() -> None:
                 sys.exit(f"{dialect} worker failed:\n{done.stderr[-4000:]}")
             results[dialect] = json.loads(part.read_text())
     forks = {d: {"repo": FORKS[d], "commit": r["commit"]} for d, r in results.items()}
-    keys_out = FIXTURES / "mb_istft_keys.json.gz"
-    write_gz_json(
+    keys_out = fc.FIXTURES / "mb_istft_keys.json.gz"
+    fc.write_gz_json(
         keys_out,
         {
             "forks": forks,
@@ -337,11 +325,11 @@ def main() -> None:
         },
         indent=1,
     )
-    parity_out = FIXTURES / "mb_istft_parity.json.gz"
+    parity_out = fc.FIXTURES / "mb_istft_parity.json.gz"
     cases = {c: v for r in results.values() for c, v in r["cases"].items()}
-    write_gz_json(parity_out, {"forks": forks, "torch": torch.__version__, "cases": cases}, 1)
+    fc.write_gz_json(parity_out, {"forks": forks, "torch": torch.__version__, "cases": cases}, 1)
     for out in (keys_out, parity_out):
-        print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes)")
+        print(f"wrote {out.relative_to(fc.ROOT)} ({out.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

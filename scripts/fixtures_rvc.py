@@ -35,18 +35,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
-from fixture_common import (  # noqa: E402
-    CONFIGS,
-    FIXTURES,
-    ROOT,
-    adamw,
-    floats,
-    gen_losses,
-    git_commit,
-    segments,
-    shapes,
-    write_gz_json,
-)
+import fixture_common as fc  # noqa: E402
 
 FORK = "RVC-Project/Retrieval-based-Voice-Conversion-WebUI"
 
@@ -79,18 +68,18 @@ def _build(models: Any, config: dict[str, Any], version: str, f0: bool) -> tuple
 
 def write_keys(models: Any, commit: str) -> Path:
     configs: dict[str, Any] = {}
-    for path in sorted(CONFIGS.glob("RVC-Project__*.json")):
+    for path in sorted(fc.CONFIGS.glob("RVC-Project__*.json")):
         config = json.loads(path.read_text())
         version = "v2" if "_v2_" in path.name else "v1"
         entry: dict[str, Any] = {"version": version}
         for f0 in (True, False):
             with torch.device("meta"):
                 net_g, net_d = _build(models, config, version, f0)
-            entry["G_f0" if f0 else "G_nof0"] = shapes(net_g)
-            entry["D"] = shapes(net_d)
+            entry["G_f0" if f0 else "G_nof0"] = fc.shapes(net_g)
+            entry["D"] = fc.shapes(net_d)
         configs[path.name] = entry
     payload = {"fork": FORK, "commit": commit, "generated_by": "scripts/fixtures_rvc.py"}
-    return write_gz_json(FIXTURES / "rvc_keys.json.gz", {**payload, "configs": configs})
+    return fc.write_gz_json(fc.FIXTURES / "rvc_keys.json.gz", {**payload, "configs": configs})
 
 
 def parity_case(fork: tuple[Any, Any, Any, Any], version: str, f0: bool) -> dict[str, Any]:
@@ -120,33 +109,33 @@ def parity_case(fork: tuple[Any, Any, Any, Any], version: str, f0: bool) -> dict
                 b.phone, b.phone_lengths, b.spec, b.spec_lengths, b.sid
             )
     # train/train.py's step, in its order.
-    seg = segments(mel, commons, config, b.spec, y_hat, ids, b.wave)
+    seg = fc.segments(mel, commons, config, b.spec, y_hat, ids, b.wave)
     d_real, d_fake, _, _ = net_d(seg.wave, y_hat.detach())
     loss_disc, _, _ = losses.discriminator_loss(d_real, d_fake)
-    optim_g, optim_d = adamw(net_g, train), adamw(net_d, train)
+    optim_g, optim_d = fc.adamw(net_g, train), fc.adamw(net_d, train)
     optim_d.zero_grad()
     loss_disc.backward()
     optim_d.step()
     _, d_fake2, fmap_r, fmap_g = net_d(seg.wave, y_hat)
-    g = gen_losses(losses, train, seg, lat, z_mask, d_fake2, fmap_r, fmap_g)
+    g = fc.gen_losses(losses, train, seg, lat, z_mask, d_fake2, fmap_r, fmap_g)
     loss_gen_all = g.total() + g.kl
     optim_g.zero_grad()
     loss_gen_all.backward()
     optim_g.step()
 
     outputs = {
-        "audio": floats(y_hat),
+        "audio": fc.floats(y_hat),
         "ids_slice": ids.tolist(),
         **{
-            n: floats(t)
+            n: fc.floats(t)
             for n, t in zip(("z", "z_p", "m_p", "logs_p", "m_q", "logs_q"), lat, strict=True)
         },
-        "y_hat_mel": floats(seg.y_hat_mel),
-        "d_real": [floats(t) for t in d_real],
-        "d_fake": [floats(t) for t in d_fake],
+        "y_hat_mel": fc.floats(seg.y_hat_mel),
+        "d_real": [fc.floats(t) for t in d_real],
+        "d_fake": [fc.floats(t) for t in d_fake],
     }
     if f0:
-        outputs["source"] = floats(sources[0])
+        outputs["source"] = fc.floats(sources[0])
     return {
         "version": version,
         "f0": f0,
@@ -167,7 +156,7 @@ def write_parity(fork: tuple[Any, Any, Any, Any], commit: str) -> Path:
     from tests.model.rvc_golden import PARITY_VARIANTS
 
     cases = [parity_case(fork, version, f0) for version, f0 in PARITY_VARIANTS]
-    out = FIXTURES / "rvc_parity.json"
+    out = fc.FIXTURES / "rvc_parity.json"
     payload = {"fork": FORK, "commit": commit, "generated_by": "scripts/fixtures_rvc.py"}
     out.write_text(json.dumps({**payload, "torch": torch.__version__, "cases": cases}) + "\n")
     return out
@@ -177,12 +166,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fork", type=Path, required=True, help="checkout of " + FORK)
     args = parser.parse_args()
-    commit = git_commit(args.fork)
-    sys.path.insert(0, str(ROOT))
+    commit = fc.git_commit(args.fork)
+    sys.path.insert(0, str(fc.ROOT))
     fork = _fork_models(args.fork.resolve())
     torch.set_grad_enabled(True)
     for path in (write_keys(fork[0], commit), write_parity(fork, commit)):
-        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes) from {FORK}@{commit}")
+        print(
+            f"wrote {path.relative_to(fc.ROOT)} ({path.stat().st_size} bytes) from {FORK}@{commit}"
+        )
     return 0
 
 

@@ -42,17 +42,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
-from fixture_common import (  # noqa: E402
-    CONFIGS,
-    FIXTURES,
-    ROOT,
-    adamw,
-    gen_losses,
-    segments,
-    shapes,
-    write_gz_json,
-)
-from fixture_common import git_commit as _commit  # noqa: E402
+import fixture_common as fc  # noqa: E402
 
 FORK = "svc-develop-team/so-vits-svc"
 # Top-level module names of a so-vits-svc checkout (purged between checkouts).
@@ -94,7 +84,9 @@ def _checkout_for(name: str, forks: dict[str, Path]) -> str:
 
 def write_keys(forks: dict[str, Path]) -> Path:
     configs: dict[str, Any] = {}
-    paths = sorted(CONFIGS.glob("svc-develop-team__*.json")) + sorted(CONFIGS.glob("innnky__*"))
+    paths = sorted(fc.CONFIGS.glob("svc-develop-team__*.json")) + sorted(
+        fc.CONFIGS.glob("innnky__*")
+    )
     for path in paths:
         which = _checkout_for(path.name, forks)
         fork = _import_fork(forks[which], list(forks.values()))
@@ -102,10 +94,10 @@ def write_keys(forks: dict[str, Path]) -> Path:
             net_g, net_d = _build(fork["models"], json.loads(path.read_text()))
         configs[path.name] = {
             "checkout": which,
-            "G": shapes(net_g),
-            "D": shapes(net_d),
+            "G": fc.shapes(net_g),
+            "D": fc.shapes(net_d),
         }
-    commits = {name: _commit(p) for name, p in forks.items()}
+    commits = {name: fc.git_commit(p) for name, p in forks.items()}
     payload = {
         "fork": FORK,
         "commits": commits,
@@ -117,7 +109,7 @@ def write_keys(forks: dict[str, Path]) -> Path:
         "generated_by": "scripts/fixtures_svc.py",
         "configs": configs,
     }
-    return write_gz_json(FIXTURES / "svc_keys.json.gz", payload)
+    return fc.write_gz_json(fc.FIXTURES / "svc_keys.json.gz", payload)
 
 
 def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
@@ -141,16 +133,16 @@ def parity_case(fork: dict[str, Any], name: str) -> dict[str, Any]:
     y_hat, ids, z_mask, lat, pred_lf0, norm_lf0, lf0 = net_g(
         b.c, b.f0, b.uv, b.spec, g=b.sid, c_lengths=b.lengths, spec_lengths=b.lengths, **extra
     )
-    seg = segments(mel, commons, config, b.spec, y_hat, ids, b.wave)
+    seg = fc.segments(mel, commons, config, b.spec, y_hat, ids, b.wave)
     d_real, d_fake, _, _ = net_d(seg.wave, y_hat.detach())
     loss_disc, _, _ = losses.discriminator_loss(d_real, d_fake)
-    optim_g, optim_d = adamw(net_g, train), adamw(net_d, train)
+    optim_g, optim_d = fc.adamw(net_g, train), fc.adamw(net_d, train)
     optim_d.zero_grad()
     loss_disc.backward()
     grad_d = grad_norm(net_d)
     optim_d.step()
     _, d_fake2, fmap_r, fmap_g = net_d(seg.wave, y_hat)
-    g = gen_losses(losses, train, seg, lat, z_mask, d_fake2, fmap_r, fmap_g)
+    g = fc.gen_losses(losses, train, seg, lat, z_mask, d_fake2, fmap_r, fmap_g)
     use_f0 = getattr(net_g, "use_automatic_f0_prediction", True)  # 4.0: always
     loss_lf0 = torch.nn.functional.mse_loss(pred_lf0, lf0) if use_f0 else torch.zeros(())
     loss_gen_all = g.total() + g.kl + loss_lf0
@@ -193,15 +185,15 @@ def write_parity(forks: dict[str, Path]) -> Path:
     for name in CASES:
         which = "fork40" if case_version(name) == "4.0" else "fork41"
         fork = _import_fork(forks[which], list(forks.values()))
-        cases.append({**parity_case(fork, name), "commit": _commit(forks[which])})
+        cases.append({**parity_case(fork, name), "commit": fc.git_commit(forks[which])})
     payload = {
         "fork": FORK,
-        "commit": _commit(forks["fork41"]),
+        "commit": fc.git_commit(forks["fork41"]),
         "generated_by": "scripts/fixtures_svc.py",
         "torch": torch.__version__,
         "cases": cases,
     }
-    return write_gz_json(FIXTURES / "svc_parity.json.gz", payload)
+    return fc.write_gz_json(fc.FIXTURES / "svc_parity.json.gz", payload)
 
 
 def main() -> int:
@@ -211,10 +203,10 @@ def main() -> int:
     parser.add_argument("--innnky40", type=Path, required=True, help="innnky's 4.0 checkout")
     args = parser.parse_args()
     forks = {k: getattr(args, k).resolve() for k in ("fork41", "fork40", "innnky40")}
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(fc.ROOT))
     torch.set_num_threads(1)
     for path in (write_keys(forks), write_parity(forks)):
-        print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
+        print(f"wrote {path.relative_to(fc.ROOT)} ({path.stat().st_size} bytes)")
     return 0
 
 

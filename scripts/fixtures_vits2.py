@@ -43,19 +43,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
-from fixture_common import (  # noqa: E402
-    CONFIGS,
-    FIXTURES,
-    ROOT,
-    adamw,
-    floats,
-    gen_losses,
-    git_commit,
-    segments,
-    shapes,
-    symbol_count,
-    write_gz_json,
-)
+import fixture_common as fc  # noqa: E402
 
 FORK = "p0p4k/vits2_pytorch"
 SHIPPED_MEL_CHANNELS = 80  # train.py / train_ms.py: posterior_channels = 80
@@ -72,8 +60,8 @@ class Fork:
         import models
 
         self.models, self.commons, self.losses, self.mel = models, commons, losses, mel_processing
-        self.n_vocab = symbol_count(path)
-        self.commit = git_commit(path)
+        self.n_vocab = fc.symbol_count(path)
+        self.commit = fc.git_commit(path)
 
 
 def fork_nets(
@@ -107,7 +95,7 @@ def fork_nets(
 
 def write_keys(fork: Fork) -> Path:
     configs: dict[str, Any] = {}
-    for path in sorted(CONFIGS.glob("p0p4k__vits2_pytorch__*.json")):
+    for path in sorted(fc.CONFIGS.glob("p0p4k__vits2_pytorch__*.json")):
         config = json.loads(path.read_text())
         model, data = config["model"], config["data"]
         posterior = (
@@ -117,14 +105,14 @@ def write_keys(fork: Fork) -> Path:
         )
         with torch.device("meta"):
             nets = fork_nets(fork, config, posterior)
-        configs[path.name] = {name: shapes(net) for name, net in nets.items()}
-    out = FIXTURES / "vits2_keys.json.gz"
-    write_gz_json(out, {"fork": FORK, "commit": fork.commit, "configs": configs}, indent=1)
+        configs[path.name] = {name: fc.shapes(net) for name, net in nets.items()}
+    out = fc.FIXTURES / "vits2_keys.json.gz"
+    fc.write_gz_json(out, {"fork": FORK, "commit": fork.commit, "configs": configs}, indent=1)
     return out
 
 
 def floats9(t: torch.Tensor) -> dict[str, Any]:
-    return floats(t, digits=9)
+    return fc.floats(t, digits=9)
 
 
 def parity_case(fork: Fork, case: str) -> dict[str, Any]:
@@ -159,7 +147,7 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
         (hidden_x, logw, logw_),
     ) = net_g(b.text, b.text_lengths, b.spec, b.spec_lengths, b.sid)
 
-    seg = segments(
+    seg = fc.segments(
         fork.mel,
         fork.commons,
         config,
@@ -171,7 +159,11 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     )
     y = seg.wave
 
-    optim_g, optim_d, optim_dd = adamw(net_g, train), adamw(net_d, train), adamw(net_dd, train)
+    optim_g, optim_d, optim_dd = (
+        fc.adamw(net_g, train),
+        fc.adamw(net_d, train),
+        fc.adamw(net_dd, train),
+    )
     L = fork.losses
 
     y_d_hat_r, y_d_hat_g, _, _ = net_d(y, y_hat.detach())
@@ -192,7 +184,7 @@ def parity_case(fork: Fork, case: str) -> dict[str, Any]:
     _, y_d_hat_g, fmap_r, fmap_g = net_d(y, y_hat)
     _, y_dur_hat_g = net_dd(hidden_x, x_mask, logw_, logw)
     loss_dur = torch.sum(l_length.float())
-    g = gen_losses(
+    g = fc.gen_losses(
         L, train, seg, (z, z_p, m_p, logs_p, m_q, logs_q), z_mask, y_d_hat_g, fmap_r, fmap_g
     )
     loss_dur_gen, _ = L.generator_loss(y_dur_hat_g)
@@ -241,9 +233,9 @@ def write_parity(fork: Fork) -> Path:
     from tests.model.vits2_golden import PARITY_CASES
 
     cases = {case: parity_case(fork, case) for case in PARITY_CASES}
-    out = FIXTURES / "vits2_parity.json.gz"
+    out = fc.FIXTURES / "vits2_parity.json.gz"
     payload = {"fork": FORK, "commit": fork.commit, "torch": torch.__version__, "cases": cases}
-    write_gz_json(out, payload, indent=1)
+    fc.write_gz_json(out, payload, indent=1)
     return out
 
 
@@ -251,11 +243,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fork", type=Path, required=True, help="p0p4k/vits2_pytorch checkout")
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(fc.ROOT))
     torch.set_num_threads(1)
     fork = Fork(args.fork.resolve())
     for out in (write_keys(fork), write_parity(fork)):
-        print(f"wrote {out.relative_to(ROOT)} ({out.stat().st_size} bytes, fork {fork.commit[:7]})")
+        print(
+            f"wrote {out.relative_to(fc.ROOT)} ({out.stat().st_size} bytes, fork {fork.commit[:7]})"
+        )
 
 
 if __name__ == "__main__":
