@@ -35,14 +35,24 @@ from vitscfg.data.filelist import (
         ("vits2-daniilrobnikov", 109, FilelistFormat.PATH_SID_TEXT),  # its train_ms.py
         ("vits-chinese", 0, FilelistFormat.PATH_SPEC_BERT_TEXT),
         ("vits-chinese", 4, FilelistFormat.PATH_SPEC_BERT_TEXT),  # one loader only
-        ("rvc", 109, None),
-        ("applio", 0, None),  # its train.py writes data.training_files itself
+        ("rvc", 109, FilelistFormat.RVC_F0),  # the list its trainer writes (f0 default)
+        ("applio", 0, FilelistFormat.RVC_F0),
         ("gpt-sovits", 0, None),
         ("piper-voice", 0, None),
     ],
 )
 def test_format_for(dialect: str, n_speakers: int | None, fmt: FilelistFormat | None) -> None:
     assert format_for(dialect, n_speakers) is fmt
+
+
+def test_rvc_lists_with_and_without_pitch() -> None:
+    assert format_for("rvc", None, f0=False) is FilelistFormat.RVC
+    assert format_for("applio", None, f0=False) is FilelistFormat.RVC_F0  # always pitch
+    text = "/e/0_gt_wavs/0_1.wav|/e/3_feature768/0_1.npy|/e/2a_f0/0_1.wav.npy|/e/2b/0_1.wav.npy|3\n"
+    (entry,) = parse_filelist(text, FilelistFormat.RVC_F0).entries
+    assert entry.sid == 3 and len(entry.features) == 3 and entry.text is None
+    bad = parse_filelist("a.wav|a.npy|x\n", FilelistFormat.RVC)
+    assert "not an integer" in bad.problems[0].message
 
 
 def test_path_text() -> None:

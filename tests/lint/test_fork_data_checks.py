@@ -1,7 +1,8 @@
 """The data checks on the filelist layouts of three more forks (issue 15): daniilrobnikov's
 VITS2 (vits's layouts, renamed keys: `sample_rate`, `n_fft`, `n_mels`, `f_min`, `f_max`),
-PlayVoice's vits_chinese (`wav|spec.pt|bert.npy|phones`) and Applio (no filelist in the
-config: its trainer writes one). Small datasets in tmp_path, the real configs of
+PlayVoice's vits_chinese (`wav|spec.pt|bert.npy|phones`), and RVC / Applio, whose config
+names no list: their trainers write `filelist.txt` into the experiment folder, beside
+the config.json they copy there. Small datasets in tmp_path, the real configs of
 tests/fixtures/unseen_configs as the base."""
 
 from __future__ import annotations
@@ -156,11 +157,80 @@ def test_vits_chinese_sample_rate_crash_is_named(tmp_path: Path) -> None:
     assert "data.sampling_rate is 16000" in f.message and "IndexError" in f.message
 
 
-# -- Applio -----------------------------------------------------------------------------
+# -- RVC and Applio: the filelist.txt their trainers write beside the config ----------
+
+RVC_V1 = (
+    Path(__file__).resolve().parents[1]
+    / "fixtures"
+    / "shared_configs"
+    / "RVC-Project__Retrieval-based-Voice-Conversion-WebUI__configs_v1_40k.json"
+)
 
 
-def test_applio_lists_are_its_trainers_not_the_configs(tmp_path: Path) -> None:
-    """Applio's train.py points data.training_files at the experiment's filelist.txt
-    itself: a value in the config is never read, so nothing is reported about it."""
+def _rvc_item(tmp_path: Path, name: str, sid: int = 0, f0: bool = True, rate: int = 40000) -> str:
+    # 2 s at 40 kHz, hop 400: 200 frames, in the first bucket of RVC's sampler (101-200).
+    write_wav(tmp_path / f"0_gt_wavs/{name}.wav", seconds=2.0, rate=rate)
+    files = [f"3_feature256/{name}.npy"]
+    if f0:
+        files += [f"2a_f0/{name}.wav.npy", f"2b-f0nsf/{name}.wav.npy"]
+    for f in files:
+        (tmp_path / f).parent.mkdir(exist_ok=True)
+        (tmp_path / f).write_bytes(b"")
+    return "|".join([f"0_gt_wavs/{name}.wav", *files, str(sid)])
+
+
+def _beside(tmp_path: Path, lines: list[str]) -> None:
+    (tmp_path / "filelist.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_applio_list_beside_the_config_is_checked(tmp_path: Path) -> None:
+    good = _rvc_item(tmp_path, "0_1")
+    _beside(tmp_path, [good])
+    assert not [d for d in _check(tmp_path, APPLIO, "applio") if d.code.startswith("VC3")]
+    no_f0 = _rvc_item(tmp_path, "0_2", f0=False)
+    lacking = _rvc_item(tmp_path, "0_3")
+    (tmp_path / "2a_f0/0_3.wav.npy").unlink()
+    _beside(tmp_path, [good, no_f0, lacking, _rvc_item(tmp_path, "0_4", sid=109, rate=48000)])
+    found = _codes(_check(tmp_path, APPLIO, "applio"))
+    (malformed,) = found["VC302"]
+    assert "path|feature|f0|f0nsf|sid" in malformed.message and "line 2" in malformed.message
+    assert "the trainer's filelist.txt beside the config" in malformed.message
+    assert malformed.pointer == "/data" and '"if_f0": 0' in (malformed.hint or "")
+    (missing,) = found["VC305"]
+    assert "line 3: 2a_f0/0_3.wav.npy" in missing.message
+    (rate,) = found["VC306"]
+    assert "data.sample_rate is 40000" in rate.message
+    (speaker,) = found["VC310"]
+    assert "id 109" in speaker.message and "model.spk_embed_dim is 109" in speaker.message
+
+
+def test_rvc_without_pitch_reads_three_columns(tmp_path: Path) -> None:
+    _beside(tmp_path, [_rvc_item(tmp_path, "0_1", f0=False)])
+    quiet = _check(tmp_path, RVC_V1, "rvc")
+    assert [d.code for d in quiet if d.code == "VC302"] == ["VC302"]  # the default: f0
+    config = {**load(RVC_V1).data, "if_f0": 0}
+    doc = load_bytes(json.dumps(config).encode(), str(tmp_path / "config.json"))
+    found = check_document(doc, CheckOptions(check_data=True, search_dirs=[tmp_path]))
+    assert not [d for d in found.diagnostics if d.code.startswith("VC3")]
+
+
+def test_an_rvc_template_without_its_list_is_not_judged(tmp_path: Path) -> None:
+    """The shipped template (no experiment folder around it): nothing to check, no
+    'filelist not found' about a list the config never names."""
+    assert not [d for d in _check(tmp_path, RVC_V1, "rvc") if d.code.startswith("VC3")]
     found = _check(tmp_path, APPLIO, "applio", training_files="nowhere/filelist.txt")
     assert not [d for d in found if d.code.startswith("VC3")]
+
+
+def test_rvc_estimate_reads_the_list_beside_the_config(tmp_path: Path) -> None:
+    from vitscfg.estimate.data import data_lengths
+
+    config = load(RVC_V1).data
+    assert "limits" in data_lengths(config, tmp_path / "config.json", "rvc").source
+    lines = [_rvc_item(tmp_path, "0_1")]
+    write_wav(tmp_path / "0_gt_wavs/0_2.wav", seconds=5.0, rate=40000)
+    lines.append(lines[0].replace("0_1.wav|", "0_2.wav|"))
+    _beside(tmp_path, lines)
+    lengths = data_lengths(config, tmp_path / "config.json", "rvc")
+    # 40 kHz, hop 400: 2 s = 200 frames, 5 s = 500 frames (inside RVC's buckets)
+    assert (lengths.source, lengths.utterances, lengths.spec_frames) == ("data", 2, 500)

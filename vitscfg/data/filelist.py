@@ -25,6 +25,10 @@ class FilelistFormat(enum.Enum):
     # vits_chinese (PlayVoice): the clip, its spectrogram and BERT prosody features
     # (written by vits_prepare.py, opened by the loader as given), space-separated phones.
     PATH_SPEC_BERT_TEXT = "path|spec|bert|text"
+    # RVC / Applio (written by their trainers' preparation step): the clip, its content
+    # features (.npy), coarse and fine F0 (.npy), the speaker id; without F0: 3 columns.
+    RVC_F0 = "path|feature|f0|f0nsf|sid"
+    RVC = "path|feature|sid"
     PATH = "path"
 
     @property
@@ -36,6 +40,9 @@ class FilelistFormat(enum.Enum):
 # in the trainer (applio's train.py sets data.training_files to the experiment's
 # filelist.txt, written by its preparing step), piper's voice config is for inference only.
 NO_FILELIST_DIALECTS = frozenset({"rvc", "applio", "gpt-sovits", "piper-voice"})
+#: Of those, the trainers that write their list into the experiment folder, beside the
+#: config.json they copy there (RVC's WebUI: logs/<exp>/; Applio: logs/<model>/): its name.
+TRAINER_FILELISTS = {"rvc": "filelist.txt", "applio": "filelist.txt"}
 
 # train.py reads path|text, train_ms.py path|sid|text (daniilrobnikov/vits2 included).
 _SID_DIALECTS = frozenset(
@@ -45,11 +52,16 @@ _BV2_DIALECTS = frozenset({"bert-vits2", "style-bert-vits2", "melotts"})
 _SVC_DIALECTS = frozenset({"so-vits-svc", "so-vits-svc-fork"})
 
 
-def format_for(dialect: str, n_speakers: int | None) -> FilelistFormat | None:
+def format_for(dialect: str, n_speakers: int | None, f0: bool = True) -> FilelistFormat | None:
     """The layout a dialect's loader expects, or None when it reads no filelist.
 
     vits-style trainers pick the loader by script (train.py vs train_ms.py); the
-    config tells us which one fits through `data.n_speakers` (> 0: a speaker column)."""
+    config tells us which one fits through `data.n_speakers` (> 0: a speaker column).
+    RVC's list has F0 columns for a pitch model (``f0``: its `if_f0`); Applio's always."""
+    if dialect == "applio" or (dialect == "rvc" and f0):
+        return FilelistFormat.RVC_F0
+    if dialect == "rvc":
+        return FilelistFormat.RVC
     if dialect in _SID_DIALECTS:
         return FilelistFormat.PATH_SID_TEXT if (n_speakers or 0) > 0 else FilelistFormat.PATH_TEXT
     if dialect in _BV2_DIALECTS:
@@ -137,6 +149,14 @@ def _entry(number: int, columns: list[str], fmt: FilelistFormat) -> FilelistEntr
         return FilelistEntry(number, path, text=columns[2], sid=sid)
     if fmt is FilelistFormat.PATH_SPEC_BERT_TEXT:
         return FilelistEntry(number, path, text=columns[3], features=(columns[1], columns[2]))
+    if fmt in (FilelistFormat.RVC_F0, FilelistFormat.RVC):
+        try:
+            sid = int(columns[-1])  # the loader's get_sid: int(sid)
+        except ValueError:
+            return LineProblem(
+                number, f"speaker id {columns[-1]!r} is not an integer", len(columns)
+            )
+        return FilelistEntry(number, path, sid=sid, features=tuple(columns[1:-1]))
     _, speaker, language, text, phones, tones, word2ph = columns
     return FilelistEntry(
         number,

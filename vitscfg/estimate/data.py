@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from vitscfg.data.buckets import VITS_BUCKETS, Buckets, buckets_for
@@ -61,25 +62,45 @@ def data_lengths(
     """
     from vitscfg.data.audio_header import AudioHeader, read_header
     from vitscfg.data.dataset import DataConfig, search_dirs
-    from vitscfg.data.filelist import FilelistFormat, ParsedFilelist, format_for, read_filelist
+    from vitscfg.data.filelist import (
+        TRAINER_FILELISTS,
+        FilelistFormat,
+        ParsedFilelist,
+        format_for,
+        read_filelist,
+    )
     from vitscfg.data.scan import resolve
     from vitscfg.data.symbols import VITS_SYMBOLS
     from vitscfg.data.text import TextFrontendError, clean_texts, symbols_to_ids
 
     data = config.get("data") or {}
     limits = limit_lengths(config, dialect)
-    name = data.get("training_files")
     dirs = search_dirs(config_path)
-    found = resolve(str(name), dirs) if isinstance(name, str) and name.strip() else None
+    trainer_list = TRAINER_FILELISTS.get(dialect or "")
+    if trainer_list is not None:  # RVC, Applio: the list their trainer writes beside it
+        beside = Path(config_path).parent / trainer_list
+        if not beside.is_file():
+            return _with_note(
+                limits,
+                f"no {trainer_list} beside the config (the fork's trainer writes it into the "
+                "experiment folder): using the loader limits",
+            )
+        name: object = str(beside)
+        found: Path | None = beside
+    else:
+        name = data.get("training_files")
+        found = resolve(str(name), dirs) if isinstance(name, str) and name.strip() else None
     if found is None:
         return _with_note(limits, f"training filelist {name!r} not found: using the loader limits")
     try:
         cfg = DataConfig.from_mapping(data)
     except (KeyError, TypeError, ValueError) as exc:
         return _with_note(limits, f"data section incomplete ({exc}): using the loader limits")
-    # The dialect's own layout: so-vits-svc's lists are one audio path per line, no text.
-    fmt = format_for(dialect or "vitscfg", cfg.n_speakers) or cfg.filelist_format
-    audio_only = fmt is FilelistFormat.PATH
+    # The dialect's own layout: so-vits-svc's lists are one audio path per line, no text;
+    # RVC's and Applio's name the clip's features and speaker, no text.
+    f0 = config.get("if_f0", 1) not in (0, False)
+    fmt = format_for(dialect or "vitscfg", cfg.n_speakers, f0) or cfg.filelist_format
+    audio_only = fmt in (FilelistFormat.PATH, FilelistFormat.RVC_F0, FilelistFormat.RVC)
     parsed = read_filelist(found, fmt)
     if not isinstance(parsed, ParsedFilelist):
         raise DataProblem(f"training filelist {found}: {parsed.message}")

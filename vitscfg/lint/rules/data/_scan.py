@@ -6,11 +6,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vitscfg.data.audio_header import AudioHeader, HeaderProblem
-from vitscfg.data.filelist import NO_FILELIST_DIALECTS, FilelistFormat, format_for
+from vitscfg.data.filelist import (
+    NO_FILELIST_DIALECTS,
+    TRAINER_FILELISTS,
+    FilelistFormat,
+    format_for,
+)
 from vitscfg.data.scan import AudioResult, FilelistScan, scan_filelist
 from vitscfg.lint.registry import Context
 
 KEYS = ("training_files", "validation_files")
+#: Where findings on a list the trainer writes itself (TRAINER_FILELISTS) stand: the
+#: config names no such list, so they point at its `data` section.
+TRAINER_LIST_POINTER = "/data"
 _EXAMPLES = 3
 # Loaders that ignore max_wav_value (rvc: float WAVs, melo: librosa) or resample
 # on load (melo), so a rate or scale mismatch is harmless there.
@@ -29,10 +37,15 @@ _SCALE = {
 class _Data:
     fmt: FilelistFormat
     lists: dict[str, FilelistScan]  # only the keys present in `data`
+    #: The training list is the one the trainer writes beside the config (rvc, applio).
+    trainer_list: bool = False
+
+    def pointer(self, key: str) -> str:
+        return TRAINER_LIST_POINTER if self.trainer_list else f"/data/{key}"
 
     def each(self) -> Iterator[tuple[str, FilelistScan]]:
         for key, scan in self.lists.items():
-            yield f"/data/{key}", scan
+            yield self.pointer(key), scan
 
 
 def _dirs(ctx: Context) -> tuple[Path, ...]:
@@ -49,6 +62,8 @@ def _data(ctx: Context) -> _Data | None:
 
 
 def _compute(ctx: Context, dirs: tuple[Path, ...]) -> _Data | None:
+    if ctx.check_data and ctx.dialect in TRAINER_FILELISTS:
+        return _trainer_list(ctx, dirs)
     if not ctx.check_data or ctx.dialect in NO_FILELIST_DIALECTS:
         return None
     fmt = format_for(ctx.dialect, ctx.integer("/data/n_speakers"))
@@ -57,6 +72,21 @@ def _compute(ctx: Context, dirs: tuple[Path, ...]) -> _Data | None:
     section = ctx.section("data")
     lists = {key: scan_filelist(section[key], fmt, dirs) for key in KEYS if key in section}
     return _Data(fmt, lists)
+
+
+def _trainer_list(ctx: Context, dirs: tuple[Path, ...]) -> _Data | None:
+    """The list RVC's WebUI / Applio write into the experiment folder, when this config is
+    the copy they keep there; nothing to check for a template elsewhere."""
+    path = Path(ctx.doc.path).parent / TRAINER_FILELISTS[ctx.dialect]
+    if not path.is_file():
+        return None
+    f0 = ctx.get("/if_f0", 1) not in (0, False)  # the rvc schema's default: a pitch model
+    fmt = format_for(ctx.dialect, None, f0)
+    if fmt is None:
+        return None
+    # Its paths are absolute (RVC) or relative to the fork's folder (Applio): tried
+    # against the search folders, as any list.
+    return _Data(fmt, {"training_files": scan_filelist(str(path), fmt, dirs)}, True)
 
 
 def _examples(items: list[str], total: int | None = None) -> str:
@@ -78,6 +108,8 @@ def _headers(scan: FilelistScan) -> list[tuple[AudioResult, AudioHeader]]:
 
 
 def _key(pointer: str) -> str:
+    if pointer == TRAINER_LIST_POINTER:
+        return "the trainer's filelist.txt beside the config"
     return pointer[1:].replace("/", ".")
 
 

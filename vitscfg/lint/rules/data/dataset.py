@@ -20,7 +20,7 @@ from vitscfg.lint.rules.data._scan import _data, _examples, _headers, _key, _n, 
 def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks every speaker in the filelists: numeric ids must be below
-    `data.n_speakers`; speaker names (Bert-VITS2, Style-Bert-VITS2, MeloTTS) must be
+    `data.n_speakers` (RVC, Applio: `model.spk_embed_dim`); speaker names (Bert-VITS2, Style-Bert-VITS2, MeloTTS) must be
     keys of `data.spk2id` with an id below `n_speakers`; so-vits-svc speaker folders
     must be keys of the top-level `spk` map.
 
@@ -38,14 +38,20 @@ def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
     data = _data(ctx)
     if data is None:
         return
-    n = ctx.integer("/data/n_speakers")
+    rvc = data.fmt in (FilelistFormat.RVC_F0, FilelistFormat.RVC)
+    # RVC's ids index its speaker table, emb_g(model.spk_embed_dim).
+    n = ctx.integer("/model/spk_embed_dim" if rvc else "/data/n_speakers")
     spk2id = ctx.get("/data/spk2id")
     spk = ctx.get("/spk")
     for pointer, scan in data.each():
         bad: list[str] = []
         top = -1
         for e in scan.entries:
-            if data.fmt is FilelistFormat.PATH_SID_TEXT and e.sid is not None and n is not None:
+            if (
+                (data.fmt is FilelistFormat.PATH_SID_TEXT or rvc)
+                and e.sid is not None
+                and n is not None
+            ):
                 top = max(top, e.sid)
                 if not 0 <= e.sid < n:
                     bad.append(f"line {e.line}: id {e.sid}")
@@ -61,8 +67,9 @@ def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
                     bad.append(f"line {e.line}: folder {parts[-2]!r} not in spk")
         if not bad:
             continue
+        size_key = "model.spk_embed_dim" if rvc else "data.n_speakers"
         hint = (
-            f"set data.n_speakers to {top + 1}"
+            f"set {size_key} to {top + 1}"
             if top >= (n or 0)
             else "add the missing speakers to the map (or fix the lines)"
         )
@@ -70,7 +77,7 @@ def speaker_id_out_of_range(ctx: Context) -> Iterator[Finding]:
             pointer,
             f"{_n(len(bad), 'line')} in {_key(pointer)} name a speaker the model has "
             f"no embedding for ({_examples(bad)}"
-            + (f"; data.n_speakers is {n}" if n is not None else "")
+            + (f"; {size_key} is {n}" if n is not None else "")
             + "): training crashes (CUDA device-side assert or KeyError) when one is drawn",
             hint,
         )
@@ -84,7 +91,7 @@ def _clips(ctx: Context) -> tuple[str, list[tuple[AudioResult, AudioHeader, int]
         return None
     scan = data.lists["training_files"]
     return (
-        "/data/training_files",
+        data.pointer("training_files"),
         [(r, h, spec_frames(h.frames, hop)) for r, h in _headers(scan)],
         hop,
     )

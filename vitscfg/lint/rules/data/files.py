@@ -68,7 +68,9 @@ def filelist_line_malformed(ctx: Context) -> Iterator[Finding]:
     unpacks: `path|text` (single speaker), `path|sid|text` (multi-speaker vits, vits2,
     daniilrobnikov/vits2, MB-iSTFT), `path|speaker|lang|text|phones|tones|word2ph`
     (Bert-VITS2, Style-Bert-VITS2, MeloTTS), `path|spec|bert|text` (vits_chinese:
-    the clip, its spectrogram and BERT features, phones) or `path` (so-vits-svc).
+    the clip, its spectrogram and BERT features, phones), `path|feature|f0|f0nsf|sid`
+    (RVC with pitch, Applio; RVC without pitch: `path|feature|sid`, in the `filelist.txt`
+    their trainers write beside the experiment's config) or `path` (so-vits-svc).
 
     ## Why is this bad?
     The loader unpacks `line.strip().split("|")` into fixed names, so one line with a
@@ -108,6 +110,10 @@ def filelist_line_malformed(ctx: Context) -> Iterator[Finding]:
                 "this is a multi-speaker list (path|sid|text): set data.n_speakers to the "
                 "number of speakers (and model.gin_channels > 0)"
             )
+        elif expected is FilelistFormat.RVC_F0 and found and found[0][0] == 3:
+            hint = 'this list has no F0 columns (a model without pitch): set "if_f0": 0'
+        elif expected is FilelistFormat.RVC and found and found[0][0] == 5:
+            hint = 'this list has F0 columns (a pitch model): set "if_f0": 1'
         elif expected is FilelistFormat.PATH_SPEC_BERT_TEXT:
             hint = (
                 "vits_chinese's loader reads wav|spec.pt|bert.npy|phones: write the lists "
@@ -129,7 +135,7 @@ def _empty(ctx: Context, key: str) -> Iterator[tuple[str, FilelistScan]]:
         return
     scan = data.lists[key]
     if scan.parsed is not None and not scan.parsed.entries and not scan.parsed.problems:
-        yield f"/data/{key}", scan
+        yield data.pointer(key), scan
 
 
 @rule("VC303", "validation-set-empty", Severity.ERROR, needs_data=True)
@@ -183,7 +189,8 @@ def audio_file_missing(ctx: Context) -> Iterator[Finding]:
     """## What it does
     Checks that every audio path in the filelists exists, resolved like the filelist
     itself (config's folder, then the working directory), and the other files a line
-    names for its clip (vits_chinese: the spectrogram `.spec.pt` and BERT `.npy`).
+    names for its clip (vits_chinese: the spectrogram `.spec.pt` and BERT `.npy`; RVC,
+    Applio: the content features and F0 tracks `.npy`).
 
     ## Why is this bad?
     Clips are opened lazily, so a missing file crashes training with FileNotFoundError
@@ -207,8 +214,8 @@ def audio_file_missing(ctx: Context) -> Iterator[Finding]:
                 f"{len(lacking)} of {len(scan.audio)} lines of {_key(pointer)} name feature "
                 f"files that do not exist ({_examples(names)}): the loader opens them with "
                 "the clip and raises FileNotFoundError when it draws that line",
-                "run the fork's preparation step again (vits_chinese: vits_prepare.py), "
-                "or fix the paths",
+                "run the fork's preparation step again (vits_chinese: vits_prepare.py; "
+                "RVC, Applio: feature and F0 extraction), or fix the paths",
             )
         missing = [r for r in scan.audio if r.path is None]
         if missing:
