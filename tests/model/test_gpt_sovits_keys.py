@@ -73,6 +73,18 @@ def test_build_nets_detects_the_fork_and_defaults_to_v2() -> None:
     assert shapes(nets["G"]) == FIXTURE["configs"][f"{S2}:v2"]["G"]
 
 
+def test_a_v2pro_sized_config_without_a_version_builds_v2pro() -> None:
+    # The shipped s2v2Pro.json has no version either; v2 cannot be built from it (its timbre
+    # vector is 1024 wide), v2Pro (and v2ProPlus, the same networks) can.
+    name = "RVC-Boss__GPT-SoVITS__GPT_SoVITS_configs_s2v2Pro.json"
+    config = _config(name)
+    assert "version" not in config["model"] and "version" not in config
+    with torch.device("meta"):
+        nets = build_nets(config)
+    assert shapes(nets["G"]) == FIXTURE["configs"][f"{name}:v2Pro"]["G"]
+    assert shapes(nets["D"]) == FIXTURE["configs"][f"{name}:v2Pro"]["D"]
+
+
 def test_a_fork_checkpoint_loads_strictly() -> None:
     # A state_dict with exactly the fork's keys and shapes (what its G_*.pth holds) loads
     # with strict=True into the generator build_nets makes.
@@ -87,7 +99,7 @@ def test_a_fork_checkpoint_loads_strictly() -> None:
     [
         ({"version": "v3"}, "v3/v4 train another model"),
         ({"semantic_frame_rate": "12hz"}, "model.semantic_frame_rate"),
-        ({"gin_channels": 256}, "model.gin_channels must be 512"),
+        ({"version": "v2", "gin_channels": 256}, "model.gin_channels must be 512"),
     ],
 )
 def test_unbuildable_configs_say_why(override: dict[str, Any], message: str) -> None:

@@ -11,7 +11,8 @@ turns the spectrogram into one timbre vector that conditions MRTE, the posterior
 ``enc_q``, the flow and the HiFi-GAN decoder ``dec`` (all VITS's). No duration predictor,
 no alignment search: features and spectrogram share the frame rate.
 
-Versions (``model.version``; the WebUI writes it, default v2 as the model's own default):
+Versions (``model.version``; the WebUI writes it; without it v2, the model's own default, or
+v2Pro for a v2Pro-sized config, see ``gpt_sovits_version``):
 v1 and v2 differ in the symbol table (322 / 732 phones) and in what the reference encoder
 reads (all spectrogram bins / the lowest 704); v2Pro and v2ProPlus add a speaker-verification
 embedding (20480-d, precomputed) projected into the timbre vector, and two discriminator
@@ -69,10 +70,16 @@ FRAME_RATE_STRIDE = {"25hz": 2, "50hz": 1}
 
 
 def gpt_sovits_version(config: Mapping[str, Any]) -> str:
-    """``model.version`` (else the top-level ``version``, else v2), checked."""
+    """``model.version``, else the top-level ``version``, checked; without either, v2 (the
+    model's default), or v2Pro when ``model.gin_channels`` is not 512: the shipped
+    s2v2Pro*.json files carry no version (the WebUI adds it), and v2 cannot be built with
+    them (v2Pro and v2ProPlus build the same networks from the same sizes)."""
     model = config.get("model")
-    version = model.get("version") if isinstance(model, Mapping) else None
-    version = version if version is not None else config.get("version", DEFAULT_VERSION)
+    model = model if isinstance(model, Mapping) else {}
+    version = model.get("version", config.get("version"))
+    if version is None:
+        wide = model.get("gin_channels", MRTE_WIDTH) != MRTE_WIDTH
+        version = "v2Pro" if wide else DEFAULT_VERSION
     if version not in N_SYMBOLS:
         raise ValueError(
             f"model.version {version!r}: vitscfg builds GPT-SoVITS s2 versions "
