@@ -7,7 +7,7 @@ added later as one more entry without touching the synthesizer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 import torch
@@ -20,25 +20,25 @@ if TYPE_CHECKING:
     from vitscfg.model.hparams import ModelHParams
 
 
+def dilated_convs(channels: int, kernel_size: int, dilation: Sequence[int]) -> nn.ModuleList:
+    """One weight-normed, length-preserving conv per dilation (a resblock's layers)."""
+    return nn.ModuleList(
+        weight_norm(
+            nn.Conv1d(
+                channels, channels, kernel_size, dilation=d, padding=get_padding(kernel_size, d)
+            )
+        )
+        for d in dilation
+    )
+
+
 class ResBlock1(nn.Module):
     """HiFi-GAN resblock type "1": three (dilated conv, conv) pairs with residual adds."""
 
     def __init__(self, channels: int, kernel_size: int, dilation: Sequence[int]) -> None:
         super().__init__()
-        self.convs1 = nn.ModuleList(
-            weight_norm(
-                nn.Conv1d(
-                    channels, channels, kernel_size, dilation=d, padding=get_padding(kernel_size, d)
-                )
-            )
-            for d in dilation
-        )
-        self.convs2 = nn.ModuleList(
-            weight_norm(
-                nn.Conv1d(channels, channels, kernel_size, padding=get_padding(kernel_size, 1))
-            )
-            for _ in dilation
-        )
+        self.convs1 = dilated_convs(channels, kernel_size, dilation)
+        self.convs2 = dilated_convs(channels, kernel_size, [1] * len(dilation))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, C, T) -> (B, C, T)."""
@@ -58,14 +58,7 @@ class ResBlock2(nn.Module):
 
     def __init__(self, channels: int, kernel_size: int, dilation: Sequence[int]) -> None:
         super().__init__()
-        self.convs = nn.ModuleList(
-            weight_norm(
-                nn.Conv1d(
-                    channels, channels, kernel_size, dilation=d, padding=get_padding(kernel_size, d)
-                )
-            )
-            for d in dilation
-        )
+        self.convs = dilated_convs(channels, kernel_size, dilation)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (B, C, T) -> (B, C, T)."""
@@ -102,6 +95,46 @@ def resblock_stack(
     return blocks
 
 
+def upsample_conv(
+    upsample_initial_channel: int, stage: int, rate: int, kernel: int, extra_padding: int = 0
+) -> nn.Module:
+    """Upsampling stage ``stage``'s weight-normed transposed convolution: ``U // 2**stage``
+    channels to ``U // 2**(stage+1)``, ``rate`` times the frames. Padding ``(k - u +
+    extra_padding) // 2``: exactly ``u`` times the frames when ``k - u`` is even (the linter
+    checks this); so-vits-svc 4.1 rounds up (``extra_padding`` 1)."""
+    return weight_norm(
+        nn.ConvTranspose1d(
+            upsample_initial_channel // (2**stage),
+            upsample_initial_channel // (2 ** (stage + 1)),
+            kernel,
+            rate,
+            padding=(kernel - rate + extra_padding) // 2,
+        )
+    )
+
+
+def upsample_convs(
+    upsample_initial_channel: int,
+    upsample_rates: Sequence[int],
+    upsample_kernel_sizes: Sequence[int],
+) -> nn.ModuleList:
+    """Every stage's ``upsample_conv``, in order (``ups.<i>``)."""
+    return nn.ModuleList(
+        upsample_conv(upsample_initial_channel, i, rate, kernel)
+        for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True))
+    )
+
+
+def fold_weight_norm(layers: Iterable[nn.Module], resblocks: nn.ModuleList) -> None:
+    """Fold weight norm into plain weights in ``layers`` and every resblock (inference/export
+    only)."""
+    for layer in layers:
+        remove_weight_norm(layer)
+    for block in resblocks:
+        if isinstance(block, (ResBlock1, ResBlock2)):
+            block.remove_weight_norm()
+
+
 def mrf(resblocks: nn.ModuleList, stage: int, num_kernels: int, x: torch.Tensor) -> torch.Tensor:
     """Mean of stage ``stage``'s multi-receptive-field blocks on ``x``, accumulated to avoid
     a stacked copy."""
@@ -116,8 +149,7 @@ class Generator(nn.Module):
     """HiFi-GAN generator: conv_pre -> [leaky ReLU, transposed conv upsample, mean of
     multi-receptive-field resblocks] per rate -> conv_post -> tanh.
 
-    Each transposed conv halves the channels. Its padding ``(k - u) // 2`` gives exactly
-    ``u`` times more frames when ``k - u`` is even (the linter checks this).
+    Each transposed conv halves the channels (``upsample_convs``).
     """
 
     def __init__(
@@ -135,21 +167,7 @@ class Generator(nn.Module):
         self.num_kernels = len(resblock_kernel_sizes)
         self.num_upsamples = len(upsample_rates)
         self.conv_pre = nn.Conv1d(initial_channel, upsample_initial_channel, 7, 1, padding=3)
-
-        self.ups = nn.ModuleList()
-        for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
-            self.ups.append(
-                weight_norm(
-                    nn.ConvTranspose1d(
-                        upsample_initial_channel // (2**i),
-                        upsample_initial_channel // (2 ** (i + 1)),
-                        kernel,
-                        rate,
-                        padding=(kernel - rate) // 2,
-                    )
-                )
-            )
-
+        self.ups = upsample_convs(upsample_initial_channel, upsample_rates, upsample_kernel_sizes)
         self.resblocks = resblock_stack(
             resblock,
             upsample_initial_channel,
@@ -176,11 +194,7 @@ class Generator(nn.Module):
 
     def remove_weight_norm(self) -> None:
         """Fold weight norm into plain weights (inference/export only)."""
-        for layer in self.ups:
-            remove_weight_norm(layer)
-        for block in self.resblocks:
-            if isinstance(block, (ResBlock1, ResBlock2)):
-                block.remove_weight_norm()
+        fold_weight_norm(self.ups, self.resblocks)
 
 
 DecoderBuilder = Callable[["ModelHParams"], nn.Module]

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vitscfg.model.flow import Flip
+from vitscfg.model.flow import Flip, zero_conv
 from vitscfg.model.norms import LayerNorm
 from vitscfg.model.spline import rational_quadratic_spline
 
@@ -126,10 +126,7 @@ class ConvFlow(nn.Module):
 
         self.pre = nn.Conv1d(self.half_channels, filter_channels, 1)
         self.convs = DDSConv(filter_channels, kernel_size, n_layers, p_dropout=0.0)
-        self.proj = nn.Conv1d(filter_channels, self.half_channels * (num_bins * 3 - 1), 1)
-        with torch.no_grad():
-            self.proj.weight.zero_()
-            self.proj.bias.zero_()  # type: ignore[union-attr]  # Conv1d has a bias here
+        self.proj = zero_conv(filter_channels, self.half_channels * (num_bins * 3 - 1))
 
     def forward(
         self,

@@ -34,9 +34,9 @@ from vitscfg.model.decoder import (
     DECODERS,
     RESBLOCKS,
     DecoderBuilder,
-    ResBlock1,
-    ResBlock2,
+    fold_weight_norm,
     mrf,
+    upsample_conv,
 )
 from vitscfg.model.hparams import IstftHParams, ModelHParams
 from vitscfg.model.norms import LRELU_SLOPE, get_padding, remove_weight_norm, weight_norm
@@ -102,13 +102,7 @@ class IstftDecoder(nn.Module):
         channels = upsample_initial_channel
         for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
             channels = upsample_initial_channel // (2 ** (i + 1))
-            self.ups.append(
-                weight_norm(
-                    nn.ConvTranspose1d(
-                        channels * 2, channels, kernel, rate, padding=(kernel - rate) // 2
-                    )
-                )
-            )
+            self.ups.append(upsample_conv(upsample_initial_channel, i, rate, kernel))
             for size, dilation in zip(resblock_kernel_sizes, resblock_dilation_sizes, strict=True):
                 self.resblocks.append(RESBLOCKS[resblock](channels, size, dilation))
         # Each band: n_fft / 2 + 1 log-magnitudes and as many phases.
@@ -157,11 +151,7 @@ class IstftDecoder(nn.Module):
 
     def remove_weight_norm(self) -> None:
         """Fold weight norm into plain weights (inference/export only)."""
-        for layer in [self.conv_pre, *self.ups, getattr(self, self.post_name)]:
-            remove_weight_norm(layer)
-        for block in self.resblocks:
-            if isinstance(block, (ResBlock1, ResBlock2)):
-                block.remove_weight_norm()
+        fold_weight_norm([self.conv_pre, *self.ups, getattr(self, self.post_name)], self.resblocks)
 
 
 class MultiBandIstftDecoder(IstftDecoder):

@@ -25,14 +25,85 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vitscfg.model.decoder import ResBlock1, ResBlock2, mrf, resblock_stack
-from vitscfg.model.norms import LRELU_SLOPE, remove_weight_norm, weight_norm
+from vitscfg.model.decoder import fold_weight_norm, mrf, resblock_stack, upsample_conv
+from vitscfg.model.norms import LRELU_SLOPE
 
 # Source-module constants RVC's models fix (none comes from the config).
 SINE_AMP = 0.1  # amplitude of the sine in voiced samples
 NOISE_STD = 0.003  # noise std in voiced samples; unvoiced noise has std SINE_AMP / 3
 VOICED_THRESHOLD = 0.0  # F0 (Hz) above which a frame counts as voiced
 HARMONIC_NUM = 0  # overtones besides the fundamental
+
+
+def phase_steps(f0: torch.Tensor, n_harmonics: int, sampling_rate: int) -> torch.Tensor:
+    """Per-step phase increments in cycles, wrapped to [0, 1), of every harmonic of ``f0``
+    (B, N) Hz -> (B, N, H), with each overtone's random initial phase (``torch.rand``, (B, H))
+    added at the first step; the fundamental starts at phase 0."""
+    multiples = torch.arange(1, n_harmonics + 1, device=f0.device, dtype=f0.dtype)
+    freqs = f0.unsqueeze(-1) * multiples  # (B, N, H) Hz of each harmonic
+    step = (freqs / sampling_rate) % 1
+    phase0 = torch.rand(f0.size(0), n_harmonics, device=f0.device)  # (B, H)
+    phase0[:, 0] = 0
+    step[:, 0, :] = step[:, 0, :] + phase0
+    return step
+
+
+def wrapped_sines(phase: torch.Tensor, step: torch.Tensor, amp: float) -> torch.Tensor:
+    """``amp * sin(2 pi * cumsum(step))`` (B, N, H), with one cycle subtracted after every
+    sample where ``phase`` (the running phase mod 1) wraps, so the long float32 sum stays
+    small; a whole cycle does not change the sine."""
+    wraps = (phase[:, 1:, :] - phase[:, :-1, :]) < 0
+    correction = torch.zeros_like(step)
+    correction[:, 1:, :] = wraps * -1.0
+    return torch.sin(torch.cumsum(step + correction, dim=1) * 2 * math.pi) * amp
+
+
+def voiced_mix(
+    sines: torch.Tensor, voiced: torch.Tensor, sine_amp: float, noise_std: float
+) -> torch.Tensor:
+    """Sines where voiced plus Gaussian noise (``torch.randn_like``): std ``noise_std`` where
+    voiced, ``sine_amp / 3`` where not. ``voiced``: 1.0 / 0.0, broadcast over harmonics."""
+    noise_amp = voiced * noise_std + (1 - voiced) * sine_amp / 3
+    noise = noise_amp * torch.randn_like(sines)
+    return sines * voiced + noise
+
+
+def stage_convs(
+    upsample_initial_channel: int,
+    upsample_rates: Sequence[int],
+    upsample_kernel_sizes: Sequence[int],
+    extra_padding: int = 0,
+) -> tuple[nn.ModuleList, nn.ModuleList]:
+    """(``ups``, ``noise_convs``), built stage by stage. The excitation is at the audio rate;
+    the stage after upsample i runs at audio rate / prod(rates after i), so a strided conv
+    brings it down there (padding ``(s + extra_padding) // 2``, as ``upsample_conv``'s)."""
+    ups, noise_convs = nn.ModuleList(), nn.ModuleList()
+    for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
+        ups.append(upsample_conv(upsample_initial_channel, i, rate, kernel, extra_padding))
+        channels = upsample_initial_channel // (2 ** (i + 1))
+        stride = math.prod(upsample_rates[i + 1 :])
+        if i + 1 < len(upsample_rates):
+            padding = (stride + extra_padding) // 2
+            noise_convs.append(nn.Conv1d(1, channels, stride * 2, stride=stride, padding=padding))
+        else:
+            noise_convs.append(nn.Conv1d(1, channels, 1))
+    return ups, noise_convs
+
+
+def nsf_stages(
+    x: torch.Tensor,
+    source: torch.Tensor,
+    convs: tuple[nn.ModuleList, nn.ModuleList],
+    resblocks: nn.ModuleList,
+    num_kernels: int,
+) -> torch.Tensor:
+    """Every upsampling stage with the excitation (B, 1, T_audio) added after its upsample;
+    ``convs``: ``stage_convs``'s pair."""
+    for i, (up, noise_conv) in enumerate(zip(*convs, strict=True)):
+        x = up(F.leaky_relu(x, LRELU_SLOPE))
+        x = x + noise_conv(source)
+        x = mrf(resblocks, i, num_kernels, x)
+    return x
 
 
 class SineSource(nn.Module):
@@ -63,13 +134,7 @@ class SineSource(nn.Module):
     def forward(self, f0: torch.Tensor, upp: int) -> torch.Tensor:
         """f0: (B, T) frame F0 in Hz (0 where unvoiced); upp: audio samples per frame."""
         f0 = f0.float()
-        multiples = torch.arange(1, self.n_harmonics + 1, device=f0.device, dtype=f0.dtype)
-        freqs = f0.unsqueeze(-1) * multiples  # (B, T, H) Hz of each harmonic
-        # Phase increment per sample in cycles, wrapped to [0, 1).
-        step = (freqs / self.sampling_rate) % 1
-        phase0 = torch.rand(f0.size(0), self.n_harmonics, device=f0.device)  # (B, H)
-        phase0[:, 0] = 0  # the fundamental starts at phase 0; overtones at random phases
-        step[:, 0, :] = step[:, 0, :] + phase0
+        step = phase_steps(f0, self.n_harmonics, self.sampling_rate)  # (B, T, H)
 
         # Phase at each frame boundary (scaled by upp: upp samples per frame), interpolated
         # to every sample, wrapped; a negative difference marks a wrap between two samples.
@@ -81,17 +146,11 @@ class SineSource(nn.Module):
         sample_step = F.interpolate(
             step.transpose(1, 2), scale_factor=float(upp), mode="nearest"
         ).transpose(1, 2)  # (B, T*upp, H)
-        wraps = (sample_phase[:, 1:, :] - sample_phase[:, :-1, :]) < 0
-        correction = torch.zeros_like(sample_step)
-        correction[:, 1:, :] = wraps * -1.0
-        sines = torch.sin(torch.cumsum(sample_step + correction, dim=1) * 2 * math.pi)
-        sines = sines * self.sine_amp
+        sines = wrapped_sines(sample_phase, sample_step, self.sine_amp)
 
         voiced = (f0 > self.voiced_threshold).to(sines.dtype).unsqueeze(1)  # (B, 1, T)
         voiced = F.interpolate(voiced, scale_factor=float(upp), mode="nearest").transpose(1, 2)
-        noise_amp = voiced * self.noise_std + (1 - voiced) * self.sine_amp / 3
-        noise = noise_amp * torch.randn_like(sines)
-        return sines * voiced + noise  # (B, T*upp, H)
+        return voiced_mix(sines, voiced, self.sine_amp, self.noise_std)  # (B, T*upp, H)
 
 
 class HarmonicSource(nn.Module):
@@ -132,32 +191,9 @@ class NsfGenerator(nn.Module):
         self.upp = math.prod(upsample_rates)
         self.m_source = HarmonicSource(sampling_rate)
         self.conv_pre = nn.Conv1d(initial_channel, upsample_initial_channel, 7, 1, padding=3)
-
-        self.ups = nn.ModuleList()
-        self.noise_convs = nn.ModuleList()
-        for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
-            channels = upsample_initial_channel // (2 ** (i + 1))
-            self.ups.append(
-                weight_norm(
-                    nn.ConvTranspose1d(
-                        upsample_initial_channel // (2**i),
-                        channels,
-                        kernel,
-                        rate,
-                        padding=(kernel - rate) // 2,
-                    )
-                )
-            )
-            # The excitation is at the audio rate; the stage after upsample i runs at
-            # audio rate / prod(rates after i), so a strided conv brings it down there.
-            stride = math.prod(upsample_rates[i + 1 :])
-            if i + 1 < len(upsample_rates):
-                self.noise_convs.append(
-                    nn.Conv1d(1, channels, stride * 2, stride=stride, padding=stride // 2)
-                )
-            else:
-                self.noise_convs.append(nn.Conv1d(1, channels, 1))
-
+        self.ups, self.noise_convs = stage_convs(
+            upsample_initial_channel, upsample_rates, upsample_kernel_sizes
+        )
         self.resblocks = resblock_stack(
             resblock,
             upsample_initial_channel,
@@ -178,18 +214,11 @@ class NsfGenerator(nn.Module):
         x = self.conv_pre(x)
         if g is not None:
             x = x + self.cond(g)
-        for i, (up, noise_conv) in enumerate(zip(self.ups, self.noise_convs, strict=True)):
-            x = up(F.leaky_relu(x, LRELU_SLOPE))
-            x = x + noise_conv(source)
-            x = mrf(self.resblocks, i, self.num_kernels, x)
+        x = nsf_stages(x, source, (self.ups, self.noise_convs), self.resblocks, self.num_kernels)
         # Default slope (0.01) before conv_post, as in HiFi-GAN.
         x = self.conv_post(F.leaky_relu(x))
         return torch.tanh(x)
 
     def remove_weight_norm(self) -> None:
         """Fold weight norm into plain weights (inference/export only)."""
-        for layer in self.ups:
-            remove_weight_norm(layer)
-        for block in self.resblocks:
-            if isinstance(block, (ResBlock1, ResBlock2)):
-                block.remove_weight_norm()
+        fold_weight_norm(self.ups, self.resblocks)

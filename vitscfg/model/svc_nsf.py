@@ -30,16 +30,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vitscfg.model.decoder import (
-    DECODERS,
-    DecoderBuilder,
-    ResBlock1,
-    ResBlock2,
-    mrf,
-    resblock_stack,
-)
+from vitscfg.model.decoder import DECODERS, DecoderBuilder, fold_weight_norm, resblock_stack
 from vitscfg.model.hparams import ModelHParams
-from vitscfg.model.norms import LRELU_SLOPE, remove_weight_norm, weight_norm
+from vitscfg.model.norms import weight_norm
+from vitscfg.model.nsf import nsf_stages, phase_steps, stage_convs, voiced_mix, wrapped_sines
 
 # Source constants fixed by so-vits-svc's decoder (none comes from the config).
 HARMONIC_NUM = 8
@@ -59,24 +53,10 @@ class SampleRateSineSource(nn.Module):
     @torch.no_grad()
     def forward(self, f0: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns ``(excitation (B, N, H), voiced (B, N, 1))``."""
-        multiples = torch.arange(1, self.n_harmonics + 1, device=f0.device, dtype=f0.dtype)
-        freqs = f0.unsqueeze(-1) * multiples  # (B, N, H)
-        step = (freqs / self.sampling_rate) % 1  # cycles per sample, wrapped
-        phase0 = torch.rand(f0.size(0), self.n_harmonics, device=f0.device)
-        phase0[:, 0] = 0  # the fundamental starts at phase 0
-        step[:, 0, :] = step[:, 0, :] + phase0
-        # Subtract one cycle after every sample where the running phase wraps, so the long
-        # float32 sum stays small; a whole cycle does not change the sine.
-        wrapped = torch.cumsum(step, dim=1) % 1
-        wraps = (wrapped[:, 1:, :] - wrapped[:, :-1, :]) < 0
-        correction = torch.zeros_like(step)
-        correction[:, 1:, :] = wraps * -1.0
-        sines = torch.sin(torch.cumsum(step + correction, dim=1) * 2 * math.pi) * SINE_AMP
-
+        step = phase_steps(f0, self.n_harmonics, self.sampling_rate)  # cycles per sample
+        sines = wrapped_sines(torch.cumsum(step, dim=1) % 1, step, SINE_AMP)
         voiced = (f0 > VOICED_THRESHOLD).to(torch.float32).unsqueeze(-1)  # (B, N, 1)
-        noise_amp = voiced * NOISE_STD + (1 - voiced) * SINE_AMP / 3
-        noise = noise_amp * torch.randn_like(sines)
-        return sines * voiced + noise, voiced
+        return voiced_mix(sines, voiced, SINE_AMP, NOISE_STD), voiced
 
 
 class SvcHarmonicSource(nn.Module):
@@ -123,29 +103,9 @@ class SvcNsfGenerator(nn.Module):
         self.conv_pre = weight_norm(
             nn.Conv1d(initial_channel, upsample_initial_channel, 7, 1, padding=3)
         )
-        self.ups = nn.ModuleList()
-        self.noise_convs = nn.ModuleList()
-        for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes, strict=True)):
-            channels = upsample_initial_channel // (2 ** (i + 1))
-            self.ups.append(
-                weight_norm(
-                    nn.ConvTranspose1d(
-                        upsample_initial_channel // (2**i),
-                        channels,
-                        kernel,
-                        rate,
-                        padding=(kernel - rate + up) // 2,
-                    )
-                )
-            )
-            # Bring the audio-rate excitation down to the rate after upsample i.
-            stride = math.prod(upsample_rates[i + 1 :])
-            if i + 1 < len(upsample_rates):
-                self.noise_convs.append(
-                    nn.Conv1d(1, channels, stride * 2, stride=stride, padding=(stride + up) // 2)
-                )
-            else:
-                self.noise_convs.append(nn.Conv1d(1, channels, 1))
+        self.ups, self.noise_convs = stage_convs(
+            upsample_initial_channel, upsample_rates, upsample_kernel_sizes, extra_padding=up
+        )
         self.resblocks = resblock_stack(
             resblock,
             upsample_initial_channel,
@@ -162,19 +122,13 @@ class SvcNsfGenerator(nn.Module):
         f0_audio = f0.repeat_interleave(self.upp, dim=1)  # (B, T * upp): each frame's F0 held
         source = self.m_source(f0_audio).transpose(1, 2)  # (B, 1, T * upp)
         x = self.conv_pre(x) + self.cond(g)
-        for i, (up, noise_conv) in enumerate(zip(self.ups, self.noise_convs, strict=True)):
-            x = up(F.leaky_relu(x, LRELU_SLOPE)) + noise_conv(source)
-            x = mrf(self.resblocks, i, self.num_kernels, x)
+        x = nsf_stages(x, source, (self.ups, self.noise_convs), self.resblocks, self.num_kernels)
         # Default slope (0.01) before conv_post, as in HiFi-GAN.
         return torch.tanh(self.conv_post(F.leaky_relu(x)))
 
     def remove_weight_norm(self) -> None:
         """Fold weight norm into plain weights (inference/export only)."""
-        for layer in [self.conv_pre, *self.ups, self.conv_post]:
-            remove_weight_norm(layer)
-        for block in self.resblocks:
-            if isinstance(block, (ResBlock1, ResBlock2)):
-                block.remove_weight_norm()
+        fold_weight_norm([self.conv_pre, *self.ups, self.conv_post], self.resblocks)
 
 
 def _builder(round_padding_up: bool) -> DecoderBuilder:

@@ -18,9 +18,9 @@ import torch
 from torch import nn
 
 from vitscfg.model.attentions import Encoder
-from vitscfg.model.flow import Flip, ResidualCouplingLayer
+from vitscfg.model.flow import Flip, FlowStack, MeanOnlyCoupling, ResidualCouplingLayer, zero_conv
 from vitscfg.model.skewed_attention import SkewedRelativeAttention
-from vitscfg.model.transformer_flow import CausalTransformer, mean_shift, zero_conv
+from vitscfg.model.transformer_flow import CausalTransformer
 from vitscfg.model.wavenet import WN
 
 # Coarse pitch: 256 bins over the mel-scaled F0 range 50-1100 Hz (bin 1 = unvoiced or below).
@@ -144,7 +144,7 @@ class F0Predictor(nn.Module):
         return out
 
 
-class TransformerCoupling(nn.Module):
+class TransformerCoupling(MeanOnlyCoupling):
     """Mean-only coupling whose shift comes from a speaker-gated causal transformer (4.1's
     ``use_transformer_flow``; unlike VITS2's ``fft`` flow, no residual add around it)."""
 
@@ -155,19 +155,13 @@ class TransformerCoupling(nn.Module):
         self.enc = enc
         self.post = zero_conv(hidden_channels, self.half_channels)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        x_mask: torch.Tensor,
-        g: torch.Tensor | None = None,
-        reverse: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
+    def shift(self, x0: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         h = self.enc(self.pre(x0) * x_mask, x_mask, g=g)
-        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+        shift: torch.Tensor = self.post(h) * x_mask
+        return shift
 
 
-class SvcFlow(nn.Module):
+class SvcFlow(FlowStack):
     """``n_flows`` x (mean-only coupling, flip): WaveNet couplings of ``wn_layers`` layers, or
     transformer couplings (``transformer``). ``share``: one network (``wn``) serves every
     coupling, so a checkpoint holds its weights under ``flow.wn`` and again under each
@@ -188,7 +182,6 @@ class SvcFlow(nn.Module):
         n_layers_transformer: int = 3,
         p_dropout: float = 0.0,
     ) -> None:
-        super().__init__()
 
         def new_enc() -> nn.Module:
             if transformer:
@@ -204,17 +197,15 @@ class SvcFlow(nn.Module):
             # Kernel 5, dilation 1: fixed by so-vits-svc, as in VITS.
             return WN(hidden_channels, 5, 1, wn_layers, gin_channels, depthwise=depthwise)
 
-        # ``flows`` before ``wn``, as so-vits-svc registers them: when a state dict holds
-        # different values under the shared network's names, the last one loaded wins.
-        self.flows = nn.ModuleList()
-        self.wn = new_enc() if share else None
+        wn = new_enc() if share else None
+        layers: list[nn.Module] = []
         for _ in range(n_flows):
-            enc = self.wn if self.wn is not None else new_enc()
+            enc = wn if wn is not None else new_enc()
             if transformer:
                 assert isinstance(enc, CausalTransformer)
-                self.flows.append(TransformerCoupling(channels, hidden_channels, enc))
+                layers.append(TransformerCoupling(channels, hidden_channels, enc))
             else:
-                self.flows.append(
+                layers.append(
                     ResidualCouplingLayer(
                         channels,
                         hidden_channels,
@@ -226,15 +217,8 @@ class SvcFlow(nn.Module):
                         enc=enc,
                     )
                 )
-            self.flows.append(Flip())
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        x_mask: torch.Tensor,
-        g: torch.Tensor | None = None,
-        reverse: bool = False,
-    ) -> torch.Tensor:
-        for flow in reversed(self.flows) if reverse else self.flows:
-            x, _ = flow(x, x_mask, g=g, reverse=reverse)
-        return x
+            layers.append(Flip())
+        # ``flows`` before ``wn``, as so-vits-svc registers them: when a state dict holds
+        # different values under the shared network's names, the last one loaded wins.
+        super().__init__(layers)
+        self.wn = wn

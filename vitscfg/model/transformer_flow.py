@@ -22,7 +22,7 @@ Every variant is mean-only (volume preserving), like the VITS flow.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -30,7 +30,12 @@ from torch import nn
 
 from vitscfg.model.attentions import FFN, Encoder, MultiHeadAttention
 from vitscfg.model.commons import fused_add_tanh_sigmoid_multiply
-from vitscfg.model.flow import Flip, ResidualCouplingLayer
+from vitscfg.model.flow import Flip, MeanOnlyCoupling, ResidualCouplingLayer
+
+# Re-exported for the Bert-VITS2 family's modules, which import them from here.
+from vitscfg.model.flow import FlowStack as FlowStack
+from vitscfg.model.flow import mean_shift as mean_shift
+from vitscfg.model.flow import zero_conv as zero_conv
 from vitscfg.model.norms import LayerNorm, weight_norm
 from vitscfg.model.wavenet import WN
 
@@ -52,23 +57,6 @@ class FlowSizes:
     gin_channels: int
 
 
-def mean_shift(
-    x0: torch.Tensor, x1: torch.Tensor, m: torch.Tensor, x_mask: torch.Tensor, reverse: bool
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean-only affine coupling: shift x1 by m (log-determinant 0)."""
-    x1 = (x1 - m) * x_mask if reverse else m + x1 * x_mask
-    return torch.cat([x0, x1], dim=1), x0.new_zeros(x0.size(0))
-
-
-def zero_conv(in_channels: int, out_channels: int) -> nn.Conv1d:
-    """1x1 conv that starts at zero, so every coupling layer starts as the identity."""
-    conv = nn.Conv1d(in_channels, out_channels, 1)
-    with torch.no_grad():
-        conv.weight.zero_()
-        conv.bias.zero_()  # type: ignore[union-attr]  # Conv1d has a bias here
-    return conv
-
-
 def _flow_encoder(channels: int) -> Encoder:
     """The small transformer of the pre_conv and mono variants (no relative positions)."""
     return Encoder(
@@ -82,7 +70,7 @@ def _flow_encoder(channels: int) -> Encoder:
     )
 
 
-class PreTransformerCoupling(nn.Module):
+class PreTransformerCoupling(MeanOnlyCoupling):
     """``pre_conv``: transformer on the conditioning half, residual, then the WaveNet."""
 
     def __init__(self, s: FlowSizes) -> None:
@@ -95,20 +83,14 @@ class PreTransformerCoupling(nn.Module):
         self.post_transformer = _flow_encoder(s.hidden_channels)
         self.post = zero_conv(s.hidden_channels, self.half_channels)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        x_mask: torch.Tensor,
-        g: torch.Tensor | None = None,
-        reverse: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
+    def shift(self, x0: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         h = self.pre_transformer(x0 * x_mask, x_mask) + x0
         h = self.enc(self.pre(h) * x_mask, x_mask, g=g)
-        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+        shift: torch.Tensor = self.post(h) * x_mask
+        return shift
 
 
-class ConvTransformerCoupling(nn.Module):
+class ConvTransformerCoupling(MeanOnlyCoupling):
     """``pre_conv2``: input conv, one relative-attention layer (residual), then the WaveNet."""
 
     def __init__(self, s: FlowSizes) -> None:
@@ -121,18 +103,12 @@ class ConvTransformerCoupling(nn.Module):
         self.enc = WN(s.hidden_channels, s.kernel_size, s.dilation_rate, s.n_layers, s.gin_channels)
         self.post = zero_conv(s.hidden_channels, self.half_channels)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        x_mask: torch.Tensor,
-        g: torch.Tensor | None = None,
-        reverse: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
+    def shift(self, x0: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         h = self.pre(x0) * x_mask
         h = h + self.pre_transformer(h * x_mask, x_mask)
         h = self.enc(h, x_mask, g=g)
-        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+        shift: torch.Tensor = self.post(h) * x_mask
+        return shift
 
 
 class CausalTransformer(nn.Module):
@@ -213,7 +189,7 @@ class CausalTransformer(nn.Module):
         return x * x_mask
 
 
-class CausalTransformerCoupling(nn.Module):
+class CausalTransformerCoupling(MeanOnlyCoupling):
     """``fft``: the causal transformer in place of the WaveNet, with a residual add."""
 
     def __init__(self, s: FlowSizes) -> None:
@@ -232,22 +208,17 @@ class CausalTransformerCoupling(nn.Module):
         )
         self.post = zero_conv(s.hidden_channels, self.half_channels)
 
-    def forward(
-        self,
-        x: torch.Tensor,
-        x_mask: torch.Tensor,
-        g: torch.Tensor | None = None,
-        reverse: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
+    def shift(self, x0: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
         h = self.pre(x0) * x_mask
         h = self.enc(h, x_mask, g=g) + h
-        return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+        shift: torch.Tensor = self.post(h) * x_mask
+        return shift
 
 
-class TransformerOnlyCoupling(nn.Module):
+class TransformerOnlyCoupling(MeanOnlyCoupling):
     """The mono variants' extra layer: a transformer on the conditioning half predicts the
-    shift. ``residual``: the layer's output is added to its input (y = x + coupling(x))."""
+    shift. ``residual``: the layer's output is added to its input (y = x + coupling(x)),
+    which doubles the volume (no longer mean-only)."""
 
     def __init__(self, channels: int, residual: bool) -> None:
         super().__init__()
@@ -256,6 +227,11 @@ class TransformerOnlyCoupling(nn.Module):
         self.pre_transformer = _flow_encoder(self.half_channels)
         self.post = zero_conv(self.half_channels, self.half_channels)
 
+    def shift(self, x0: torch.Tensor, x_mask: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
+        h = self.pre_transformer(x0 * x_mask, x_mask) + x0
+        shift: torch.Tensor = self.post(h) * x_mask
+        return shift
+
     def forward(
         self,
         x: torch.Tensor,
@@ -263,10 +239,9 @@ class TransformerOnlyCoupling(nn.Module):
         g: torch.Tensor | None = None,
         reverse: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         if not self.residual:
-            h = self.pre_transformer(x0 * x_mask, x_mask) + x0
-            return mean_shift(x0, x1, self.post(h) * x_mask, x_mask, reverse)
+            return super().forward(x, x_mask, g, reverse)
+        x0, x1 = torch.split(x, [self.half_channels, self.half_channels], dim=1)
         # y0 = 2 x0 and y1 = 2 x1 + m(x0): the inverse halves y0 first, then recomputes m.
         if reverse:
             x0 = x0 / 2
@@ -314,26 +289,6 @@ FLOW_TYPES: dict[str, Callable[[FlowSizes], list[nn.Module]]] = {
     "mono_layer_inter_residual": _mono(residual=False),
     "mono_layer_post_residual": _mono(residual=True),
 }
-
-
-class FlowStack(nn.Module):
-    """A sequence of invertible layers; forward maps z -> z_p, ``reverse`` z_p -> z."""
-
-    def __init__(self, layers: Sequence[nn.Module]) -> None:
-        super().__init__()
-        self.flows = nn.ModuleList(layers)
-
-    def forward(
-        self,
-        x: torch.Tensor,
-        x_mask: torch.Tensor,
-        g: torch.Tensor | None = None,
-        reverse: bool = False,
-    ) -> torch.Tensor:
-        flows = reversed(self.flows) if reverse else self.flows
-        for flow in flows:
-            x, _ = flow(x, x_mask, g=g, reverse=reverse)
-        return x
 
 
 def build_flow(flow_type: str, sizes: FlowSizes) -> FlowStack:
