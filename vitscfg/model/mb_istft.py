@@ -23,6 +23,13 @@ How the forks' train scripts turn a config into networks, and so what is built h
   transformer flow, and any other type the VITS flow. ``fork_flow_type`` says which.
   Everything else (mel posterior of 80 channels, transformer flows, duration
   discriminator, noise-scaled alignment) is read as for VITS2 (``vitscfg.model.vits2``).
+
+Built in the forks' memory form (same parameters, same values), so that `estimate`, which
+traces these networks, sees what the forks' steps hold (bench/mb_istft_vits2_step_peak.py):
+the discriminator takes real and generated audio in two calls, as both forks' do (each call
+recomputes the weight-normed weights and autograd keeps both copies), and the relative
+attention (text encoder; MB-iSTFT-VITS2's transformer flows) spans all 2T-1 offsets
+(``vitscfg.model.skewed_attention``), as both forks' ``attentions.py`` do.
 """
 
 from __future__ import annotations
@@ -33,11 +40,13 @@ from typing import Any
 
 from torch import nn
 
+from vitscfg.model.attentions import MultiHeadAttention
 from vitscfg.model.discriminators import MultiPeriodDiscriminator
 from vitscfg.model.duration_discriminator import build_duration_discriminator
 from vitscfg.model.hparams import IstftHParams, ModelHParams
 from vitscfg.model.istft_decoder import ISTFT_DECODERS
 from vitscfg.model.nets import register_nets
+from vitscfg.model.skewed_attention import SkewedRelativeAttention
 from vitscfg.model.synthesizer import SynthesizerTrn
 from vitscfg.model.transformer_flow import FLOW_TYPES
 from vitscfg.model.vits2 import vits2_hparams
@@ -138,10 +147,23 @@ def fork_flow_type(model: Mapping[str, Any]) -> str:
     return MB_ISTFT_VITS2_FLOW_TYPE if post_residual else "vits"
 
 
+def _skewed_attention(net: nn.Module) -> nn.Module:
+    """``net`` with every windowed relative attention in the fork's all-offsets form. The
+    subclass only overrides ``forward`` (same parameters and values), so the modules change
+    class in place: the text encoder and the flows build theirs without a choice."""
+    for module in net.modules():
+        if type(module) is MultiHeadAttention and module.window_size is not None:
+            module.__class__ = SkewedRelativeAttention
+    return net
+
+
 def _nets(hp: ModelHParams) -> dict[str, nn.Module]:
     nets: dict[str, nn.Module] = {
-        "G": SynthesizerTrn(hp),
-        "D": MultiPeriodDiscriminator(hp.use_spectral_norm, width=hp.discriminator_width),
+        "G": _skewed_attention(SynthesizerTrn(hp)),
+        # Real and generated audio in two calls, as the forks' MultiPeriodDiscriminator.
+        "D": MultiPeriodDiscriminator(
+            hp.use_spectral_norm, width=hp.discriminator_width, joint=False
+        ),
     }
     if hp.vits2 is not None and hp.vits2.use_duration_discriminator:
         nets["DurDisc"] = build_duration_discriminator(
