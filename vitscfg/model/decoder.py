@@ -200,8 +200,16 @@ class Generator(nn.Module):
 DecoderBuilder = Callable[["ModelHParams"], nn.Module]
 
 
-def _build_hifigan(hp: ModelHParams) -> nn.Module:
-    return Generator(
+TrunkArgs = tuple[
+    int, str, Sequence[int], Sequence[Sequence[int]], Sequence[int], int, Sequence[int]
+]
+
+
+def trunk_args(hp: ModelHParams) -> TrunkArgs:
+    """The HiFi-GAN trunk's sizes, which every decoder class takes first and in this order:
+    (initial_channel, resblock, resblock kernel sizes, resblock dilation sizes, upsample
+    rates, upsample initial channel, upsample kernel sizes)."""
+    return (
         hp.inter_channels,
         hp.resblock,
         hp.resblock_kernel_sizes,
@@ -209,6 +217,12 @@ def _build_hifigan(hp: ModelHParams) -> nn.Module:
         hp.upsample_rates,
         hp.upsample_initial_channel,
         hp.upsample_kernel_sizes,
+    )
+
+
+def _build_hifigan(hp: ModelHParams) -> nn.Module:
+    return Generator(
+        *trunk_args(hp),
         gin_channels=hp.gin_channels,
     )
 
@@ -218,13 +232,7 @@ def _build_nsf_hifigan(hp: ModelHParams) -> nn.Module:
     from vitscfg.model.nsf import NsfGenerator
 
     return NsfGenerator(
-        hp.inter_channels,
-        hp.resblock,
-        hp.resblock_kernel_sizes,
-        hp.resblock_dilation_sizes,
-        hp.upsample_rates,
-        hp.upsample_initial_channel,
-        hp.upsample_kernel_sizes,
+        *trunk_args(hp),
         gin_channels=hp.gin_channels,
         sampling_rate=hp.sampling_rate,
     )

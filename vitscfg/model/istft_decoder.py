@@ -36,6 +36,7 @@ from vitscfg.model.decoder import (
     DecoderBuilder,
     fold_weight_norm,
     mrf,
+    trunk_args,
     upsample_conv,
 )
 from vitscfg.model.hparams import IstftHParams, ModelHParams
@@ -216,13 +217,7 @@ def _builder(cls: type[IstftDecoder]) -> DecoderBuilder:
         if hp.istft is None:
             raise ValueError(f"the {hp.decoder!r} decoder needs the iSTFT geometry (hp.istft)")
         return cls(
-            hp.inter_channels,
-            hp.resblock,
-            hp.resblock_kernel_sizes,
-            hp.resblock_dilation_sizes,
-            hp.upsample_rates,
-            hp.upsample_initial_channel,
-            hp.upsample_kernel_sizes,
+            *trunk_args(hp),
             hp.istft,
         )
 

@@ -30,7 +30,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from vitscfg.model.decoder import DECODERS, DecoderBuilder, fold_weight_norm, resblock_stack
+from vitscfg.model.decoder import (
+    DECODERS,
+    DecoderBuilder,
+    fold_weight_norm,
+    resblock_stack,
+    trunk_args,
+)
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.norms import weight_norm
 from vitscfg.model.nsf import nsf_stages, phase_steps, stage_convs, voiced_mix, wrapped_sines
@@ -134,13 +140,7 @@ class SvcNsfGenerator(nn.Module):
 def _builder(round_padding_up: bool) -> DecoderBuilder:
     def build(hp: ModelHParams) -> nn.Module:
         return SvcNsfGenerator(
-            hp.inter_channels,
-            hp.resblock,
-            hp.resblock_kernel_sizes,
-            hp.resblock_dilation_sizes,
-            hp.upsample_rates,
-            hp.upsample_initial_channel,
-            hp.upsample_kernel_sizes,
+            *trunk_args(hp),
             gin_channels=hp.gin_channels,
             sampling_rate=hp.sampling_rate,
             round_padding_up=round_padding_up,
