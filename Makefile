@@ -9,7 +9,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all generate lint bench clean
+.PHONY: demo test test-all generate lint bench clean gpu-deps
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,25 @@ bench: $(STAMP)
 	$(BIN)/python bench/check_latency.py
 	$(BIN)/python bench/data_check.py
 	$(BIN)/python bench/lsp_latency.py
+
+# What scripts/gpu_check.sh needs on a GPU machine whose image has torch but not vitscfg's
+# core dependencies: this venv's versions of them as wheels for GPU_PY (the image's Python),
+# unpacked into .gpu_deps/site (git-ignored; the device call carries .gpu_deps). With
+# REFERENCE=DIR (a jaywalnut310/vits checkout) its Python files go to .gpu_deps/vits for
+# bench/peer_reference.py. docs/gpu-validation.md has the device call.
+GPU_PY   ?= 3.12
+GPU_DEPS := pydantic pydantic_core annotated-types typing-inspection typing_extensions soundfile cffi pycparser
+gpu-deps: $(STAMP)
+	rm -rf .gpu_deps/site && mkdir -p .gpu_deps/site
+	$(BIN)/python -m pip install --quiet --no-deps --no-compile --only-binary=:all: --target .gpu_deps/site \
+		--python-version $(GPU_PY) --implementation cp --platform manylinux_2_28_x86_64 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		$$($(BIN)/python -m pip freeze | grep -i -E "^($(shell echo $(GPU_DEPS) | tr ' ' '|'))==")
+	echo $(GPU_PY) > .gpu_deps/site/PYTHON_VERSION
+	if [ -n "$(REFERENCE)" ]; then rm -rf .gpu_deps/vits && mkdir -p .gpu_deps/vits && \
+		(cd "$(REFERENCE)" && find . -name '*.py' -not -path './.git/*' | tar cf - -T -) | tar xf - -C .gpu_deps/vits && \
+		(git -C "$(REFERENCE)" rev-parse --short HEAD > .gpu_deps/vits/COMMIT || echo unknown > .gpu_deps/vits/COMMIT); fi
+	du -sh .gpu_deps
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
