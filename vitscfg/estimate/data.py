@@ -75,6 +75,10 @@ def data_lengths(
 
     data = config.get("data") or {}
     limits = limit_lengths(config, dialect)
+    if dialect == "gpt-sovits":  # no filelist: the fork's own experiment folder
+        from vitscfg.estimate.gpt_sovits_data import gpt_sovits_lengths
+
+        return gpt_sovits_lengths(config, config_path, limits)
     dirs = search_dirs(config_path)
     trainer_list = TRAINER_FILELISTS.get(dialect or "")
     if trainer_list is not None:  # RVC, Applio: the list their trainer writes beside it
