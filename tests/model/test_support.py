@@ -24,6 +24,8 @@ EXPECTED = {
     "rvc": "exact",  # vitscfg.model.rvc and its step (vitscfg/train/fork_steps.py)
     "so-vits-svc": "exact",  # vitscfg.model.svc and its step (fork_steps.py)
     "vits2": "exact",  # vitscfg.model.vits2 and its step (fork_steps.py)
+    "bert-vits2": "exact",  # vitscfg.model.bert_vits2 and train/bert_step.py (fork_steps.py)
+    "melotts": "exact",  # the same
     "piper-voice": "none",
 }
 

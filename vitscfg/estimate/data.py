@@ -26,6 +26,15 @@ from vitscfg.data.buckets import VITS_BUCKETS, Buckets, buckets_for
 
 DEFAULT_MAX_TEXT_LEN = 190  # vitscfg's DataConfig default (the reference hparams value)
 
+#: The Bert-VITS2 family's loaders filter on the *phone column's* length in characters,
+#: with their own default upper limit (None: Style-Bert-VITS2 filters nothing); the step
+#: then reads one id (and one BERT feature vector) per phone.
+PHONE_FILTER_MAX: dict[str, int | None] = {
+    "bert-vits2": 384,
+    "melotts": 300,
+    "style-bert-vits2": None,
+}
+
 
 @dataclass(frozen=True)
 class Lengths:
@@ -70,8 +79,6 @@ def data_lengths(
         read_filelist,
     )
     from vitscfg.data.scan import resolve
-    from vitscfg.data.symbols import VITS_SYMBOLS
-    from vitscfg.data.text import TextFrontendError, clean_texts, symbols_to_ids
 
     data = config.get("data") or {}
     limits = limit_lengths(config, dialect)
@@ -117,9 +124,14 @@ def data_lengths(
     unbucketed = audio_only and buckets_for(dialect or "") is None
     sr, hop = cfg.audio.sampling_rate, cfg.audio.hop_length
     kept: list[tuple[int, str]] = []  # (frames, text)
+    phone_counts: dict[int, int] = {}  # index in kept -> phones (Bert-VITS2 family)
     missing = 0
+    phones = fmt is FilelistFormat.BERT_VITS2
     for e in parsed.entries:
-        if not audio_only and not cfg.min_text_len <= len(e.text or "") <= cfg.max_text_len:
+        if phones:
+            if not _phones_kept(e.phones, data, dialect):
+                continue
+        elif not audio_only and not cfg.min_text_len <= len(e.text or "") <= cfg.max_text_len:
             continue
         path = resolve(e.path, [found.parent, *dirs])
         header = read_header(path) if path is not None else None
@@ -128,6 +140,8 @@ def data_lengths(
             continue
         frames = (header.frames * sr // header.sample_rate) // hop
         if (unbucketed and frames > 0) or buckets.kept(frames):
+            if phones:
+                phone_counts[len(kept)] = len(e.phones)
             kept.append((frames, e.text or ""))
     if not kept:
         if missing == len(parsed.entries):
@@ -142,18 +156,41 @@ def data_lengths(
     if audio_only:  # content frames only: the step reads no text
         return Lengths(limits.text_len, max(frames_all), "data", len(kept), frames_all)
     texts = [t for _, t in kept]
-    try:
-        cleaned = texts if cfg.cleaned_text else clean_texts(texts, cfg.text_cleaners)
-        lens = [len(symbols_to_ids(t, VITS_SYMBOLS)) for t in cleaned]
-    except TextFrontendError as exc:
-        notes.append(f"text cleaners unavailable ({exc}); raw character counts used")
-        lens = [len(t) for t in texts]
+    if phones:  # cleaned already: the phone column is what the step reads
+        lens = list(phone_counts.values())
+    else:
+        lens, clean_notes = _text_lengths(texts, cfg)
+        notes.extend(clean_notes)
     text_len = max(lens)
     if cfg.add_blank:
         text_len = 2 * text_len + 1
     if missing:
         notes.append(f"{missing} utterance(s) without readable audio were left out")
     return Lengths(text_len, max(frames_all), "data", len(kept), frames_all, tuple(notes))
+
+
+def _phones_kept(phones: tuple[str, ...], data: Mapping[str, Any], dialect: str | None) -> bool:
+    """The family's filter: min_text_len <= characters of the phone column <= max_text_len
+    (the fork's default maximum when the config has none)."""
+    default_max = PHONE_FILTER_MAX.get(dialect or "bert-vits2", 384)
+    if default_max is None:
+        return True
+    chars = len(" ".join(phones))
+    lo, hi = int(data.get("min_text_len", 1)), int(data.get("max_text_len", default_max))
+    return lo <= chars <= hi
+
+
+def _text_lengths(texts: list[str], cfg: Any) -> tuple[list[int], list[str]]:
+    """Token ids per text after the config's cleaners (raw characters when they fail)."""
+    from vitscfg.data.symbols import VITS_SYMBOLS
+    from vitscfg.data.text import TextFrontendError, clean_texts, symbols_to_ids
+
+    try:
+        cleaned = texts if cfg.cleaned_text else clean_texts(texts, cfg.text_cleaners)
+        return [len(symbols_to_ids(t, VITS_SYMBOLS)) for t in cleaned], []
+    except TextFrontendError as exc:
+        note = f"text cleaners unavailable ({exc}); raw character counts used"
+        return [len(t) for t in texts], [note]
 
 
 def _with_note(lengths: Lengths, note: str) -> Lengths:

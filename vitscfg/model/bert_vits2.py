@@ -143,7 +143,11 @@ def build_bert_family_nets(
     model = config["model"]
     nets: dict[str, nn.Module] = {
         "G": BertSynthesizer(hp, options),
-        "D": MultiPeriodDiscriminator(hp.use_spectral_norm, width=hp.discriminator_width),
+        # The forks' D judges real and generated audio in two calls (memory: two weight-normed
+        # weight copies live until backward).
+        "D": MultiPeriodDiscriminator(
+            hp.use_spectral_norm, width=hp.discriminator_width, joint=False
+        ),
     }
     if model.get("use_duration_discriminator") is True:
         nets["DurDisc"] = BertDurationDiscriminator(

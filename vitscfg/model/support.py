@@ -2,7 +2,7 @@
 
 Why: `check` reads every fork's config, but the bundled model (and so `estimate`'s traces
 and `train`) was the VITS architecture of jaywalnut310/vits. Where a fork's own step is
-not here yet (the Bert-VITS2 family, so-vits-svc-fork) it is a *proxy*: the same text
+not here yet (gpt-sovits, so-vits-svc-fork) it is a *proxy*: the same text
 encoder, flows, decoder and discriminator sizes, without the fork's extra parts, so its
 memory is the fork's minus those parts. A piper voice file is an inference config (there is
 no training to model). Saying so beats a crash in the middle of a trace, or a confident
@@ -19,7 +19,7 @@ the sub-band STFT loss, MB-iSTFT-VITS2's is VITS2's with it (``vitscfg/train/for
 
 "exact" means the fork's own networks (``vitscfg.model.build_nets``) AND its own training
 step: VITS, MB-iSTFT-VITS, and the forks with an entry in ``vitscfg/train/fork_steps.py``
-(RVC, so-vits-svc, VITS2), whose `estimate` traces that step on its worst-case batch.
+(RVC, so-vits-svc, VITS2, Bert-VITS2 2.x, Style-Bert-VITS2, MeloTTS), whose `estimate` traces that step on its worst-case batch.
 
 `estimate` and `train` ask before building anything; `check` never does (this package
 imports torch).
@@ -36,13 +36,6 @@ from typing import Any, Literal
 #: (extra discriminators, flow variants, the singing-voice forks' switches).
 _SVC_GAPS = "its content-feature encoder, f0 embedding, NSF-HiFiGAN source and, when enabled, "
 _PROXY_GAPS: dict[str, str] = {
-    # The Bert-VITS2 family's own networks are built (vitscfg.model.bert_vits2), but the step
-    # traced is VITS's: zero BERT/style inputs, no discriminator updates beyond D.
-    "bert-vits2": "its BERT feature meaning, duration and WavLM discriminator updates and "
-    "the frozen WavLM",
-    "style-bert-vits2": "its BERT and style feature meaning, duration and WavLM "
-    "discriminator updates and the frozen WavLM",
-    "melotts": "its BERT feature meaning and duration discriminator updates",
     "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
 }
 _CANNOT_BUILD: dict[str, str] = {

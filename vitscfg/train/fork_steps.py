@@ -23,6 +23,7 @@ import torch
 from vitscfg.model.rvc import RvcSynthesizer, RvcVariant
 from vitscfg.model.svc import SvcSynthesizer
 from vitscfg.model.vits2 import vits2_hparams
+from vitscfg.train.bert_step import bert_fork_batch, bert_fork_run
 from vitscfg.train.gpt_sovits_step import (
     GPT_SOVITS_MAX_FRAMES,
     GPT_SOVITS_UNITS,
@@ -193,6 +194,28 @@ def _vits2_run(config: Mapping[str, Any], parts: Any, batch: Batch) -> Any:
     )
 
 
+def _bert_step(dialect: str) -> ForkStep:
+    """The Bert-VITS2 family's step for ``dialect`` (train/bert_step.py: its flavours)."""
+
+    def make_batch(
+        config: Mapping[str, Any],
+        batch_size: int,
+        frames: int,
+        device: torch.device,
+        text_len: int = 1,
+    ) -> Any:
+        return bert_fork_batch(config, dialect, batch_size, frames, device, text_len)
+
+    def run(config: Mapping[str, Any], parts: Any, batch: Any) -> Any:
+        return bert_fork_run(config, dialect, parts, batch)
+
+    return ForkStep(make_batch, lambda batch: batch.tensors(), run, units=PHONES_AND_FRAMES)
+
+
+#: The family's items: phone ids, each with its BERT feature vectors, and spectrogram frames.
+PHONES_AND_FRAMES = LengthUnits("phones (each with its BERT features)")
+
+
 #: dialect (vitscfg.config.dialect) -> its step.
 FORK_STEPS: dict[str, ForkStep] = {
     "rvc": ForkStep(
@@ -211,6 +234,7 @@ FORK_STEPS: dict[str, ForkStep] = {
     "vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
     # MB-iSTFT-VITS2's train.py runs VITS2's step plus the sub-band loss (vits2_step.py).
     "mb-istft-vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
+    **{d: _bert_step(d) for d in ("bert-vits2", "style-bert-vits2", "melotts")},
     # GPT-SoVITS s2: SSL frames (= spectrogram frames) and phones; precision: train.fp16_run.
     "gpt-sovits": ForkStep(
         gpt_sovits_fork_batch,
