@@ -96,15 +96,16 @@ def test_train_refuses_gpt_sovits_before_the_model(
     assert "Traceback" not in out and not (tmp_path / "run").exists()
 
 
-@pytest.mark.slow  # FakeTensor traces with the fork's full-size discriminator: ~5 s each
-@pytest.mark.parametrize("case", ["v2-train-quantizer", "v2Pro"])
-def test_the_trace_runs_the_forks_step(case: str) -> None:
-    config = copy.deepcopy(case_config(case))
+@pytest.mark.slow  # a FakeTensor trace with the fork's full-size discriminator (~10 s)
+def test_the_trace_runs_the_forks_step() -> None:
+    # The training quantizer: its EMA update reads no data on fake tensors (the shipped
+    # frozen one is traced by every `vitscfg estimate` of a shipped config).
+    config = copy.deepcopy(case_config("v2-train-quantizer"))
     config["train"] = {**_load(S2)["train"], **config["train"]}
     step = StepConfig.of(config, "gpt-sovits")
     point = StepPoint(batch_size=2, segment_size=768, text_len=7, spec_frames=15)
     (peak,) = step_peaks(step, "fp32", [point], fake=True)
     # The state alone is G + D with gradients and two Adam moments: over 4 copies of D's
-    # ~47 M floats (v2Pro: its two longer periods add ~24 M).
+    # ~47 M floats.
     assert peak.start_bytes > 4 * 47e6 * 4
     assert peak.peak_bytes > peak.start_bytes
