@@ -17,6 +17,14 @@ PREFERRED = {
     "so-vits-svc": "svc-develop-team__so-vits-svc__configs_template_config_template.json",
     "mb-istft-vits": "MasayaKawamura__MB-iSTFT-VITS__configs_ljs_mb_istft_vits.json",
 }
+#: Fork configs vendored outside the shared set (forks the shared configs do not cover).
+VENDORED = (
+    ROOT
+    / "tests"
+    / "fixtures"
+    / "unseen_configs"
+    / "RVC-Boss__GPT-SoVITS__GPT_SoVITS_configs_s2.json",
+)
 #: Dialects the ljs_base and tiny cases already stand for.
 PLAIN = {"vits", "vitscfg"}
 #: (batch, which segment) of the two points: none is a probe of the --gpu plan (2, 4, 8,
@@ -46,6 +54,11 @@ class Case:
     precision: str
 
 
+def fork_config_paths() -> list[Path]:
+    """The configs the fork cases are chosen from: the shared ones, then the vendored."""
+    return [*sorted(SHARED.glob("*.json")), *VENDORED]
+
+
 def fork_cases() -> list[Case]:
     """One shared config per dialect that vitscfg builds and steps exactly (support.py says
     "exact"), other than plain VITS; at the precision(s) its train section asks for."""
@@ -54,7 +67,7 @@ def fork_cases() -> list[Case]:
     from vitscfg.model.support import model_support
 
     chosen: dict[str, Path] = {}
-    for path in sorted(SHARED.glob("*.json")):
+    for path in fork_config_paths():
         config = json.loads(path.read_text(encoding="utf-8"))
         dialect = detect(config).name
         if dialect in PLAIN or model_support(config, dialect).level != "exact":

@@ -115,13 +115,13 @@ def test_every_exact_fork_has_one_case() -> None:
     cases = cases_mod.fork_cases()
     by_dialect = {c.name.split(":")[0]: c for c in cases}
     exact = set()
-    for path in sorted(cases_mod.SHARED.glob("*.json")):
+    for path in cases_mod.fork_config_paths():
         config = json.loads(path.read_text(encoding="utf-8"))
         dialect = detect(config).name
         if dialect not in cases_mod.PLAIN and model_support(config, dialect).level == "exact":
             exact.add(dialect)
     assert set(by_dialect) == exact
-    assert {"vits2", "rvc", "so-vits-svc", "mb-istft-vits"} <= exact
+    assert {"vits2", "rvc", "so-vits-svc", "mb-istft-vits", "gpt-sovits"} <= exact
     assert by_dialect["rvc"].path.name.endswith("v2_48k.json")
     assert by_dialect["so-vits-svc"].path.name.endswith("config_template.json")
     names = [f"{c.name} {c.precision}" for c in cases_mod.all_cases(smoke=False)]
