@@ -29,10 +29,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import gzip
 import json
 import os
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -41,10 +39,11 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-CONFIGS = ROOT / "tests" / "fixtures" / "unseen_configs"
-FIXTURES = ROOT / "tests" / "model" / "fixtures"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also when imported as scripts.*
+import fixture_common as fc  # noqa: E402
+
+sys.path.insert(0, str(fc.ROOT))
+CONFIGS = fc.ROOT / "tests" / "fixtures" / "unseen_configs"
 FORK = "RVC-Boss/GPT-SoVITS"
 #: vendored config -> the versions s2_train.py trains with it (the WebUI picks the file).
 KEY_CASES = {
@@ -78,17 +77,9 @@ def _build(fork: dict[str, Any], config: dict[str, Any]) -> tuple[Any, Any]:
     return net_g, net_d
 
 
-def _shapes(module: torch.nn.Module) -> dict[str, list[int]]:
-    return {k: list(v.shape) for k, v in sorted(module.state_dict().items())}
-
-
 def _write(name: str, body: dict[str, Any], commit: str) -> Path:
-    out = FIXTURES / name
     payload = {"fork": FORK, "commit": commit, "generated_by": "scripts/fixtures_gpt_sovits.py"}
-    text = json.dumps({**payload, **body}, sort_keys=True)
-    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
-        gz.write(text.encode())
-    return out
+    return fc.write_gz_json(fc.FIXTURES / name, {**payload, **body})
 
 
 def write_keys(fork: dict[str, Any], commit: str) -> Path:
@@ -100,12 +91,11 @@ def write_keys(fork: dict[str, Any], commit: str) -> Path:
             config["model"]["version"] = version  # what the WebUI writes before training
             with torch.device("meta"):
                 net_g, net_d = _build(fork, config)
-            configs[f"{name}:{version}"] = {"G": _shapes(net_g), "D": _shapes(net_d)}
+            configs[f"{name}:{version}"] = {"G": fc.shapes(net_g), "D": fc.shapes(net_d)}
     return _write("gpt_sovits_keys.json.gz", {"configs": configs}, commit)
 
 
 def parity_case(fork: dict[str, Any], case: str) -> dict[str, Any]:
-    from tests.model.golden import floats
     from tests.model.gpt_sovits_golden import (
         CODEBOOK_ROWS,
         FORWARD_SEED,
@@ -116,15 +106,15 @@ def parity_case(fork: dict[str, Any], case: str) -> dict[str, Any]:
     )
 
     commons, losses, mel = fork["commons"], fork["losses"], fork["mel"]
+    floats = fc.floats
     config = case_config(case)
-    data, train = config["data"], config["train"]
+    train = config["train"]
     net_g, net_d = _build(fork, config)
     net_g.load_state_dict(seeded_weights(net_g), strict=True)
     net_d.load_state_dict(seeded_weights(net_d), strict=True)
     net_g.train()
     net_d.train()
     b = make_batch(config)
-    seg_frames = train["segment_size"] // data["hop_length"]
 
     torch.manual_seed(FORWARD_SEED)
     args = [b.ssl, b.spec, b.spec_lengths, b.text, b.text_lengths]
@@ -133,26 +123,8 @@ def parity_case(fork: dict[str, Any], case: str) -> dict[str, Any]:
     y_hat, kl_ssl, ids, _, z_mask, lat, quantized = net_g(*args)
     z, z_p, m_p, logs_p, m_q, logs_q = lat
     codebook = net_g.quantizer.vq.layers[0]._codebook.embed.detach().clone()
-    spec_mel = mel.spec_to_mel_torch(
-        b.spec,
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-    )
-    y_mel = commons.slice_segments(spec_mel, ids, seg_frames)
-    y_hat_mel = mel.mel_spectrogram_torch(
-        y_hat.squeeze(1),
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["hop_length"],
-        data["win_length"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-    )
-    wave = commons.slice_segments(b.wave, ids * data["hop_length"], train["segment_size"])
+    seg = fc.segments(mel, commons, config, b.spec, y_hat, ids, b.wave)
+    y_hat_mel, wave = seg.y_hat_mel, seg.wave
     d_real, d_fake, _, _ = net_d(wave, y_hat.detach())
     loss_disc, _, _ = losses.discriminator_loss(d_real, d_fake)
     hyper = {"betas": train["betas"], "eps": train["eps"]}
@@ -178,11 +150,8 @@ def parity_case(fork: dict[str, Any], case: str) -> dict[str, Any]:
     loss_disc.backward()
     optim_d.step()
     _, d_fake2, fmap_r, fmap_g = net_d(wave, y_hat)
-    loss_mel = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * train["c_mel"]
-    loss_kl = losses.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
-    loss_fm = losses.feature_loss(fmap_r, fmap_g)
-    loss_gen, _ = losses.generator_loss(d_fake2)
-    loss_gen_all = loss_gen + loss_fm + loss_mel + kl_ssl * 1 + loss_kl
+    g = fc.gen_losses(losses, train, seg, lat, z_mask, d_fake2, fmap_r, fmap_g)
+    loss_gen_all = g.total() + kl_ssl * 1 + g.kl  # s2_train.py's order of the terms
     optim_g.zero_grad()
     loss_gen_all.backward()
     optim_g.step()
@@ -207,10 +176,10 @@ def parity_case(fork: dict[str, Any], case: str) -> dict[str, Any]:
         "outputs": outputs,
         "losses": {
             "disc": loss_disc.item(),
-            "gen": loss_gen.item(),
-            "fm": loss_fm.item(),
-            "mel": loss_mel.item(),
-            "kl": loss_kl.item(),
+            "gen": g.gen.item(),
+            "fm": g.fm.item(),
+            "mel": g.mel.item(),
+            "kl": g.kl.item(),
             "kl_ssl": float(kl_ssl),
             "gen_all": loss_gen_all.item(),
         },
@@ -229,12 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fork", type=Path, required=True, help="GPT-SoVITS checkout")
     args = parser.parse_args()
-    commit = subprocess.run(
-        ["git", "-C", str(args.fork), "rev-parse", "HEAD"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    commit = fc.git_commit(args.fork)
     # The fork's codebook asks for its process-group rank when it restarts unused codes.
     os.environ.setdefault("MASTER_ADDR", "127.0.0.1")
     os.environ.setdefault("MASTER_PORT", "29561")
