@@ -20,6 +20,7 @@ import torch
 
 from vitscfg.model.pqmf import PQMF
 from vitscfg.model.stft_loss import subband_stft_loss
+from vitscfg.train import TrainError
 
 _RESOLUTIONS = ("fft_sizes", "hop_sizes", "win_lengths")
 
@@ -30,6 +31,11 @@ def _ints(value: object) -> tuple[int, ...]:
     ):
         return ()
     return tuple(value)
+
+
+class SubbandConfigError(TrainError, ValueError):
+    """The config switches the multi-band decoder on without what its loss needs: `train`
+    says so in one line (a TrainError), `estimate` as a model it cannot build (ValueError)."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +57,8 @@ class SubbandLoss:
 def subband_loss_for(config: Mapping[str, Any], device: torch.device) -> SubbandLoss | None:
     """The sub-band term of ``config``'s step, or None when its fork adds none.
 
-    Raises ValueError when the multi-band decoder is on but a resolution list is missing
-    (the fork's train script fails there too)."""
+    Raises SubbandConfigError when the multi-band decoder is on but a resolution list is
+    missing (the fork's train script fails there too)."""
     model = config.get("model")
     if not isinstance(model, Mapping) or model.get("mb_istft_vits") is not True:
         return None
@@ -61,17 +67,19 @@ def subband_loss_for(config: Mapping[str, Any], device: torch.device) -> Subband
     lists = {name: _ints(section.get(name)) for name in _RESOLUTIONS}
     missing = [f"train.{name}" for name, value in lists.items() if not value]
     if missing:
-        raise ValueError(
+        raise SubbandConfigError(
             f"model.mb_istft_vits is true but {', '.join(missing)} is missing or not a list of positive integers: the sub-band "
             "STFT loss needs one FFT size, hop and window per resolution"
         )
     fft, hop, win = (lists[name] for name in _RESOLUTIONS)
     if not len(fft) == len(hop) == len(win):
-        raise ValueError(
+        raise SubbandConfigError(
             "train.fft_sizes, train.hop_sizes and train.win_lengths must have one entry per "
             f"resolution (got {len(fft)}, {len(hop)} and {len(win)})"
         )
     subbands = model.get("subbands")
     if isinstance(subbands, bool) or not isinstance(subbands, int) or subbands < 2:
-        raise ValueError("model.mb_istft_vits is true but model.subbands is not a count >= 2")
+        raise SubbandConfigError(
+            "model.mb_istft_vits is true but model.subbands is not a count >= 2"
+        )
     return SubbandLoss(PQMF(subbands).to(device), fft, hop, win)
