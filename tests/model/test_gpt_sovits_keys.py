@@ -99,6 +99,7 @@ def test_a_fork_checkpoint_loads_strictly() -> None:
     [
         ({"version": "v3"}, "v3/v4 train another model"),
         ({"semantic_frame_rate": "12hz"}, "model.semantic_frame_rate"),
+        ({"semantic_frame_rate": None}, "model.semantic_frame_rate is missing"),
         ({"version": "v2", "gin_channels": 256}, "model.gin_channels must be 512"),
     ],
 )

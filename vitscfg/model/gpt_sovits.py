@@ -107,6 +107,11 @@ class GptSovitsHParams:
         base = ModelHParams.from_config(config, n_vocab=n_vocab or N_SYMBOLS[version])
         model = config["model"]
         rate = model.get("semantic_frame_rate")
+        if rate is None:
+            raise ValueError(
+                "model.semantic_frame_rate is missing: GPT-SoVITS reads it to build its SSL "
+                f"projection (one of {sorted(FRAME_RATE_STRIDE)}; the shipped configs say 25hz)"
+            )
         if rate not in FRAME_RATE_STRIDE:
             raise ValueError(
                 f"model.semantic_frame_rate must be one of {sorted(FRAME_RATE_STRIDE)} for a "
