@@ -30,7 +30,7 @@ def test_rollback_restores_the_duration_discriminator(
     config = make_vits2_config(
         tmp_path / "cfg",
         train_lines=lines("train.txt")[:4],
-        train={"nan_rollback_steps": 2, "epochs": 100},
+        train={"nan_rollback_steps": 1, "epochs": 100},
     )
     real_mel = losses.mel_loss
     calls = {"n": 0}
@@ -68,7 +68,7 @@ def test_rollback_restores_the_duration_discriminator(
     out = buffer.getvalue()
 
     assert code == 1, out
-    assert out.count("non-finite g/mel") == 4, out
+    assert out.count("non-finite g/mel") == 2, out  # one before, one after the rollback
     assert "train.txt:" in out and "wavs/tiny_00" in out  # the batch's utterances named
     assert "rolled back to G_0.pth" in out
     assert "even after a rollback. Likely causes" in out
