@@ -170,9 +170,18 @@ class ApplioModel(RvcModel):
 
 
 class GptSovitsModel(VitsModel):
-    semantic_frame_rate: str = field("25hz", en="Semantic-token rate.")
+    semantic_frame_rate: Literal["25hz", "50hz"] = field(
+        "25hz",
+        en="Semantic-token rate: 25hz halves the 50 Hz SSL frames with a stride-2 projection "
+        "(every shipped config); the model accepts nothing else.",
+    )
     freeze_quantizer: bool | None = field(None, en="Freeze the VQ.")
-    version: str | None = field(None, en="Model version (set by the WebUI).")
+    version: Literal["v1", "v2", "v2Pro", "v2ProPlus", "v3", "v4"] | None = field(
+        None,
+        en="Model version (set by the WebUI): v1/v2 differ in the phone table, v2Pro/"
+        "v2ProPlus add a speaker-verification embedding, v3/v4 train another model "
+        "(s2_train_v3_lora.py).",
+    )
     gin_channels: int = field(512, en="Speaker-vector width.", ge=0)
 
 

@@ -238,7 +238,9 @@ def _field_error(
         fix = Fix(f"write {json.dumps(coerced)}", pointer, coerced) if ok else None
         what = _TYPE_NAMES.get(expected, error["msg"].lower())
         if kind == "literal_error":
-            message = f"`{key}` is {shown}: {error['msg'].lower()}"
+            # Only the first letter: the allowed values are case-sensitive ("v2Pro").
+            msg = str(error["msg"])
+            message = f"`{key}` is {shown}: {msg[:1].lower()}{msg[1:]}"
         else:
             message = f"`{key}` is {shown}, but the trainer needs {what}"
             if isinstance(given, str) and expected == "bool":
