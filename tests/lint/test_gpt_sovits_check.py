@@ -42,3 +42,14 @@ def test_an_unknown_version_is_an_error_with_the_exact_choices(tmp_path: Path) -
 def test_an_unknown_semantic_frame_rate_is_an_error(tmp_path: Path) -> None:
     (error,) = _errors(tmp_path, semantic_frame_rate="12hz")
     assert "model.semantic_frame_rate" in error and "'25hz' or '50hz'" in error
+
+
+def test_a_missing_semantic_frame_rate_is_an_error(tmp_path: Path) -> None:
+    # The fork's model asserts one of the two rates: there is no default to fall back on.
+    config = json.loads(S2.read_text())
+    del config["model"]["semantic_frame_rate"]
+    path = tmp_path / "s2.json"
+    path.write_text(json.dumps(config, indent=2))
+    (result,) = check_paths([path], CheckOptions(check_data=False)).files
+    errors = [d for d in result.diagnostics if d.severity is Severity.ERROR]
+    assert [(d.code, d.pointer) for d in errors] == [("VC103", "/model/semantic_frame_rate")]

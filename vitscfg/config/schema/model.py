@@ -171,9 +171,10 @@ class ApplioModel(RvcModel):
 
 class GptSovitsModel(VitsModel):
     semantic_frame_rate: Literal["25hz", "50hz"] = field(
-        "25hz",
         en="Semantic-token rate: 25hz halves the 50 Hz SSL frames with a stride-2 projection "
-        "(every shipped config); the model accepts nothing else.",
+        "(every shipped config); the model accepts nothing else and has no default (its "
+        "SynthesizerTrn asserts one of the two).",
+        reference="25hz",
     )
     freeze_quantizer: bool | None = field(None, en="Freeze the VQ.")
     version: Literal["v1", "v2", "v2Pro", "v2ProPlus", "v3", "v4"] | None = field(
