@@ -22,6 +22,16 @@ Writes, with each fork's commit recorded:
 - ``tests/model/fixtures/bert_vits2_parity.json.gz``: for each tiny case of
   tests/model/bert_vits2_golden.py, with weights seeded by key name and the global generator
   seeded before the forward pass, the generator's outputs and the discriminators' outputs.
+- ``tests/model/fixtures/bert_vits2_step.json.gz``: for each case of
+  tests/model/bert_step_golden.py, one training step written as the fork's train script's
+  loop body (Bert-VITS2 train_ms.py, Style-Bert-VITS2 train_ms.py / train_ms_jp_extra.py,
+  MeloTTS melo/train.py) with the fork's own networks, losses, commons and mel functions:
+  every logged loss and each network's gradient norm. What differs from the scripts (all
+  on both sides of the comparison): networks in eval mode (no dropout masks to replay),
+  fp32 without a grad scaler, no DDP, and the frozen WavLM: the fork's ``WavLMLoss`` is used
+  with its Hugging Face model replaced by vitscfg's WavLM at the config's ``model.slm``
+  sizes with seeded weights (transformers is not needed; the golden checks the step's use
+  of WavLM, not WavLM itself).
 """
 
 from __future__ import annotations
@@ -296,6 +306,202 @@ def write_parity(forks: dict[str, Fork]) -> Path:
     return out
 
 
+def _fork_module(fork: Fork, name: str) -> Any:
+    """A module of the fork's train script (losses, commons, mel_processing), imported from
+    the checkout (each fork has its own modules of these names)."""
+    where = {
+        ("melotts", "losses"): "melo.losses",
+        ("melotts", "commons"): "melo.commons",
+        ("melotts", "mel_processing"): "melo.mel_processing",
+        ("style-bert-vits2", "commons"): "style_bert_vits2.models.commons",
+    }.get((fork.name, name), name)
+    for key in [k for k in sys.modules if k == name]:
+        del sys.modules[key]
+    sys.path.insert(0, str(fork.path))
+    try:
+        module = importlib.import_module(where)
+    finally:
+        sys.path.remove(str(fork.path))
+    if name == "mel_processing":
+        # The forks call librosa's mel() positionally, which librosa >= 0.10 refuses: the
+        # same call with keywords (what the forks' pinned librosa did).
+        from librosa.filters import mel
+
+        def mel_fn(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> Any:
+            return mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+
+        module.librosa_mel_fn = mel_fn
+    return module
+
+
+class _WavLMAdapter(torch.nn.Module):
+    """Hugging Face's call convention around vitscfg's WavLM (see the module doc)."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__()
+        from tests.model.golden import seeded_state
+        from vitscfg.model.bert_slm import build_slm_judge
+
+        self.model = build_slm_judge(config).wavlm
+        self.model.load_state_dict(seeded_state(self.model), strict=True)
+
+    def forward(self, input_values: torch.Tensor, output_hidden_states: bool) -> Any:
+        return types.SimpleNamespace(hidden_states=tuple(self.model(input_values)))
+
+
+def _wavlm_loss(losses: Any, head: torch.nn.Module, config: dict[str, Any]) -> Any:
+    import torchaudio
+
+    wl = losses.WavLMLoss.__new__(losses.WavLMLoss)
+    torch.nn.Module.__init__(wl)
+    wl.wavlm = _WavLMAdapter(config).eval().requires_grad_(False)
+    wl.wd = head
+    wl.resample = torchaudio.transforms.Resample(
+        config["data"]["sampling_rate"], config["model"]["slm"]["sr"]
+    )
+    return wl
+
+
+def fork_step_case(fork: Fork, case: str) -> dict[str, Any]:
+    """One step of the fork's train script on the case (see the module doc)."""
+    from tests.model import bert_step_golden as sg
+    from tests.model import bert_vits2_golden as golden
+    from tests.model.golden import seeded_state
+
+    config = sg.step_config(case)
+    data, train = config["data"], config["train"]
+    nets = fork.nets(config)
+    for net in nets.values():
+        net.load_state_dict(seeded_state(net), strict=True)
+        net.eval()
+    opts = {
+        k: torch.optim.AdamW(n.parameters(), sg.LR, betas=sg.BETAS, eps=sg.EPS)
+        for k, n in nets.items()
+    }
+    losses_m = _fork_module(fork, "losses")
+    commons = _fork_module(fork, "commons")
+    mel_m = _fork_module(fork, "mel_processing")
+    jp_extra = case.endswith("jp-extra")
+    net_g: Any = nets["G"]
+    net_d, net_dd, net_wd = nets["D"], nets.get("DurDisc"), nets.get("WavLMDisc")
+    wl = _wavlm_loss(losses_m, net_wd, config) if net_wd is not None else None
+    b = sg.step_inputs(case, config)
+    side = list(b["berts"]) + ([b["style"]] if b["style"] is not None else [])
+    net_g.current_mas_noise_scale = golden.MAS_NOISE
+    hop, segment = data["hop_length"], train["segment_size"]
+    discriminator_loss, generator_loss = losses_m.discriminator_loss, losses_m.generator_loss
+    out: dict[str, torch.Tensor] = {}
+    norms: dict[str, float] = {}
+
+    def update(name: str, loss: torch.Tensor, clip: float | None = None) -> None:
+        opts[name].zero_grad()
+        loss.backward()
+        if clip is not None:
+            torch.nn.utils.clip_grad_norm_(parameters=nets[name].parameters(), max_norm=clip)
+        norms[name] = commons.clip_grad_value_(nets[name].parameters(), None)
+        opts[name].step()
+
+    torch.manual_seed(golden.SEED)
+    o = net_g(
+        b["text"], b["text_lengths"], b["spec"], b["spec_lengths"], b["sid"],
+        b["tone"], b["language"], *side,
+    )  # fmt: skip
+    y_hat, l_length, _, ids_slice, x_mask, z_mask = o[:6]
+    z, z_p, m_p, logs_p, m_q, logs_q = o[6]
+    hidden_x, logw, logw_ = o[7][:3]
+    logw_sdp = o[7][3] if len(o[7]) > 3 else None
+    g = o[8] if len(o) > 8 else None
+    mel = mel_m.spec_to_mel_torch(
+        b["spec"], data["filter_length"], data["n_mel_channels"], data["sampling_rate"],
+        data["mel_fmin"], data["mel_fmax"],
+    )  # fmt: skip
+    y_mel = commons.slice_segments(mel, ids_slice, segment // hop)
+    y_hat_mel = mel_m.mel_spectrogram_torch(
+        y_hat.squeeze(1).float(), data["filter_length"], data["n_mel_channels"],
+        data["sampling_rate"], hop, data["win_length"], data["mel_fmin"], data["mel_fmax"],
+    )  # fmt: skip
+    y = commons.slice_segments(b["wav"], ids_slice * hop, segment)
+    y_d_hat_r, y_d_hat_g, _, _ = net_d(y, y_hat.detach())
+    out["d/total"] = loss_disc = discriminator_loss(y_d_hat_r, y_d_hat_g)[0]
+    if net_dd is not None:
+        if fork.name == "bert-vits2":
+            r1, g1 = net_dd(
+                hidden_x.detach(), x_mask.detach(), logw_.detach(), logw.detach(), g.detach()
+            )
+            r2, g2 = net_dd(
+                hidden_x.detach(), x_mask.detach(), logw_.detach(), logw_sdp.detach(), g.detach()
+            )
+            y_dur_hat_r, y_dur_hat_g = r1 + r2, g1 + g2
+        elif jp_extra:
+            y_dur_hat_r, y_dur_hat_g = net_dd(
+                hidden_x.detach(), x_mask.detach(), logw_.detach(), logw.detach(), g.detach()
+            )
+        else:  # Style-Bert-VITS2 train_ms.py, MeloTTS train.py
+            y_dur_hat_r, y_dur_hat_g = net_dd(
+                hidden_x.detach(), x_mask.detach(), logw.detach(), logw_.detach()
+            )
+        out["dur_disc/total"] = loss_dd = discriminator_loss(y_dur_hat_r, y_dur_hat_g)[0]
+        update("DurDisc", loss_dd)
+    if wl is not None and jp_extra:
+        out["wd/total"] = loss_slm = wl.discriminator(
+            y.detach().squeeze(1), y_hat.detach().squeeze(1)
+        ).mean()
+        update("WavLMDisc", loss_slm)
+    update("D", loss_disc)
+    if wl is not None and fork.name == "bert-vits2":
+        out["wd/total"] = loss_slm = wl.discriminator(
+            y.detach().squeeze(), y_hat.detach().squeeze()
+        ).mean()
+        update("WavLMDisc", loss_slm)
+    _, y_d_hat_g, fmap_r, fmap_g = net_d(y, y_hat)
+    if net_dd is not None:
+        if fork.name == "bert-vits2":
+            _, g1 = net_dd(hidden_x, x_mask, logw_, logw, g)
+            _, g2 = net_dd(hidden_x, x_mask, logw_, logw_sdp, g)
+            y_dur_hat_g = g1 + g2
+        elif jp_extra:
+            _, y_dur_hat_g = net_dd(hidden_x, x_mask, logw_, logw, g)
+        else:
+            _, y_dur_hat_g = net_dd(hidden_x, x_mask, logw, logw_)
+    if wl is not None:
+        squeeze = (lambda t: t.squeeze()) if fork.name == "bert-vits2" else (lambda t: t.squeeze(1))
+        out["g/lm"] = wl(squeeze(y.detach()), squeeze(y_hat)).mean()
+        out["g/lm_gen"] = wl.generator(squeeze(y_hat))
+    out["g/dur"] = torch.sum(l_length.float())
+    out["g/mel"] = torch.nn.functional.l1_loss(y_mel, y_hat_mel) * train["c_mel"]
+    out["g/kl"] = losses_m.kl_loss(z_p, logs_q, m_p, logs_p, z_mask) * train["c_kl"]
+    out["g/fm"] = losses_m.feature_loss(fmap_r, fmap_g)
+    out["g/gen"] = generator_loss(y_d_hat_g)[0]
+    total = out["g/gen"] + out["g/fm"] + out["g/mel"] + out["g/dur"] + out["g/kl"]
+    if wl is not None and fork.name == "bert-vits2":
+        total = total + out["g/lm"] + out["g/lm_gen"]
+    if net_dd is not None:
+        out["g/dur_gen"] = generator_loss(y_dur_hat_g)[0]
+        if wl is not None and jp_extra:
+            total = total + (out["g/dur_gen"] + out["g/lm"] + out["g/lm_gen"])
+        else:
+            total = total + out["g/dur_gen"]
+    out["g/total"] = total
+    update("G", total, 500.0 if jp_extra else None)
+    return {
+        "losses": {k: float(v) for k, v in out.items()},
+        "grad_norms": {k: float(v) for k, v in norms.items()},
+    }
+
+
+def write_step(forks: dict[str, Fork]) -> Path:
+    from tests.model import bert_step_golden as sg
+    from tests.model import bert_vits2_golden as golden
+
+    cases = {}
+    for case in sg.CASES:
+        cases[case] = fork_step_case(forks[golden.PARITY_CASES[case][0]], case)
+        print(case, cases[case])
+    out = FIXTURES / "bert_vits2_step.json.gz"
+    _write(out, {"commits": _commits(forks), "cases": cases})
+    return out
+
+
 def _commits(forks: dict[str, Fork]) -> dict[str, str]:
     return {name: f"{FORKS[name]}@{fork.commit}" for name, fork in forks.items()}
 
@@ -311,14 +517,21 @@ def main() -> None:
     for name in FORKS:
         parser.add_argument(f"--{name}", type=Path, required=True, help=f"{FORKS[name]} checkout")
     parser.add_argument("--skip-parity", action="store_true")
+    parser.add_argument("--only-step", action="store_true", help="write the step golden only")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    # AdamW imports torch._dynamo, which probes optional packages by spec: import it before
+    # the front-end stand-ins (which have none) are installed.
+    importlib.import_module("torch._dynamo")
+
     forks: dict[str, Fork] = {}
     for name in FORKS:
         forks[name] = Fork(name, getattr(args, name.replace("-", "_")))
-    print("wrote", write_keys(forks))
-    if not args.skip_parity:
+    if not args.only_step:
+        print("wrote", write_keys(forks))
+    if not (args.skip_parity or args.only_step):
         print("wrote", write_parity(forks))
+    print("wrote", write_step(forks))
 
 
 if __name__ == "__main__":
