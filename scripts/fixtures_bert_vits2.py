@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import gzip
 import importlib
 import json
@@ -339,11 +340,9 @@ class _WavLMAdapter(torch.nn.Module):
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
-        from tests.model.golden import seeded_state
         from vitscfg.model.bert_slm import build_slm_judge
 
         self.model = build_slm_judge(config).wavlm
-        self.model.load_state_dict(seeded_state(self.model), strict=True)
 
     def forward(self, input_values: torch.Tensor, output_hidden_states: bool) -> Any:
         return types.SimpleNamespace(hidden_states=tuple(self.model(input_values)))
@@ -354,7 +353,7 @@ def _wavlm_loss(losses: Any, head: torch.nn.Module, config: dict[str, Any]) -> A
 
     wl = losses.WavLMLoss.__new__(losses.WavLMLoss)
     torch.nn.Module.__init__(wl)
-    wl.wavlm = _WavLMAdapter(config).eval().requires_grad_(False)
+    wl.wavlm = _WavLMAdapter(config).eval().requires_grad_(False)  # seed_wavlm: its weights
     wl.wd = head
     wl.resample = torchaudio.transforms.Resample(
         config["data"]["sampling_rate"], config["model"]["slm"]["sr"]
@@ -369,7 +368,6 @@ def fork_step_case(fork: Fork, case: str) -> dict[str, Any]:
     from tests.model.golden import seeded_state
 
     config = sg.step_config(case)
-    data, train = config["data"], config["train"]
     nets = fork.nets(config)
     for net in nets.values():
         net.load_state_dict(seeded_state(net), strict=True)
@@ -378,20 +376,65 @@ def fork_step_case(fork: Fork, case: str) -> dict[str, Any]:
         k: torch.optim.AdamW(n.parameters(), sg.LR, betas=sg.BETAS, eps=sg.EPS)
         for k, n in nets.items()
     }
-    losses_m = _fork_module(fork, "losses")
-    commons = _fork_module(fork, "commons")
-    mel_m = _fork_module(fork, "mel_processing")
-    jp_extra = case.endswith("jp-extra")
+    modules = ForkStepModules.of(fork)
+    wl = None
+    if "WavLMDisc" in nets:
+        wl = _wavlm_loss(modules.losses, nets["WavLMDisc"], config)
+        seed_wavlm(wl)
+    torch.manual_seed(golden.SEED)
+    out, norms = fork_train_step(
+        fork, modules, config, nets, opts, wl, sg.step_inputs(case, config), golden.MAS_NOISE
+    )
+    return {
+        "losses": {k: float(v) for k, v in out.items()},
+        "grad_norms": {k: float(v) for k, v in norms.items()},
+    }
+
+
+@dataclasses.dataclass
+class ForkStepModules:
+    """The modules a fork's train script takes its step's helpers from."""
+
+    losses: Any
+    commons: Any
+    mel: Any
+
+    @classmethod
+    def of(cls, fork: Fork) -> ForkStepModules:
+        names = ("losses", "commons", "mel_processing")
+        return cls(*(_fork_module(fork, name) for name in names))
+
+
+def seed_wavlm(wl: Any) -> None:
+    from tests.model.golden import seeded_state
+
+    model = wl.wavlm.model
+    model.load_state_dict(seeded_state(model), strict=True)
+
+
+def fork_train_step(
+    fork: Fork,
+    modules: ForkStepModules,
+    config: dict[str, Any],
+    nets: dict[str, torch.nn.Module],
+    opts: dict[str, torch.optim.Optimizer],
+    wl: Any,
+    b: dict[str, Any],
+    mas_noise: float,
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The fork's train-script loop body (fp32, no DDP) on batch ``b`` (the keys of
+    ``bert_step_golden.step_inputs``): its losses and gradient norms."""
+    data, train = config["data"], config["train"]
+    losses_m, commons, mel_m = modules.losses, modules.commons, modules.mel
+    jp_extra = fork.name == "style-bert-vits2" and data.get("use_jp_extra") is True
     net_g: Any = nets["G"]
-    net_d, net_dd, net_wd = nets["D"], nets.get("DurDisc"), nets.get("WavLMDisc")
-    wl = _wavlm_loss(losses_m, net_wd, config) if net_wd is not None else None
-    b = sg.step_inputs(case, config)
+    net_d, net_dd = nets["D"], nets.get("DurDisc")
     side = list(b["berts"]) + ([b["style"]] if b["style"] is not None else [])
-    net_g.current_mas_noise_scale = golden.MAS_NOISE
+    net_g.current_mas_noise_scale = mas_noise
     hop, segment = data["hop_length"], train["segment_size"]
     discriminator_loss, generator_loss = losses_m.discriminator_loss, losses_m.generator_loss
     out: dict[str, torch.Tensor] = {}
-    norms: dict[str, float] = {}
+    norms: dict[str, Any] = {}
 
     def update(name: str, loss: torch.Tensor, clip: float | None = None) -> None:
         opts[name].zero_grad()
@@ -401,7 +444,6 @@ def fork_step_case(fork: Fork, case: str) -> dict[str, Any]:
         norms[name] = commons.clip_grad_value_(nets[name].parameters(), None)
         opts[name].step()
 
-    torch.manual_seed(golden.SEED)
     o = net_g(
         b["text"], b["text_lengths"], b["spec"], b["spec_lengths"], b["sid"],
         b["tone"], b["language"], *side,
@@ -483,10 +525,7 @@ def fork_step_case(fork: Fork, case: str) -> dict[str, Any]:
             total = total + out["g/dur_gen"]
     out["g/total"] = total
     update("G", total, 500.0 if jp_extra else None)
-    return {
-        "losses": {k: float(v) for k, v in out.items()},
-        "grad_norms": {k: float(v) for k, v in norms.items()},
-    }
+    return out, norms
 
 
 def write_step(forks: dict[str, Fork]) -> Path:
