@@ -152,3 +152,28 @@ def test_mixed_precision_on_the_cpu(precision: str) -> None:
     assert not result.skipped and result.stepped
     assert all(bool(torch.isfinite(v)) for v in result.losses.values()), result.losses
     assert _changed(nets, before) == {"G", "D", "DurDisc"}
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+def test_mixed_precision_on_a_gpu(precision: str) -> None:
+    """On CUDA with torch's default GradScaler: the first fp16 steps may overflow and be
+    skipped while the scale backs off; one of the first 8 steps applies, with finite
+    losses."""
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    if precision == "bf16" and not torch.cuda.is_bf16_supported():
+        pytest.skip("this GPU has no bfloat16")
+    nets, _, batch = _setup()
+    cuda = torch.device("cuda")
+    nets = {n: net.to(cuda) for n, net in nets.items()}
+    optimizers = {n: torch.optim.AdamW(net.parameters(), 2e-4) for n, net in nets.items()}
+    scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")  # type: ignore[attr-defined]
+    for _ in range(8):
+        result = _step(
+            nets, optimizers, batch.to(cuda), precision=precision, scaler=scaler, guard=True
+        )
+        if not result.skipped:
+            break
+    assert not result.skipped and result.stepped
+    assert all(bool(torch.isfinite(v)) for v in result.losses.values()), result.losses
