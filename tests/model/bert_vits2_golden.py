@@ -10,11 +10,12 @@ key names), inputs and seed, in eval mode, and compares.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+
+from tests.model.golden import MAX_WAV_VALUE, TINY_DATA, TINY_MODEL, TINY_TRAIN, with_overrides
 
 SEED = 4321
 MAS_NOISE = 0.01  # the forks' initial alignment noise (current_mas_noise_scale at step 0)
@@ -22,36 +23,16 @@ BATCH, TEXT_LENGTHS, SPEC_LENGTHS = 2, (10, 7), (32, 24)
 SLM_CHANNELS, SLM_FRAMES = 24, 12  # WavLM head input: (B, hidden * layers, frames)
 
 _BASE: dict[str, Any] = {
-    "train": {"segment_size": 128},
-    "data": {
-        "max_wav_value": 32768.0,
-        "sampling_rate": 8000,
-        "filter_length": 64,
-        "hop_length": 16,
-        "win_length": 64,
-        "n_mel_channels": 20,
-        "mel_fmin": 0.0,
-        "mel_fmax": None,
-        "n_speakers": 3,
-    },
+    "train": {"segment_size": TINY_TRAIN["segment_size"]},
+    "data": {**MAX_WAV_VALUE, **TINY_DATA, "sampling_rate": 8000, "n_speakers": 3},
     "model": {
+        **TINY_MODEL,
+        "n_layers": 3,  # the speaker vector enters layer 2
+        "p_dropout": 0.1,
         "use_spk_conditioned_encoder": True,
         "use_noise_scaled_mas": True,
         "use_duration_discriminator": True,
-        "inter_channels": 8,
-        "hidden_channels": 16,
-        "filter_channels": 32,
-        "n_heads": 2,
-        "n_layers": 3,  # the speaker vector enters layer 2
         "n_layers_trans_flow": 3,
-        "kernel_size": 3,
-        "p_dropout": 0.1,
-        "resblock": "1",
-        "resblock_kernel_sizes": [3, 5],
-        "resblock_dilation_sizes": [[1, 3, 5], [1, 3, 5]],
-        "upsample_rates": [4, 4],
-        "upsample_initial_channel": 16,
-        "upsample_kernel_sizes": [8, 8],
         "n_layers_q": 3,
         "use_spectral_norm": False,
         "gin_channels": 8,
@@ -85,11 +66,7 @@ TABLES: dict[str, tuple[int, int, int, tuple[int, ...], int | None]] = {
 
 
 def case_config(case: str) -> dict[str, Any]:
-    config = copy.deepcopy(_BASE)
-    for path, value in PARITY_CASES[case][1].items():
-        section, key = path.split(".")
-        config[section][key] = value
-    return config
+    return with_overrides(_BASE, PARITY_CASES[case][1])
 
 
 def table_key(case: str) -> str:
