@@ -4,7 +4,7 @@ seed of the model's own random draws.
 
 ``scripts/fixtures_bert_vits2.py`` runs each fork's code with these and writes
 ``tests/model/fixtures/bert_vits2_parity.json.gz``; ``tests/model/test_bert_vits2_parity.py``
-runs vitscfg's networks with the same weights (``vits2_golden.seeded_state``: filled from the
+runs vitscfg's networks with the same weights (``golden.seeded_state``: filled from the
 key names), inputs and seed, in eval mode, and compares.
 """
 

@@ -4,7 +4,7 @@ same generator outputs (incl. the NSF source), discriminator logits and training
 Golden values: ``fixtures/rvc_parity.json``, written by scripts/fixtures_rvc.py from RVC's code
 (commit in the file). Randomness is made deterministic by replaying the draws RVC's forward
 made (posterior noise, window starts, source phases and noise): vitscfg must ask for the same
-draws in the same order (tests/model/rvc_golden.py).
+draws in the same order (the record/replay is tests/model/golden.py's).
 """
 
 from __future__ import annotations

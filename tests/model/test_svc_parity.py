@@ -5,7 +5,7 @@ vitscfg.train.svc_step (the step `estimate` traces for so-vits-svc).
 
 Golden values: ``fixtures/svc_parity.json.gz``, written by scripts/fixtures_svc.py from
 so-vits-svc's code (commits in the file). Weights are seeded by key name
-(tests/model/rvc_golden.seeded_state); the random draws by seeding the global generator
+(tests/model/golden.seeded_state); the random draws by seeding the global generator
 (tests/model/svc_golden.py says why that suffices).
 """
 
