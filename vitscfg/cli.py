@@ -344,6 +344,12 @@ def estimate(
     max_spec_frames: Annotated[
         int | None, typer.Option(help="Override the worst-case spectrogram frames per item.")
     ] = None,
+    precision: Annotated[
+        str | None,
+        typer.Option(
+            help="Trace in fp32, fp16 or bf16 instead of what the config (and, for RVC, the GPU) picks."
+        ),
+    ] = None,
 ) -> None:
     """Which batch_size / segment_size fit this GPU (or RAM), and how long training takes.
 
@@ -366,6 +372,7 @@ def estimate(
         no_data,
         max_text_len,
         max_spec_frames,
+        precision=precision,
     )
     raise typer.Exit(run_estimate(opts))
 

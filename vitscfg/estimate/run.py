@@ -44,6 +44,7 @@ class EstimateOptions:
     max_text_len: int | None = None
     max_spec_frames: int | None = None
     processes: int | None = None  # parallel trace processes (default: CPU count)
+    precision: str | None = None  # --precision: trace in this precision, whatever picks it
 
 
 class Stop(Exception):
@@ -71,6 +72,7 @@ def run_estimate(
         step, plan = _plan(opened, opts)
         device = choose_device(opts.vram, opts.gpu, uses_gpu(opened.train))
         plan, precision_reason = _fork_precision(opened, plan, device)
+        plan, precision_reason = _forced_precision(opts.precision, plan, precision_reason)
         lengths = _lengths(opened, opts)
         prediction = _predict(opts, step, plan, device, lengths, err)
     except Stop as stop:
@@ -133,6 +135,12 @@ def _check_options(opts: EstimateOptions) -> None:
         raise Stop(2, "--batch-sizes and --segment-sizes must be positive integers")
     if opts.output_format not in ("text", "json"):
         raise Stop(2, f"--format {opts.output_format!r}: choose text or json")
+    if opts.precision is not None:
+        from vitscfg.train.step import PRECISIONS  # what the trainer (so the trace) knows
+
+        if opts.precision not in PRECISIONS:
+            choices = ", ".join(PRECISIONS)
+            raise Stop(2, f"--precision {opts.precision!r}: choose one of {choices}")
 
 
 def _open(opts: EstimateOptions, err: TextIO) -> OpenedConfig:
@@ -188,6 +196,18 @@ def _fork_precision(opened: OpenedConfig, plan: Plan, device: DeviceInfo) -> tup
     precision, why = fork.precision(target)
     batches, segments, _ = plan
     return (batches, segments, [precision]), why
+
+
+def _forced_precision(forced: str | None, plan: Plan, reason: str) -> tuple[Plan, str]:
+    """The plan in ``--precision``'s precision when given (a what-if: RVC picks fp16 from
+    the GPU, a user with a Pascal card or fp16 trouble trains in fp32), saying what it
+    replaced; else the plan and ``reason`` unchanged."""
+    if forced is None:
+        return plan, reason
+    batches, segments, precisions = plan
+    would = "/".join(precisions)
+    why = f"--precision {forced}; without it {would}" + (f", as {reason}" if reason else "")
+    return (batches, segments, [forced]), why
 
 
 def _lengths(opened: OpenedConfig, opts: EstimateOptions) -> Lengths:
