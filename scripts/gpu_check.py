@@ -261,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
     args.deadline = started + args.budget_s
     import torch
 
+    if args.smoke:  # the CPU steps share two cores with the trace processes
+        torch.set_num_threads(1)
     if not args.smoke and not torch.cuda.is_available():
         sys.stderr.write("gpu_check: CUDA is not available (use --smoke on a CPU)\n")
         return 2
