@@ -32,6 +32,9 @@ FORKS = {
         800,
     ),
     "vits2": ("p0p4k__vits2_pytorch__configs_vits2_ljs_nosdp.json", 1000),
+    "mb-istft-vits": ("MasayaKawamura__MB-iSTFT-VITS__configs_ljs_mini_mb_istft_vits.json", 1000),
+    # Vendored with the model fixtures (MB-iSTFT-VITS2's configs are not shared ones).
+    "mb-istft-vits2": ("../../model/fixtures/mb_istft_vits2/mini_mb_istft_vits2_base.json", 1000),
     # Not a shared config: vendored with the unseen ones. SSL frames: its sampler's 1900.
     "gpt-sovits": ("../unseen_configs/RVC-Boss__GPT-SoVITS__GPT_SoVITS_configs_s2.json", 1900),
 }

@@ -232,8 +232,10 @@ FORK_STEPS: dict[str, ForkStep] = {
     ),
     # VITS2's loader keeps what VITS's bucket sampler keeps (data.py's limits apply).
     "vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
-    # MB-iSTFT-VITS2's train.py runs VITS2's step plus the sub-band loss (vits2_step.py).
+    # MB-iSTFT-VITS2's train.py runs VITS2's step plus the sub-band loss (vits2_step.py);
+    # MB-iSTFT-VITS's train_latest.py the same order without the VITS2 parts.
     "mb-istft-vits2": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
+    "mb-istft-vits": ForkStep(_vits2_batch, _batch_tensors, _vits2_run),
     **{d: _bert_step(d) for d in ("bert-vits2", "style-bert-vits2", "melotts")},
     # GPT-SoVITS s2: SSL frames (= spectrogram frames) and phones; precision: train.fp16_run.
     "gpt-sovits": ForkStep(

@@ -86,8 +86,9 @@ def run_train(
         dialect=opened.dialect,
         memory_check=memory_check,
     )
-    # The same loop with VITS2's step and checkpoints (MB-iSTFT-VITS2's step is VITS2's).
-    if opened.dialect in ("vits2", "mb-istft-vits2"):
+    # The same loop with VITS2's step and checkpoints (the MB-iSTFT forks' steps are VITS2's
+    # order: vits2_step.py).
+    if opened.dialect in ("vits2", "mb-istft-vits2", "mb-istft-vits"):
         from vitscfg.train.vits2_run import Vits2Trainer
 
         trainer: Trainer = Vits2Trainer(config, train, options, out)
