@@ -14,8 +14,8 @@ upsamples by the product of ``upsample_rates``, the inverse STFT's hop and the n
 bands, and that product must equal ``hop_length`` (otherwise the decoded audio and the
 spectrogram frames disagree in length and the first step fails). MB-iSTFT-VITS2 without a
 decoder switch builds VITS's HiFi-GAN decoder, as its model class does; MB-iSTFT-VITS
-builds none and is refused. Both forks' steps are vitscfg's: MB-iSTFT-VITS's is VITS's with
-the sub-band STFT loss, MB-iSTFT-VITS2's is VITS2's with it (``vitscfg/train/fork_steps.py``).
+builds none and is refused. Both forks' steps are vitscfg's (``vitscfg/train/fork_steps.py``):
+VITS2's order with the sub-band STFT loss (MB-iSTFT-VITS: without the VITS2 parts).
 
 "exact" means the fork's own networks (``vitscfg.model.build_nets``) AND its own training
 step: VITS, MB-iSTFT-VITS, and the forks with an entry in ``vitscfg/train/fork_steps.py``
