@@ -243,3 +243,49 @@ def test_the_worst_case_text_is_the_longest_phone_sequence(
     lengths = data_lengths(config, tmp_path / "config.json", dialect)
     assert lengths.source == "data", lengths.notes
     assert lengths.text_len == want
+
+
+_LSTM_PROBE = """
+import json, torch
+from vitscfg.estimate.meta import use_cpp_meta_kernels
+from vitscfg.estimate.tracker import StorageTracker
+from vitscfg.model.bert_parts import BertDurationDiscriminator
+
+use_cpp_meta_kernels()
+
+
+def run():
+    with torch.device("meta"):
+        dd = BertDurationDiscriminator(16, 16, 3, 0.1, gin_channels=8, lstm=True)
+        h, mask = torch.empty(3, 16, 50), torch.empty(3, 1, 50)
+        real, fake = torch.empty(3, 1, 50), torch.empty(3, 1, 50, requires_grad=True)
+        g = torch.empty(3, 8, 1)
+    tracker = StorageTracker()
+    tracker.track([*dd.parameters(), h, mask, real, fake, g])
+    with tracker:
+        _, p_fake = dd(h, mask, real, fake, g)
+        after = tracker.live
+        p_fake.sum().backward()
+    grads = all(p.grad is not None for p in dd.parameters()) and fake.grad is not None
+    return after, grads
+
+
+composite = run()
+from vitscfg.estimate import meta_lstm
+
+meta_lstm.install()
+print(json.dumps({"composite": composite, "one_op": run()}))
+"""
+
+
+def test_the_one_op_meta_lstm_keeps_the_composites_bytes() -> None:
+    """estimate/meta_lstm.py (process-global: run in a child) holds what PyTorch's composite
+    LSTM holds after the forward pass, and gives every input and parameter a gradient."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _LSTM_PROBE], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got["one_op"] == got["composite"] and got["one_op"][1] is True

@@ -172,6 +172,9 @@ def meta_mode(
     if not meta_supported(precision):
         raise MetaUnsupported(f"meta traces cannot emulate {precision!r}; use the fake path")
     use_cpp_meta_kernels()
+    from vitscfg.estimate.meta_lstm import install as one_op_lstm
+
+    one_op_lstm()  # the composite LSTM's bytes without its per-timestep dispatches
     cache = None
     if precision != "fp32":
         from vitscfg.estimate.meta_autocast import install

@@ -37,6 +37,7 @@ from vitscfg.model.bert_parts import BertDurationDiscriminator, WavLMDiscriminat
 from vitscfg.model.bert_synthesizer import BertOptions, BertSynthesizer
 from vitscfg.model.discriminators import MultiPeriodDiscriminator
 from vitscfg.model.hparams import ModelHParams
+from vitscfg.model.mb_istft import _skewed_attention as skewed_attention
 from vitscfg.model.nets import register_nets
 
 #: The forks' fixed duration-discriminator sizes (train scripts: kernel 3, dropout 0.1).
@@ -142,7 +143,9 @@ def build_bert_family_nets(
     hp, options = bert_hparams(config, variant, n_vocab)
     model = config["model"]
     nets: dict[str, nn.Module] = {
-        "G": BertSynthesizer(hp, options),
+        # The forks' relative attention runs over all 2T-1 offsets (their attentions.py):
+        # same values as the windowed form, the memory of their step.
+        "G": skewed_attention(BertSynthesizer(hp, options)),
         # The forks' D judges real and generated audio in two calls (memory: two weight-normed
         # weight copies live until backward).
         "D": MultiPeriodDiscriminator(
