@@ -15,6 +15,10 @@
   is skipped, all ranks agreeing), ``grad_accum_steps``, fp16/bf16 autocast, and DDP, where
   the duration discriminator is wrapped too and G and it find their unused parameters
   (VITS2's ``pre_conv`` flow and ``dur_disc_1`` have parameters their forward never uses).
+
+MB-iSTFT-VITS2 and MB-iSTFT-VITS configs run here too (`vitscfg.train.run` picks this
+trainer for them): their forks' steps are the same order, with the sub-band STFT loss the
+builder makes (``parts.step.subband``) and, for MB-iSTFT-VITS, without the VITS2 parts.
 """
 
 from __future__ import annotations
