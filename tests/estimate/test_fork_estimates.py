@@ -37,6 +37,12 @@ FORKS = {
     "mb-istft-vits2": ("../../model/fixtures/mb_istft_vits2/mini_mb_istft_vits2_base.json", 1000),
     # Not a shared config: vendored with the unseen ones. SSL frames: its sampler's 1900.
     "gpt-sovits": ("../unseen_configs/RVC-Boss__GPT-SoVITS__GPT_SoVITS_configs_s2.json", 1900),
+    "bert-vits2": ("fishaudio__Bert-VITS2__configs_config.json", 1000),
+    "melotts": ("myshell-ai__MeloTTS__melo_configs_config.json", 1000),
+    "style-bert-vits2": (
+        "../unseen_configs/litagin02__Style-Bert-VITS2__configs_config.json",
+        1000,
+    ),
 }
 
 
