@@ -154,13 +154,20 @@ def import_reference(folder: Path) -> tuple[dict[str, Any], list[str]]:
 
 
 def reference_commit(folder: Path) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    )
-    if done.returncode == 0:
-        return done.stdout.strip()
+    """The checkout's commit: its own git (not an enclosing repository's), else the COMMIT
+    file `make gpu-deps` writes beside the copied files."""
     stamp = folder / "COMMIT"
-    return stamp.read_text(encoding="utf-8").strip() if stamp.exists() else "unknown"
+    if stamp.exists():
+        return stamp.read_text(encoding="utf-8").strip()
+    if (folder / ".git").exists():
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode == 0:
+            return done.stdout.strip()
+    return "unknown"
 
 
 class ReferenceStep:
