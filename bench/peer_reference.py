@@ -153,6 +153,12 @@ def import_reference(folder: Path) -> tuple[dict[str, Any], list[str]]:
     return modules, notes
 
 
+def mas_numba() -> bool:
+    from vitscfg.model import mas
+
+    return mas.numba_available()
+
+
 def reference_commit(folder: Path) -> str:
     """The checkout's commit: its own git (not an enclosing repository's), else the COMMIT
     file `make gpu-deps` writes beside the copied files."""
@@ -241,9 +247,11 @@ class ReferenceStep:
         self.scaler.update()
 
 
-def timed(step: Any, batch: Any, n: int, device: torch.device) -> list[float]:
+def timed(step: Any, batch: Any, n: int, device: torch.device, threads: int) -> list[float]:
     out = []
     for _ in range(n):
+        if device.type == "cpu":  # numba's OpenMP layer (the MAS, both sides) resets it
+            torch.set_num_threads(threads)
         t0 = time.perf_counter()
         step(batch)
         if device.type == "cuda":
@@ -299,15 +307,18 @@ def main(argv: list[str] | None = None) -> int:
     def ours(b: Any) -> None:
         train_step(parts.step, b)
 
-    if device.type == "cpu":  # after every import (some set their own thread count)
-        torch.set_num_threads(args.threads)
-    timed(ours, batch, 2, device)
-    timed(reference, batch, 2, device)
+    if device.type == "cpu" and mas_numba():
+        import numba
+
+        numba.set_num_threads(min(args.threads, numba.get_num_threads()))
+    n = args.threads
+    timed(ours, batch, 2, device, n)
+    timed(reference, batch, 2, device, n)
     mine: list[float] = []
     theirs: list[float] = []
     for _ in range(args.rounds):
-        mine += timed(ours, batch, args.steps, device)
-        theirs += timed(reference, batch, args.steps, device)
+        mine += timed(ours, batch, args.steps, device, n)
+        theirs += timed(reference, batch, args.steps, device, n)
     ours_rate = 1 / statistics.median(mine)
     ref_rate = 1 / statistics.median(theirs)
     result = {
@@ -315,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         "precision": args.precision,
         "batch": args.batch,
         "lengths": [args.text_len, args.frames],
-        "threads": torch.get_num_threads() if device.type == "cpu" else None,
+        "threads": args.threads if device.type == "cpu" else None,
         "ours_steps_per_s": ours_rate,
         "reference_steps_per_s": ref_rate,
         "ratio": ours_rate / ref_rate,
