@@ -87,7 +87,9 @@ class StepState:
     c_kl: float
     precision: str = "fp32"
     micro_batches: int = 1  # gradient accumulation factor (train.grad_accum_steps)
-    # An extra generator loss on the decoder's sub-bands (MB-iSTFT-VITS; train/subband.py).
+    # An extra generator loss on the decoder's sub-bands (MB-iSTFT-VITS(2); train/subband.py).
+    # Added by vits2_step.vits2_train_step, which runs both MB-iSTFT forks' order; this
+    # module's VITS step has no such term and refuses a state that carries one.
     subband: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     @property
@@ -178,6 +180,8 @@ def train_step(
     """Run one micro-batch; step both optimisers on the last of `state.micro_batches`.
 
     guard: check for non-finite values before each optimiser step (module docstring)."""
+    if state.subband is not None:
+        raise ValueError("a sub-band loss runs in vits2_step.vits2_train_step, not VITS's step")
     scale = state.micro_batches
     first, last = micro_index == 0, micro_index == scale - 1
     if first:
@@ -208,10 +212,6 @@ def train_step(
     loss_dur = L.duration_loss(out.dur_loss)
     loss_mel = L.mel_loss(y_mel, y_hat_mel) * state.c_mel
     loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * state.c_kl
-    extra: dict[str, torch.Tensor] = {}
-    if state.subband is not None:
-        assert out.audio_bands is not None, "the sub-band loss needs a multi-band decoder"
-        extra["g/subband"] = state.subband(out.audio_bands, y)
 
     # Discriminator.
     with state.autocast():
@@ -222,9 +222,7 @@ def train_step(
     if last:
         state.scaler.unscale_(state.optim_d)
         grad_norm_d = _grad_norm(state.net_d)
-    if guard and not _all_finite(
-        [loss_disc, loss_dur, loss_mel, loss_kl, grad_norm_d, *extra.values()]
-    ):
+    if guard and not _all_finite([loss_disc, loss_dur, loss_mel, loss_kl, grad_norm_d]):
         _drop(state, unscaled=last)
         losses = {"d/total": loss_disc, "g/mel": loss_mel, "g/dur": loss_dur, "g/kl": loss_kl}
         return StepResult({k: v.detach() for k, v in losses.items()}, None, None, False, True)
@@ -237,7 +235,7 @@ def train_step(
             _, d_fake, fmap_real, fmap_fake = state.net_d(y, out.audio)
         loss_fm = L.feature_loss(fmap_real, fmap_fake)
         loss_gen, _ = L.generator_loss(d_fake)
-        loss_g = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl + sum(extra.values(), 0.0)
+        loss_g = loss_gen + loss_fm + loss_mel + loss_dur + loss_kl
         state.scaler.scale(loss_g / scale).backward()
     grad_norm_g = None
     if last:
@@ -261,7 +259,6 @@ def train_step(
             "g/mel": loss_mel.detach(),
             "g/dur": loss_dur.detach(),
             "g/kl": loss_kl.detach(),
-            **{k: v.detach() for k, v in extra.items()},
         },
         grad_norm_g,
         grad_norm_d,
