@@ -37,8 +37,8 @@ from vitscfg.model.bert_parts import BertDurationDiscriminator, WavLMDiscriminat
 from vitscfg.model.bert_synthesizer import BertOptions, BertSynthesizer
 from vitscfg.model.discriminators import MultiPeriodDiscriminator
 from vitscfg.model.hparams import ModelHParams
-from vitscfg.model.mb_istft import _skewed_attention as skewed_attention
 from vitscfg.model.nets import register_nets
+from vitscfg.model.skewed_attention import with_skewed_attention
 
 #: The forks' fixed duration-discriminator sizes (train scripts: kernel 3, dropout 0.1).
 DUR_DISC_KERNEL, DUR_DISC_DROPOUT = 3, 0.1
@@ -145,7 +145,7 @@ def build_bert_family_nets(
     nets: dict[str, nn.Module] = {
         # The forks' relative attention runs over all 2T-1 offsets (their attentions.py):
         # same values as the windowed form, the memory of their step.
-        "G": skewed_attention(BertSynthesizer(hp, options)),
+        "G": with_skewed_attention(BertSynthesizer(hp, options)),
         # The forks' D judges real and generated audio in two calls (memory: two weight-normed
         # weight copies live until backward).
         "D": MultiPeriodDiscriminator(

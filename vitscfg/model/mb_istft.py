@@ -40,13 +40,12 @@ from typing import Any
 
 from torch import nn
 
-from vitscfg.model.attentions import MultiHeadAttention
 from vitscfg.model.discriminators import MultiPeriodDiscriminator
 from vitscfg.model.duration_discriminator import build_duration_discriminator
 from vitscfg.model.hparams import IstftHParams, ModelHParams
 from vitscfg.model.istft_decoder import ISTFT_DECODERS
 from vitscfg.model.nets import register_nets
-from vitscfg.model.skewed_attention import SkewedRelativeAttention
+from vitscfg.model.skewed_attention import with_skewed_attention
 from vitscfg.model.synthesizer import SynthesizerTrn
 from vitscfg.model.transformer_flow import FLOW_TYPES
 from vitscfg.model.vits2 import vits2_hparams
@@ -147,19 +146,9 @@ def fork_flow_type(model: Mapping[str, Any]) -> str:
     return MB_ISTFT_VITS2_FLOW_TYPE if post_residual else "vits"
 
 
-def _skewed_attention(net: nn.Module) -> nn.Module:
-    """``net`` with every windowed relative attention in the fork's all-offsets form. The
-    subclass only overrides ``forward`` (same parameters and values), so the modules change
-    class in place: the text encoder and the flows build theirs without a choice."""
-    for module in net.modules():
-        if type(module) is MultiHeadAttention and module.window_size is not None:
-            module.__class__ = SkewedRelativeAttention
-    return net
-
-
 def _nets(hp: ModelHParams) -> dict[str, nn.Module]:
     nets: dict[str, nn.Module] = {
-        "G": _skewed_attention(SynthesizerTrn(hp)),
+        "G": with_skewed_attention(SynthesizerTrn(hp)),
         # Real and generated audio in two calls, as the forks' MultiPeriodDiscriminator.
         "D": MultiPeriodDiscriminator(
             hp.use_spectral_norm, width=hp.discriminator_width, joint=False

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from vitscfg.model.attentions import _MASK_VALUE, MultiHeadAttention
@@ -76,3 +77,14 @@ class SkewedRelativeAttention(MultiHeadAttention):
         out = out.transpose(2, 3).contiguous().view(batch, channels, length)
         result: torch.Tensor = self.conv_o(out)
         return result
+
+
+def with_skewed_attention(net: nn.Module) -> nn.Module:
+    """``net`` with every windowed relative attention in the forks' all-offsets form, for
+    models whose text encoder and flows build their attention without a choice (MB-iSTFT,
+    the Bert-VITS2 family). The subclass only overrides ``forward`` (same parameters and
+    values), so the modules change class in place."""
+    for module in net.modules():
+        if type(module) is MultiHeadAttention and module.window_size is not None:
+            module.__class__ = SkewedRelativeAttention
+    return net
