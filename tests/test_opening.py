@@ -57,3 +57,47 @@ def test_refusals_say_which_step_and_the_exit_code(tmp_path: Path) -> None:
         open_config(piper, check_data=False)
     assert (unbuildable.value.stage, unbuildable.value.exit_code) == ("support", 1)
     assert "inference config" in unbuildable.value.message
+
+
+UNSEEN = ROOT / "tests" / "fixtures" / "unseen_configs"
+
+
+@pytest.mark.parametrize(
+    ("name", "estimate_level", "says"),
+    [
+        # A proxy sizes memory but never trains: it would train another architecture.
+        (
+            "voicepaw__so-vits-svc-fork__src_so_vits_svc_fork_preprocessing_config_templates_"
+            "so-vits-svc-4.0v1.json",
+            "proxy",
+            "svc train",
+        ),
+        ("PlayVoice__vits_chinese__configs_bert_vits.json", "proxy", "vits_prepare.py"),
+        # Networks vitscfg does not build: refused by estimate and train alike.
+        ("daniilrobnikov__vits2__datasets_ljs_base_config.yaml", None, "daniilrobnikov"),
+        ("IAHispano__Applio__rvc_configs_40000.json", None, "RVC config"),
+    ],
+)
+def test_train_never_trains_another_architecture(
+    name: str, estimate_level: str | None, says: str
+) -> None:
+    path = UNSEEN / name
+    if estimate_level is None:
+        with pytest.raises(Refused) as refused:
+            open_config(path, check_data=False)
+        assert refused.value.stage == "support" and says in refused.value.message
+    else:
+        opened = open_config(path, check_data=False)
+        assert opened.support is not None and opened.support.level == estimate_level
+    with pytest.raises(Refused) as train:
+        open_config(path, check_data=False, trainer=True)
+    assert (train.value.stage, train.value.exit_code) == ("support", 1)
+    assert says in train.value.message
+
+
+def test_every_proxy_dialect_says_what_to_run_instead() -> None:
+    """`train` refuses every proxy; each has its own message naming the fork's steps (the
+    opening's generic proxy refusal is the guard for a proxy added without one)."""
+    from vitscfg.model.support import _EXTERNAL_INPUTS, _PROXY_GAPS
+
+    assert set(_PROXY_GAPS) <= set(_EXTERNAL_INPUTS)

@@ -91,6 +91,12 @@ def open_config(
         missing = train_refusal(dialect)
         if missing:
             raise Refused("support", missing, 1, result)
+        if gate is not None and gate.level == "proxy":
+            # A proxy is good enough to size memory, never to train: it would train
+            # another architecture than the config's own.
+            raise Refused(
+                "support", f"vitscfg train trains a fork's own model only: {gate.reason}", 1, result
+            )
     try:
         train = trainer_settings(doc.data) if trainer else dialect_settings(doc.data, dialect)
     except NoTrainSection as exc:

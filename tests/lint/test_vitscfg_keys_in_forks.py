@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from vitscfg.config.schema.model import VITSCFG_KEYS_IN_FORKS
+from vitscfg.config.schema.train import VITSCFG_TRAIN_KEYS_IN_FORKS, VITSCFG_TRAINED_DIALECTS
 from vitscfg.diagnostic import Severity
 from vitscfg.lint.run import CheckOptions, check_paths
 
@@ -63,3 +64,50 @@ def test_the_vits2_builder_reads_the_width() -> None:
         net_d = build_nets(config, "vits2")["D"]
         sizes.append(sum(p.numel() for p in net_d.parameters()))
     assert sizes[1] < sizes[0] / 4, sizes
+
+
+def _train_findings(source: Path, folder: Path) -> dict[str, Severity]:
+    config = json.loads(source.read_text(encoding="utf-8"))
+    config["train"].update(grad_accum_steps=2, bf16_run=False, keep_ckpts=3, use_gpu=True)
+    path = folder / source.name
+    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
+    (result,) = check_paths([path], CheckOptions(check_data=False)).files
+    return {
+        d.message.split("`")[1]: d.severity
+        for d in result.diagnostics
+        if d.code == "VC105" and d.message.startswith("`train.")
+    }
+
+
+def test_vitscfg_train_keys_in_a_trained_fork_are_info(tmp_path: Path) -> None:
+    """`vitscfg train` reads grad_accum_steps, use_gpu & co. in a VITS2 config: info, not
+    'no effect', and the config stays VITS2 (use_gpu was vitscfg's own fingerprint: it made
+    `vitscfg train` build plain VITS); in RVC, which vitscfg does not train, they warn."""
+    found = _train_findings(VITS2, tmp_path)
+    ours = [f"train.{k}" for k in ("grad_accum_steps", "bf16_run", "keep_ckpts", "use_gpu")]
+    assert {found[k] for k in ours} == {Severity.INFO}
+    (result,) = check_paths([tmp_path / VITS2.name], CheckOptions(check_data=False)).files
+    assert result.dialect == "vits2"
+    rvc = _train_findings(RVC, tmp_path)
+    assert {rvc[k] for k in ("train.grad_accum_steps", "train.use_gpu")} == {Severity.WARNING}
+
+
+@pytest.mark.torch
+def test_trained_dialects_are_those_vitscfg_train_accepts() -> None:
+    """The lint table (torch-free) and the trainer's refusals (vitscfg.model.support) agree:
+    a dialect is in VITSCFG_TRAINED_DIALECTS exactly when `train` neither refuses its
+    inputs nor lacks its networks or step."""
+    pytest.importorskip("torch")
+    from vitscfg.config.dialect import DIALECTS
+    from vitscfg.model.support import _CANNOT_BUILD, _PROXY_GAPS, train_refusal
+
+    trained = {
+        d
+        for d in DIALECTS
+        if d != "vitscfg"
+        and train_refusal(d) is None
+        and d not in _CANNOT_BUILD
+        and d not in _PROXY_GAPS
+    }
+    assert trained == VITSCFG_TRAINED_DIALECTS
+    assert all(v == VITSCFG_TRAINED_DIALECTS for v in VITSCFG_TRAIN_KEYS_IN_FORKS.values())

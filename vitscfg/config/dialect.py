@@ -187,7 +187,6 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
 
     return [
         ("piper-voice", piper),
-        ("vitscfg", vitscfg),
         ("gpt-sovits", gpt_sovits),
         ("so-vits-svc-fork", svc_fork),
         ("so-vits-svc", svc),
@@ -201,6 +200,9 @@ def _fingerprints() -> list[tuple[str, Callable[[dict[str, Any]], str | None]]]:
         ("vits2-daniilrobnikov", vits2_daniil),
         ("vits2", vits2),
         ("vits-chinese", vits_chinese),
+        # After every fork's own marks: a fork's config with use_gpu added (as one does
+        # to train it here) is still that fork's, and vitscfg builds that fork's model.
+        ("vitscfg", vitscfg),
         ("vits", vits),
     ]
 

@@ -37,10 +37,18 @@ from typing import Any, Literal
 _SVC_GAPS = "its content-feature encoder, f0 embedding, NSF-HiFiGAN source and, when enabled, "
 _PROXY_GAPS: dict[str, str] = {
     "so-vits-svc-fork": _SVC_GAPS + "transformer flow",
+    "vits-chinese": "its per-phone BERT prosody-feature input (PlayVoice's vits_chinese adds "
+    "it to the text encoder)",
 }
 _CANNOT_BUILD: dict[str, str] = {
     "piper-voice": "a piper voice file is an inference config (no training section); "
     "give the training config instead",
+    "applio": "vitscfg builds RVC's networks from RVC's own configs, not yet from Applio's "
+    "(an RVC fork with its own keys and training command): estimate the RVC config of the "
+    "same version and sample rate instead (RVC's configs/v2/40k.json for a v2 40 kHz model)",
+    "vits2-daniilrobnikov": "vitscfg does not build daniilrobnikov/vits2's networks (its "
+    "own key names and model layout, not p0p4k's VITS2 that vitscfg builds); rather than "
+    "trace another model, vitscfg stops here",
 }
 
 
@@ -80,6 +88,14 @@ _EXTERNAL_INPUTS: dict[str, str] = {
     "its WebUI's dataset formatting (prepare_datasets/1-get-text.py, 2-get-hubert-wav32k.py "
     "and 2-get-sv.py for v2Pro), then s2_train.py; `vitscfg check` and "
     "`vitscfg estimate` cover the config",
+    "so-vits-svc-fork": "so-vits-svc-fork trains on content features of a pretrained speech "
+    "encoder and F0 tracks, which vitscfg cannot produce: run `svc pre-resample`, "
+    "`svc pre-config` and `svc pre-hubert`, then `svc train`; `vitscfg check` covers the "
+    "config and `vitscfg estimate` sizes it as VITS (a proxy)",
+    "vits-chinese": "PlayVoice's vits_chinese trains on per-phone BERT prosody features and "
+    "precomputed spectrograms that its vits_prepare.py writes, which vitscfg cannot produce: "
+    "run vits_prepare.py, then its train.py; `vitscfg check` covers the config and "
+    "`vitscfg estimate` sizes it as VITS (a proxy)",
     "so-vits-svc": "so-vits-svc trains on content features of a pretrained speech encoder "
     "(model.speech_encoder: ContentVec/HuBERT, model.ssl_dim wide), F0 tracks from an F0 "
     "extractor (crepe, dio, harvest, pm, rmvpe, fcpe) and, with vol_embedding, loudness "

@@ -27,6 +27,7 @@ from vitscfg.config.dialect import DIALECTS, UNKNOWN
 from vitscfg.config.fastpath import surely_valid
 from vitscfg.config.pipeline import filled_by
 from vitscfg.config.schema.model import VITSCFG_KEYS_IN_FORKS
+from vitscfg.config.schema.train import VITSCFG_TRAIN_KEYS_IN_FORKS
 from vitscfg.config.synonyms import canonical
 from vitscfg.diagnostic import Fix, Severity, pointer_of
 from vitscfg.lint.registry import Context, Finding
@@ -343,6 +344,18 @@ def _unknown_keys(
                     f"`{close[0]}` is not set",
                     f"rename `{key}` to `{close[0]}`",
                     Severity.ERROR,
+                )
+            )
+        elif ctx.dialect in VITSCFG_TRAIN_KEYS_IN_FORKS.get(f"{section}.{key}", ()):
+            out["VC105"].append(
+                Finding(
+                    pointer,
+                    f"`{section}.{key}` is vitscfg's own key: `vitscfg train` reads it when "
+                    f"it trains this {ctx.dialect} config, but {ctx.dialect}'s own trainer "
+                    "ignores it",
+                    f"keep it to train with vitscfg; with {ctx.dialect}'s own trainer it has "
+                    "no effect",
+                    Severity.INFO,
                 )
             )
         elif ctx.dialect in VITSCFG_KEYS_IN_FORKS.get(f"{section}.{key}", ()):

@@ -151,7 +151,10 @@ def key_without_effect(ctx: Context) -> Iterable[Finding]:
     `init_lr_ratio` (read by no trainer), `warmup_epochs` outside so-vits-svc 4.1
     and Style-Bert-VITS2, `n_layers_q` (the posterior encoder is fixed at 16
     layers), `fp16_run` in Bert-VITS2 2.3 (it reads `bf16_run`), and keys of other
-    forks such as `use_gpu` (read only by vitscfg's own trainer; warning).
+    forks such as `use_gpu` (read only by vitscfg's own trainer; warning). In the
+    dialects `vitscfg train` trains itself (VITS, VITS2, MB-iSTFT-VITS(2)), vitscfg's
+    own keys (`use_gpu`, `grad_accum_steps`, `model.discriminator_width`, ...) are an
+    info instead: vitscfg reads them, the fork's own trainer does not.
 
     ## Why is this bad?
     People tune them and nothing happens: a warm-up that never runs, a GPU switch
