@@ -1,8 +1,8 @@
 """VC105 and vitscfg's own keys in a fork's config: `model.discriminator_width` in a VITS2
 config changes the D that `vitscfg train` and `vitscfg estimate` build, so `check` says that
 (info) instead of warning that it has no effect; in a fork whose networks ignore it (RVC)
-the warning stays. The table behind it is VITSCFG_KEYS_IN_FORKS
-(vitscfg/config/schema/model.py); the torch test ties it to the builders."""
+the warning stays. The tables behind it are in vitscfg/config/own_keys.py; the torch
+tests tie them to the builders and to `vitscfg train`'s refusals."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from vitscfg.config.schema.model import VITSCFG_KEYS_IN_FORKS
-from vitscfg.config.schema.train import VITSCFG_TRAIN_KEYS_IN_FORKS, VITSCFG_TRAINED_DIALECTS
+from vitscfg.config.own_keys import MODEL_KEYS, TRAINED_DIALECTS, train_keys
+from vitscfg.config.schema.train import VitscfgTrain, VitsTrain
 from vitscfg.diagnostic import Severity
 from vitscfg.lint.run import CheckOptions, check_paths
 
@@ -46,7 +46,7 @@ def test_vits2_says_vitscfg_reads_it(tmp_path: Path) -> None:
 
 
 def test_rvc_still_warns(tmp_path: Path) -> None:
-    assert "rvc" not in VITSCFG_KEYS_IN_FORKS["model.discriminator_width"]
+    assert "rvc" not in MODEL_KEYS["model.discriminator_width"]
     ((severity, message),) = _vc105(_with_width(RVC, tmp_path))
     assert severity is Severity.WARNING and "no effect" in message
 
@@ -95,7 +95,7 @@ def test_vitscfg_train_keys_in_a_trained_fork_are_info(tmp_path: Path) -> None:
 @pytest.mark.torch
 def test_trained_dialects_are_those_vitscfg_train_accepts() -> None:
     """The lint table (torch-free) and the trainer's refusals (vitscfg.model.support) agree:
-    a dialect is in VITSCFG_TRAINED_DIALECTS exactly when `train` neither refuses its
+    a dialect is in TRAINED_DIALECTS exactly when `train` neither refuses its
     inputs nor lacks its networks or step."""
     pytest.importorskip("torch")
     from vitscfg.config.dialect import DIALECTS
@@ -109,5 +109,10 @@ def test_trained_dialects_are_those_vitscfg_train_accepts() -> None:
         and d not in _CANNOT_BUILD
         and d not in _PROXY_GAPS
     }
-    assert trained == VITSCFG_TRAINED_DIALECTS
-    assert all(v == VITSCFG_TRAINED_DIALECTS for v in VITSCFG_TRAIN_KEYS_IN_FORKS.values())
+    assert trained == TRAINED_DIALECTS
+
+
+def test_train_keys_are_the_schemas_vitscfg_only_keys() -> None:
+    """The compiled tables (what `check` reads) agree with the pydantic schemas."""
+    ours = set(VitscfgTrain.model_fields) - set(VitsTrain.model_fields)
+    assert train_keys() == {f"train.{k}" for k in ours} and "train.use_gpu" in train_keys()

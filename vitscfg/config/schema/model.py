@@ -186,25 +186,6 @@ class GptSovitsModel(VitsModel):
     gin_channels: int = field(512, en="Speaker-vector width.", ge=0)
 
 
-#: vitscfg's own model keys that `vitscfg train` and `vitscfg estimate` also read in these
-#: dialects' configs: vitscfg builds those forks' networks itself (vitscfg.model.build_nets),
-#: and their discriminator takes the width. `check` says so there instead of calling the key
-#: ineffective; the fork's own trainer still ignores it.
-VITSCFG_KEYS_IN_FORKS: dict[str, frozenset[str]] = {
-    "model.discriminator_width": frozenset(
-        {
-            "vits",
-            "vits2",
-            "mb-istft-vits",
-            "mb-istft-vits2",
-            "bert-vits2",
-            "style-bert-vits2",
-            "melotts",
-        }
-    ),
-}
-
-
 class VitscfgModel(VitsModel):
     """vitscfg's trainer: the reference generator, plus two choices the forks hard-code."""
 

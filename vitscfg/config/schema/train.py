@@ -381,15 +381,3 @@ class VitscfgTrain(VitsTrain):
         en="Roll back to the last good checkpoint after this many non-finite losses in a row.",
         ge=1,
     )
-
-
-#: Dialects whose configs `vitscfg train` trains itself (the others it refuses, with the
-#: reason in vitscfg/model/support.py; tests/lint/test_vitscfg_keys_in_forks.py ties the
-#: two). In their configs vitscfg's own train keys take effect in `vitscfg train`.
-VITSCFG_TRAINED_DIALECTS = frozenset({"vits", "vits2", "mb-istft-vits", "mb-istft-vits2"})
-
-#: vitscfg's own train keys, which `vitscfg train` reads in those dialects' configs too.
-VITSCFG_TRAIN_KEYS_IN_FORKS: dict[str, frozenset[str]] = {
-    f"train.{key}": VITSCFG_TRAINED_DIALECTS
-    for key in sorted(set(VitscfgTrain.model_fields) - set(VitsTrain.model_fields))
-}

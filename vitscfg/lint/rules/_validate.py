@@ -25,9 +25,8 @@ from typing import Any
 from vitscfg.config.compiled import CompiledSection, load_compiled
 from vitscfg.config.dialect import DIALECTS, UNKNOWN
 from vitscfg.config.fastpath import surely_valid
+from vitscfg.config.own_keys import reads_own_key
 from vitscfg.config.pipeline import filled_by
-from vitscfg.config.schema.model import VITSCFG_KEYS_IN_FORKS
-from vitscfg.config.schema.train import VITSCFG_TRAIN_KEYS_IN_FORKS
 from vitscfg.config.synonyms import canonical
 from vitscfg.diagnostic import Fix, Severity, pointer_of
 from vitscfg.lint.registry import Context, Finding
@@ -346,7 +345,7 @@ def _unknown_keys(
                     Severity.ERROR,
                 )
             )
-        elif ctx.dialect in VITSCFG_TRAIN_KEYS_IN_FORKS.get(f"{section}.{key}", ()):
+        elif reads_own_key(f"{section}.{key}", ctx.dialect) == "train":
             out["VC105"].append(
                 Finding(
                     pointer,
@@ -358,7 +357,7 @@ def _unknown_keys(
                     Severity.INFO,
                 )
             )
-        elif ctx.dialect in VITSCFG_KEYS_IN_FORKS.get(f"{section}.{key}", ()):
+        elif reads_own_key(f"{section}.{key}", ctx.dialect) == "model":
             out["VC105"].append(
                 Finding(
                     pointer,
