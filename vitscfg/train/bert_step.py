@@ -59,8 +59,8 @@ from vitscfg.model.bert_synthesizer import (
 from vitscfg.model.bert_vits2 import bert_hparams, bert_variant
 from vitscfg.model.commons import slice_segments
 from vitscfg.model.hparams import ModelHParams
-from vitscfg.model.mel import mel_spectrogram, spec_to_mel
 from vitscfg.train.fork_settings import MelStepSettings
+from vitscfg.train.mel_pair import fake_mel, real_mel
 
 
 class BertFlavour(enum.Enum):
@@ -279,21 +279,10 @@ def bert_train_step(
             batch.inputs,
             mas_noise_scale=mas_noise_scale(global_step),
         )
-        mel = spec_to_mel(
-            batch.spec, s.filter_length, s.n_mel_channels, s.sampling_rate, s.mel_fmin, s.mel_fmax
-        )
+        mel = real_mel(batch.spec, s)
         frames = s.segment_size // s.hop_length
         y_mel = slice_segments(mel, out.ids_slice, frames)
-        y_hat_mel = mel_spectrogram(
-            out.audio.squeeze(1).float(),
-            s.filter_length,
-            s.n_mel_channels,
-            s.sampling_rate,
-            s.hop_length,
-            s.win_length,
-            s.mel_fmin,
-            s.mel_fmax,
-        )
+        y_hat_mel = fake_mel(out.audio.squeeze(1).float(), s)
         y = slice_segments(batch.wav, out.ids_slice * s.hop_length, s.segment_size)
         real, fake, _, _ = net_d(y, out.audio.detach())
         loss_disc = L.discriminator_loss(real, fake)[0]

@@ -24,6 +24,7 @@ from vitscfg.model.rvc import RvcSynthesizer, RvcVariant
 from vitscfg.model.svc import SvcSynthesizer
 from vitscfg.model.vits2 import vits2_hparams
 from vitscfg.train.bert_step import bert_fork_batch, bert_fork_run
+from vitscfg.train.gan_step import gan_nets
 from vitscfg.train.gpt_sovits_step import (
     GPT_SOVITS_MAX_FRAMES,
     GPT_SOVITS_UNITS,
@@ -111,19 +112,9 @@ def _batch_tensors(batch: Any) -> list[torch.Tensor]:
 
 
 def _rvc_run(config: Mapping[str, Any], parts: Any, batch: RvcBatch) -> Any:
-    net_g = parts.nets["G"]
-    if not isinstance(net_g, RvcSynthesizer):
-        raise TypeError(f"the rvc step needs RVC's generator, got {type(net_g).__name__}")
+    nets = gan_nets(parts, RvcSynthesizer, "the rvc step needs RVC's generator")
     settings = RvcStepSettings.from_config(config, fp16=parts.step.precision == "fp16")
-    return rvc_train_step(
-        net_g,
-        parts.nets["D"],
-        parts.optimizers["G"],
-        parts.optimizers["D"],
-        batch,
-        settings,
-        parts.scaler,
-    )
+    return rvc_train_step(*nets, batch, settings, parts.scaler)
 
 
 def _rvc_precision(device: TargetDevice) -> tuple[str, str]:
@@ -145,21 +136,10 @@ _SVC_HALF = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 def _svc_run(config: Mapping[str, Any], parts: Any, batch: SvcBatch) -> Any:
-    net_g = parts.nets["G"]
-    if not isinstance(net_g, SvcSynthesizer):
-        raise TypeError(f"the so-vits-svc step needs its generator, got {type(net_g).__name__}")
-    settings = replace(
-        SvcStepSettings.from_config(config), half=_SVC_HALF.get(parts.step.precision)
-    )
-    return svc_train_step(
-        net_g,
-        parts.nets["D"],
-        parts.optimizers["G"],
-        parts.optimizers["D"],
-        batch,
-        settings,
-        parts.scaler,
-    )
+    nets = gan_nets(parts, SvcSynthesizer, "the so-vits-svc step needs its generator")
+    half = _SVC_HALF.get(parts.step.precision)
+    settings = replace(SvcStepSettings.from_config(config), half=half)
+    return svc_train_step(*nets, batch, settings, parts.scaler)
 
 
 def _vits2_batch(

@@ -38,9 +38,10 @@ from vitscfg.model.gpt_sovits import (
     GptSovitsSynthesizer,
     gpt_sovits_version,
 )
-from vitscfg.model.mel import hann_window, mel_filterbank
 from vitscfg.train.fork_settings import MelStepSettings
+from vitscfg.train.gan_step import Amp, GanForward, gan_nets, mel_gan_step
 from vitscfg.train.length_units import LengthUnits
+from vitscfg.train.mel_pair import mel_basis, padded_stft
 
 _MAGNITUDE_EPS = 1e-8
 _LOG_CLAMP = 1e-5
@@ -109,27 +110,13 @@ def gpt_sovits_trace_batch(
 
 def gsv_spec_to_mel(spec: torch.Tensor, s: MelStepSettings) -> torch.Tensor:
     """Linear magnitude (B, F, T) -> log mel (B, n_mels, T), float32."""
-    basis = mel_filterbank(
-        s.filter_length, s.n_mel_channels, s.sampling_rate, s.mel_fmin, s.mel_fmax, spec.device
-    )
+    basis = mel_basis(s, spec.device)
     return torch.log(torch.clamp(torch.matmul(basis, spec.float()), min=_LOG_CLAMP))
 
 
 def gsv_mel_spectrogram(audio: torch.Tensor, s: MelStepSettings) -> torch.Tensor:
     """Audio (B, T) -> log mel (B, n_mels, T // hop) with the fork's magnitude floor."""
-    pad = (s.filter_length - s.hop_length) // 2
-    y = F.pad(audio.float().unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
-    spec = torch.stft(
-        y,
-        s.filter_length,
-        hop_length=s.hop_length,
-        win_length=s.win_length,
-        window=hann_window(s.win_length, y.device),
-        center=False,
-        normalized=False,
-        onesided=True,
-        return_complex=True,
-    )
+    spec = padded_stft(audio.float(), s)
     magnitude = torch.sqrt(torch.view_as_real(spec).pow(2).sum(-1) + _MAGNITUDE_EPS)
     return gsv_spec_to_mel(magnitude, s)
 
@@ -175,7 +162,7 @@ def gpt_sovits_train_step(
     segment_frames = s.segment_size // s.hop_length
     scaler = scaler or torch.amp.GradScaler(device, enabled=s.fp16)  # type: ignore[attr-defined]
 
-    with torch.autocast(device, dtype=torch.float16, enabled=s.fp16):
+    def forward() -> GanForward[tuple[Any, torch.Tensor, torch.Tensor]]:
         out = net_g(
             batch.ssl,
             batch.spec,
@@ -188,36 +175,20 @@ def gpt_sovits_train_step(
         y_mel = slice_segments(mel, out.ids_slice, segment_frames)
         y_hat_mel = gsv_mel_spectrogram(out.audio.squeeze(1), s)
         wave = slice_segments(batch.wave, out.ids_slice * s.hop_length, s.segment_size)
-        real, fake, _, _ = net_d(wave, out.audio.detach())
-        with torch.autocast(device, enabled=False):
-            loss_disc, _, _ = L.discriminator_loss(real, fake)
-    optim_d.zero_grad()
-    scaler.scale(loss_disc).backward()
-    scaler.unscale_(optim_d)
-    scaler.step(optim_d)
+        return GanForward((out, y_mel, y_hat_mel), out.audio, wave)
 
-    with torch.autocast(device, dtype=torch.float16, enabled=s.fp16):
-        real, fake, fmap_real, fmap_fake = net_d(wave, out.audio)
-        with torch.autocast(device, enabled=False):
-            loss_mel = F.l1_loss(y_mel, y_hat_mel) * s.c_mel
-            loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * s.c_kl
-            loss_fm = L.feature_loss(fmap_real, fmap_fake)
-            loss_gen, _ = L.generator_loss(fake)
-            loss_gen_all = loss_gen + loss_fm + loss_mel + out.kl_ssl * 1 + loss_kl
-    optim_g.zero_grad()
-    scaler.scale(loss_gen_all).backward()
-    scaler.unscale_(optim_g)
-    scaler.step(optim_g)
-    scaler.update()
-    return GptSovitsLosses(
-        loss_disc.detach(),
-        loss_gen.detach(),
-        loss_fm.detach(),
-        loss_mel.detach(),
-        loss_kl.detach(),
-        out.kl_ssl.detach(),
-        loss_gen_all.detach(),
-    )
+    def terms(state: tuple[Any, torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out, y_mel, y_hat_mel = state
+        return {
+            "mel": F.l1_loss(y_mel, y_hat_mel) * s.c_mel,
+            "kl_ssl": out.kl_ssl * 1,
+            "kl": L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * s.c_kl,
+        }
+
+    amp = Amp(device, torch.float16, s.fp16)
+    r = mel_gan_step(net_d, optim_g, optim_d, scaler, amp, forward, terms)
+    t = r.terms
+    return GptSovitsLosses(r.disc, r.gen, r.fm, t["mel"], t["kl"], t["kl_ssl"], r.gen_all)
 
 
 def gpt_sovits_fork_batch(
@@ -234,16 +205,6 @@ def gpt_sovits_fork_batch(
 def gpt_sovits_fork_run(config: Mapping[str, Any], parts: Any, batch: GptSovitsBatch) -> Any:
     """The step on the state builder's parts (train/fork_steps.py's ``run``); its precision is
     the config's ``train.fp16_run`` (the builder's)."""
-    net_g = parts.nets["G"]
-    if not isinstance(net_g, GptSovitsSynthesizer):
-        raise TypeError(f"the GPT-SoVITS step needs its generator, got {type(net_g).__name__}")
+    nets = gan_nets(parts, GptSovitsSynthesizer, "the GPT-SoVITS step needs its generator")
     settings = GptSovitsStepSettings.from_config(config, fp16=parts.step.precision == "fp16")
-    return gpt_sovits_train_step(
-        net_g,
-        parts.nets["D"],
-        parts.optimizers["G"],
-        parts.optimizers["D"],
-        batch,
-        settings,
-        parts.scaler,
-    )
+    return gpt_sovits_train_step(*nets, batch, settings, parts.scaler)

@@ -28,9 +28,10 @@ from torch.nn import functional as F
 
 from vitscfg.model import losses as L
 from vitscfg.model.commons import slice_segments
-from vitscfg.model.mel import hann_window, mel_filterbank
 from vitscfg.model.rvc import CONTENT_DIMS, RvcSynthesizer, RvcVariant
 from vitscfg.train.fork_settings import MelStepSettings
+from vitscfg.train.gan_step import Amp, GanForward, mel_gan_step
+from vitscfg.train.mel_pair import mel_basis, padded_stft
 
 _MAGNITUDE_EPS = 2e-7
 _LOG_CLAMP = 2e-6
@@ -143,28 +144,14 @@ def rvc_trace_batch(
 
 def rvc_spec_to_mel(spec: torch.Tensor, s: RvcStepSettings) -> torch.Tensor:
     """Linear magnitude (B, F, T) -> log mel (B, n_mels, T) with RVC's floor."""
-    basis = mel_filterbank(
-        s.filter_length, s.n_mel_channels, s.sampling_rate, s.mel_fmin, s.mel_fmax, spec.device
-    )
+    basis = mel_basis(s, spec.device)
     mel = torch.matmul(basis.to(spec.dtype), spec)
     return torch.log(torch.clamp(mel, min=_LOG_CLAMP))
 
 
 def rvc_mel_spectrogram(audio: torch.Tensor, s: RvcStepSettings) -> torch.Tensor:
     """Audio (B, T) float32 -> log mel (B, n_mels, T // hop) with RVC's floors."""
-    pad = (s.filter_length - s.hop_length) // 2
-    y = F.pad(audio.unsqueeze(1), (pad, pad), mode="reflect").squeeze(1)
-    spec = torch.stft(
-        y,
-        s.filter_length,
-        hop_length=s.hop_length,
-        win_length=s.win_length,
-        window=hann_window(s.win_length, y.device),
-        center=False,
-        normalized=False,
-        onesided=True,
-        return_complex=True,
-    )
+    spec = padded_stft(audio, s)
     magnitude = torch.sqrt(spec.real.pow(2) + spec.imag.pow(2) + _MAGNITUDE_EPS)
     return rvc_spec_to_mel(magnitude, s)
 
@@ -195,7 +182,7 @@ def rvc_train_step(
     segment_frames = s.segment_size // s.hop_length
     scaler = scaler or torch.amp.GradScaler(device, enabled=s.fp16)  # type: ignore[attr-defined]
 
-    with torch.autocast(device, dtype=torch.float16, enabled=s.fp16):
+    def forward() -> GanForward[tuple[Any, torch.Tensor, torch.Tensor]]:
         out = net_g(
             batch.phone,
             batch.phone_lengths,
@@ -211,31 +198,15 @@ def rvc_train_step(
         if s.fp16:
             y_hat_mel = y_hat_mel.half()
         wave = slice_segments(batch.wave, out.ids_slice * s.hop_length, s.segment_size)
-        real, fake, _, _ = net_d(wave, out.audio.detach())
-        loss_disc, _, _ = L.discriminator_loss(real, fake)
-    optim_d.zero_grad()
-    scaler.scale(loss_disc).backward()
-    scaler.unscale_(optim_d)
-    scaler.step(optim_d)
+        return GanForward((out, y_mel, y_hat_mel), out.audio, wave)
 
-    with torch.autocast(device, dtype=torch.float16, enabled=s.fp16):
-        real, fake, fmap_real, fmap_fake = net_d(wave, out.audio)
-        with torch.autocast(device, enabled=False):
-            loss_mel = F.l1_loss(y_mel.float(), y_hat_mel.float()) * s.c_mel
-            loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * s.c_kl
-            loss_fm = L.feature_loss(fmap_real, fmap_fake)
-            loss_gen, _ = L.generator_loss(fake)
-            loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl
-    optim_g.zero_grad()
-    scaler.scale(loss_gen_all).backward()
-    scaler.unscale_(optim_g)
-    scaler.step(optim_g)
-    scaler.update()
-    return RvcLosses(
-        loss_disc.detach(),
-        loss_gen.detach(),
-        loss_fm.detach(),
-        loss_mel.detach(),
-        loss_kl.detach(),
-        loss_gen_all.detach(),
-    )
+    def terms(state: tuple[Any, torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out, y_mel, y_hat_mel = state
+        return {
+            "mel": F.l1_loss(y_mel.float(), y_hat_mel.float()) * s.c_mel,
+            "kl": L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * s.c_kl,
+        }
+
+    amp = Amp(device, torch.float16, s.fp16, disc_loss_fp32=False)
+    r = mel_gan_step(net_d, optim_g, optim_d, scaler, amp, forward, terms)
+    return RvcLosses(r.disc, r.gen, r.fm, r.terms["mel"], r.terms["kl"], r.gen_all)

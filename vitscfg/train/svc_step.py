@@ -22,9 +22,10 @@ from torch.nn import functional as F
 
 from vitscfg.model import losses as L
 from vitscfg.model.commons import slice_segments
-from vitscfg.model.mel import mel_spectrogram, spec_to_mel
 from vitscfg.model.svc import SvcSynthesizer
 from vitscfg.train.fork_settings import MelStepSettings
+from vitscfg.train.gan_step import Amp, GanForward, mel_gan_step
+from vitscfg.train.mel_pair import fake_mel, real_mel
 
 #: The longest item so-vits-svc trains on, in content frames: its loader cuts an item longer
 #: than 800 spectrogram frames to a random 790, and lets anything up to 800 through whole.
@@ -108,10 +109,9 @@ def svc_train_step(
     enabled = s.half is not None
     segment_frames = s.segment_size // s.hop_length
     scaler = scaler or torch.amp.GradScaler(device, enabled=enabled)  # type: ignore[attr-defined]
-    mel = spec_to_mel(
-        batch.spec, s.filter_length, s.n_mel_channels, s.sampling_rate, s.mel_fmin, s.mel_fmax
-    )
-    with torch.autocast(device, dtype=half, enabled=enabled):
+    mel = real_mel(batch.spec, s)
+
+    def forward() -> GanForward[tuple[Any, torch.Tensor, torch.Tensor]]:
         out = net_g(
             batch.c,
             batch.f0,
@@ -123,48 +123,23 @@ def svc_train_step(
             vol=batch.vol,
         )
         y_mel = slice_segments(mel, out.ids_slice, segment_frames)
-        y_hat_mel = mel_spectrogram(
-            out.audio.squeeze(1),
-            s.filter_length,
-            s.n_mel_channels,
-            s.sampling_rate,
-            s.hop_length,
-            s.win_length,
-            s.mel_fmin,
-            s.mel_fmax,
-        )
+        y_hat_mel = fake_mel(out.audio.squeeze(1), s)
         wave = slice_segments(batch.wave, out.ids_slice * s.hop_length, s.segment_size)
-        real, fake, _, _ = net_d(wave, out.audio.detach())
-        with torch.autocast(device, enabled=False):
-            loss_disc, _, _ = L.discriminator_loss(real, fake)
-    optim_d.zero_grad()
-    scaler.scale(loss_disc).backward()
-    scaler.unscale_(optim_d)
-    scaler.step(optim_d)
+        return GanForward((out, y_mel, y_hat_mel), out.audio, wave)
 
-    with torch.autocast(device, dtype=half, enabled=enabled):
-        real, fake, fmap_real, fmap_fake = net_d(wave, out.audio)
-        with torch.autocast(device, enabled=False):
-            loss_mel = F.l1_loss(y_mel, y_hat_mel) * s.c_mel
-            loss_kl = L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.spec_mask) * s.c_kl
-            loss_fm = L.feature_loss(fmap_real, fmap_fake)
-            loss_gen, _ = L.generator_loss(fake)
-            if out.pred_lf0 is not None and out.lf0 is not None:
-                loss_lf0 = F.mse_loss(out.pred_lf0, out.lf0)
-            else:
-                loss_lf0 = torch.zeros((), device=loss_gen.device)
-            loss_gen_all = loss_gen + loss_fm + loss_mel + loss_kl + loss_lf0
-    optim_g.zero_grad()
-    scaler.scale(loss_gen_all).backward()
-    scaler.unscale_(optim_g)
-    scaler.step(optim_g)
-    scaler.update()
-    return SvcLosses(
-        loss_disc.detach(),
-        loss_gen.detach(),
-        loss_fm.detach(),
-        loss_mel.detach(),
-        loss_kl.detach(),
-        loss_lf0.detach(),
-        loss_gen_all.detach(),
-    )
+    def terms(state: tuple[Any, torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out, y_mel, y_hat_mel = state
+        own = {
+            "mel": F.l1_loss(y_mel, y_hat_mel) * s.c_mel,
+            "kl": L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.spec_mask) * s.c_kl,
+        }
+        if out.pred_lf0 is not None and out.lf0 is not None:
+            own["lf0"] = F.mse_loss(out.pred_lf0, out.lf0)
+        else:
+            own["lf0"] = torch.zeros((), device=own["mel"].device)
+        return own
+
+    amp = Amp(device, half, enabled)
+    r = mel_gan_step(net_d, optim_g, optim_d, scaler, amp, forward, terms)
+    t = r.terms
+    return SvcLosses(r.disc, r.gen, r.fm, t["mel"], t["kl"], t["lf0"], r.gen_all)

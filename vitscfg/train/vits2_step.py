@@ -55,8 +55,8 @@ from vitscfg.model import losses as L
 from vitscfg.model.commons import slice_segments
 from vitscfg.model.duration_discriminator import DurationDiscriminator
 from vitscfg.model.hparams import ModelHParams
-from vitscfg.model.mel import mel_spectrogram, spec_to_mel
 from vitscfg.model.synthesizer import SynthesizerTrn
+from vitscfg.train.mel_pair import fake_mel, real_mel
 from vitscfg.train.step import Batch, _all_finite, _frozen
 
 
@@ -185,25 +185,9 @@ def vits2_train_step(
         if options is not None and options.use_mel_posterior_encoder:
             mel = batch.spec
         else:
-            mel = spec_to_mel(
-                batch.spec,
-                hp.filter_length,
-                hp.n_mel_channels,
-                hp.sampling_rate,
-                hp.mel_fmin,
-                hp.mel_fmax,
-            )
+            mel = real_mel(batch.spec, hp)
         y_mel = slice_segments(mel, out.ids_slice, hp.segment_frames)
-        y_hat_mel = mel_spectrogram(
-            out.audio.squeeze(1),
-            hp.filter_length,
-            hp.n_mel_channels,
-            hp.sampling_rate,
-            hp.hop_length,
-            hp.win_length,
-            hp.mel_fmin,
-            hp.mel_fmax,
-        )
+        y_hat_mel = fake_mel(out.audio.squeeze(1), hp)
         y = slice_segments(batch.wav, out.ids_slice * hp.hop_length, segment_samples)
         real, fake, _, _ = net_d(y, out.audio.detach())
         loss_disc, _, _ = L.discriminator_loss(real, fake)
