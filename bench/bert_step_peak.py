@@ -38,6 +38,9 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from step_peak_common import steady_adamw, warm_filterbank  # noqa: E402
+
 SHARED = ROOT / "tests" / "fixtures" / "shared_configs"
 UNSEEN = ROOT / "tests" / "fixtures" / "unseen_configs"
 TEXT_LEN, FRAMES = 100, 400
@@ -55,30 +58,6 @@ _MODULES = {
     ),
     "melotts": ("melo.modules", "melo.monotonic_align"),
 }
-
-
-def _steady(nets: dict[str, Any]) -> tuple[dict[str, torch.optim.Optimizer], list[torch.Tensor]]:
-    """AdamW per network, every parameter with a gradient and moments; the live tensors."""
-    opts = {
-        k: torch.optim.AdamW(n.parameters(), 2e-4, betas=(0.8, 0.99), eps=1e-9)
-        for k, n in nets.items()
-    }
-    live: list[torch.Tensor] = []
-    for k, net in nets.items():
-        net.train()
-        for p in net.parameters():
-            p.grad = torch.zeros_like(p)
-            state = {
-                "step": torch.tensor(0.0),
-                "exp_avg": torch.zeros_like(p),
-                "exp_avg_sq": torch.zeros_like(p),
-            }
-            opts[k].state[p] = state
-            live += [p, p.grad, state["exp_avg"], state["exp_avg_sq"]]
-        live += list(net.buffers())
-        for m in net.modules():
-            live += [v for v in vars(m).values() if isinstance(v, torch.Tensor)]
-    return opts, live
 
 
 def _spline(
@@ -155,7 +134,7 @@ def _fork_step(fork: Any, dialect: str, config: dict[str, Any], batch: int) -> i
     modules = ForkStepModules.of(fork)
     _patch_fork(fork, modules)
     nets = fork.nets(config)
-    opts, live = _steady(nets)
+    opts, live = steady_adamw(nets)
     wl = _wavlm_loss(modules.losses, nets["WavLMDisc"], config) if "WavLMDisc" in nets else None
     if wl is not None:
         live += [*wl.wavlm.parameters(), *wl.resample.buffers()]
@@ -178,7 +157,7 @@ def _vitscfg_step(dialect: str, config: dict[str, Any], batch: int) -> int:
     nets = build_nets(config, dialect)
     g: Any = nets["G"]
     b = bert_trace_batch(g.hp, g.options, batch, TEXT_LEN, FRAMES, torch.device("cpu"))
-    opts, live = _steady(nets)
+    opts, live = steady_adamw(nets)
     judge = build_slm_judge(config) if "WavLMDisc" in nets else None
     if judge is not None:
         live += [*judge.parameters(), *judge.buffers()]
@@ -203,20 +182,13 @@ def main() -> None:
     torch.set_num_threads(1)
     importlib.import_module("torch._dynamo")  # before the fork's front-end stand-ins
     from scripts.fixtures_bert_vits2 import Fork
-    from vitscfg.model.mel import hann_window, mel_filterbank
+    from vitscfg.model.mel import hann_window
 
     path = args.config or CONFIGS[args.dialect]
     config = json.loads(path.read_text(encoding="utf-8"))
     data = config["data"]
     # The cached filterbank and window are real data, made outside the fake mode.
-    mel_filterbank(
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-        torch.device("cpu"),
-    )
+    warm_filterbank(data)
     hann_window(data["win_length"], torch.device("cpu"))
     fork = Fork(args.dialect, args.fork.resolve())
     os.chdir(args.fork.resolve())

@@ -1,6 +1,7 @@
-"""What the fork step-peak benches (bench/*_step_peak.py) share: the optimizer, the traced peak
-of a step on meta tensors, the host-free stand-ins for the forks' per-item slicing, the GAN
-half of a VITS train script's step, and the table of peaks per batch size.
+"""What the fork step-peak benches (bench/*_step_peak.py) share: the optimizer and a loop's
+steady state (gradients and AdamW moments), the traced peak of a step on meta tensors, the
+host-free stand-ins for the forks' per-item slicing, the GAN half of a VITS train script's
+step, and the table of peaks per batch size.
 
 A "step" here is a callable on a batch dict with two attributes: ``params`` (the tensors
 that exist before it runs) and ``make_batch(batch_size, frames)``.
@@ -24,6 +25,48 @@ def adamw(params: Any, train: dict[str, Any]) -> torch.optim.AdamW:
     """AdamW as the train scripts make it, from the config's train section."""
     return torch.optim.AdamW(
         params, train["learning_rate"], betas=tuple(train["betas"]), eps=train["eps"]
+    )
+
+
+def steady_adamw(
+    nets: dict[str, Any],
+) -> tuple[dict[str, torch.optim.Optimizer], list[torch.Tensor]]:
+    """AdamW per network (the VITS defaults: 2e-4, betas (0.8, 0.99), eps 1e-9), every
+    parameter with a gradient and moments, as in the steady state of a loop; the live tensors."""
+    opts: dict[str, torch.optim.Optimizer] = {
+        k: torch.optim.AdamW(n.parameters(), 2e-4, betas=(0.8, 0.99), eps=1e-9)
+        for k, n in nets.items()
+    }
+    live: list[torch.Tensor] = []
+    for k, net in nets.items():
+        net.train()
+        for p in net.parameters():
+            p.grad = torch.zeros_like(p)
+            state = {
+                "step": torch.tensor(0.0),
+                "exp_avg": torch.zeros_like(p),
+                "exp_avg_sq": torch.zeros_like(p),
+            }
+            opts[k].state[p] = state
+            live += [p, p.grad, state["exp_avg"], state["exp_avg_sq"]]
+        live += list(net.buffers())
+        for m in net.modules():
+            live += [v for v in vars(m).values() if isinstance(v, torch.Tensor)]
+    return opts, live
+
+
+def warm_filterbank(data: dict[str, Any]) -> None:
+    """Make the config's cached mel filterbank (vitscfg.model.mel) on the CPU now: it is real
+    data, made outside a fake mode, and then read from the cache inside it."""
+    from vitscfg.model.mel import mel_filterbank
+
+    mel_filterbank(
+        data["filter_length"],
+        data["n_mel_channels"],
+        data["sampling_rate"],
+        data["mel_fmin"],
+        data["mel_fmax"],
+        torch.device("cpu"),
     )
 
 

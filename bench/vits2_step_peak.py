@@ -31,31 +31,10 @@ from typing import Any
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+from step_peak_common import steady_adamw, warm_filterbank  # noqa: E402
+
 TEXT_LEN, FRAMES = 100, 400
-
-
-def _steady(nets: dict[str, Any]) -> tuple[dict[str, torch.optim.Optimizer], list[torch.Tensor]]:
-    """AdamW per network, every parameter with a gradient and moments; the live tensors."""
-    opts = {
-        k: torch.optim.AdamW(n.parameters(), 2e-4, betas=(0.8, 0.99), eps=1e-9)
-        for k, n in nets.items()
-    }
-    live: list[torch.Tensor] = []
-    for k, net in nets.items():
-        net.train()
-        for p in net.parameters():
-            p.grad = torch.zeros_like(p)
-            state = {
-                "step": torch.tensor(0.0),
-                "exp_avg": torch.zeros_like(p),
-                "exp_avg_sq": torch.zeros_like(p),
-            }
-            opts[k].state[p] = state
-            live += [p, p.grad, state["exp_avg"], state["exp_avg_sq"]]
-        live += list(net.buffers())
-        for m in net.modules():
-            live += [v for v in vars(m).values() if isinstance(v, torch.Tensor)]
-    return opts, live
 
 
 def _patch_fork(fork: Any, fake: bool) -> None:
@@ -84,7 +63,7 @@ def _fork_step(fork: Any, config: dict[str, Any], batch: int, fake: bool) -> int
     data, train = config["data"], config["train"]
     hop, frames = data["hop_length"], train["segment_size"] // data["hop_length"]
     nets = fork_nets(fork, config, data["n_mel_channels"])
-    opts, live = _steady(nets)
+    opts, live = steady_adamw(nets)
     x = torch.randint(1, 170, (batch, TEXT_LEN))
     lengths = torch.full((batch,), TEXT_LEN)
     spec, spec_lengths = (
@@ -151,7 +130,7 @@ def _vitscfg_step(config: dict[str, Any], batch: int, fake: bool) -> int:
         b.text.random_(1, 170)
         b.spec.normal_()
         b.wav.uniform_(-0.5, 0.5)
-    opts, live = _steady(nets)
+    opts, live = steady_adamw(nets)
     tracker = StorageTracker()
     tracker.track(
         [*live, b.text, b.text_lengths, b.spec, b.spec_lengths, b.wav, b.wav_lengths, b.sid]
@@ -179,20 +158,12 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     torch.set_num_threads(1)
     from scripts.fixtures_vits2 import Fork
-    from vitscfg.model.mel import mel_filterbank
 
     name = f"p0p4k__vits2_pytorch__configs_vits2_{args.config}.json"
     config = json.loads((ROOT / "tests" / "fixtures" / "shared_configs" / name).read_text())
     data = config["data"]
     # The cached filterbank is real data, made outside the fake mode.
-    mel_filterbank(
-        data["filter_length"],
-        data["n_mel_channels"],
-        data["sampling_rate"],
-        data["mel_fmin"],
-        data["mel_fmax"],
-        torch.device("cpu"),
-    )
+    warm_filterbank(data)
     fake = args.mode == "fake"
     fork = Fork(args.fork.resolve())
     _patch_fork(fork, fake)
