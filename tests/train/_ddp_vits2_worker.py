@@ -23,7 +23,7 @@ from typing import Any
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _trainkit import MICRO_MODEL  # noqa: E402
+from _trainkit import MICRO_MODEL, write_rank_report  # noqa: E402
 from _vits2kit import EXAMPLE  # noqa: E402
 
 from vitscfg.model import build_nets  # noqa: E402
@@ -84,15 +84,7 @@ def main(out_dir: Path, steps: int, micro_batches: int, nan_rank: int | None) ->
             skipped.append(result.skipped)
             losses.append(float(result.losses["d/total"]))
         distributed.barrier(dist)
-        report = {
-            "rank": dist.rank,
-            "world_size": dist.world_size,
-            "before": before,
-            "after": digest(nets),
-            "losses": losses,
-            "skipped": skipped,
-        }
-        (out_dir / f"rank{dist.rank}.json").write_text(json.dumps(report), encoding="utf-8")
+        write_rank_report(out_dir, dist, before, digest(nets), losses, skipped)
     finally:
         distributed.cleanup(dist)
 

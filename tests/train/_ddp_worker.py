@@ -15,7 +15,6 @@ all-reduced) and go on in lockstep instead of pairing one rank's D all-reduce wi
 from __future__ import annotations
 
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch
 from torch.amp.grad_scaler import GradScaler
 
 from tests.model.conftest import TINY_CONFIG
+from tests.train._trainkit import write_rank_report
 from vitscfg.model import build_models
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.mel import spectrogram
@@ -76,16 +76,8 @@ def main(out_dir: Path, steps: int, nan_rank: int | None = None) -> None:
             losses.append(float(result.losses["d/total"]))
         mean_loss = distributed.reduce_mean(torch.tensor(losses[-1]), dist)
         distributed.barrier(dist)
-        report = {
-            "rank": dist.rank,
-            "world_size": dist.world_size,
-            "before": before,
-            "after": digest(net_g, net_d),
-            "losses": losses,
-            "skipped": skipped,
-            "mean_loss": float(mean_loss),
-        }
-        (out_dir / f"rank{dist.rank}.json").write_text(json.dumps(report), encoding="utf-8")
+        after = digest(net_g, net_d)
+        write_rank_report(out_dir, dist, before, after, losses, skipped, mean_loss=float(mean_loss))
     finally:
         distributed.cleanup(dist)
 

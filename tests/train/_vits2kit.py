@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from _trainkit import MICRO_MODEL, REPO, TINY, lines
+from _trainkit import REPO, write_micro_config
 
 EXAMPLE = REPO / "examples" / "tiny_vits2" / "config.json"
 
@@ -26,24 +26,27 @@ def make_vits2_config(
 ) -> Path:
     """Write ``folder/config.json`` (a vits2 config: no ``$schema``, the fork's keys) with
     filelists next to it and ``wavs`` linked to the tiny corpus."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "filelists").mkdir(exist_ok=True)
-    wavs = folder / "wavs"
-    if not wavs.exists():
-        wavs.symlink_to(TINY / "wavs", target_is_directory=True)
-    (folder / "filelists" / "train.txt").write_text(
-        "\n".join(train_lines or lines("train.txt")) + "\n", encoding="utf-8"
-    )
-    (folder / "filelists" / "val.txt").write_text(
-        "\n".join(lines("val.txt")[:1]) + "\n", encoding="utf-8"
-    )
     config = json.loads(EXAMPLE.read_text(encoding="utf-8"))
-    config["model"].update(MICRO_MODEL)
-    config["model"].update(model or {})
-    config["train"].update(
-        {"segment_size": 2048, "batch_size": 2, "log_interval": 1, "eval_interval": 1000}
-    )
-    config["train"].update(train or {})
-    path = folder / "config.json"
-    path.write_text(json.dumps(config, indent=2), encoding="utf-8")
-    return path
+    return write_micro_config(folder, config, train_lines=train_lines, train=train, model=model)
+
+
+def seeded_one_batch(example: Path, dialect: str) -> tuple[dict[str, Any], Any, Any, Any]:
+    """(config, train settings, a batch of ``example``'s first two val items, the step
+    state for ``dialect``) on the CPU in fp32, seeded 0: the losses-fall tests' start."""
+    import torch
+
+    from vitscfg.config.typed import trainer_settings
+    from vitscfg.data.batch import collate
+    from vitscfg.data.dataset import TextAudioDataset
+    from vitscfg.train.evaluate import to_step_batch
+    from vitscfg.train.state import build_step_state
+    from vitscfg.train.vits2_run import spec_options
+
+    config = json.loads(example.read_text())
+    train = trainer_settings(config)
+    torch.manual_seed(0)
+    spec = spec_options(config, train) or {}  # the mel posterior encoder's frames
+    data = TextAudioDataset.from_config(config, "val", example, **spec)
+    batch = to_step_batch(collate([data[i] for i in range(2)]), torch.device("cpu"), False)
+    parts = build_step_state(config, train, "fp32", torch.device("cpu"), dialect=dialect)
+    return config, train, batch, parts

@@ -5,8 +5,6 @@ decoder): the fork's step with its sub-band STFT loss runs on the CPU, G and D a
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,8 @@ pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
+from _trainkit import recording_console  # noqa: E402
+from _vits2kit import seeded_one_batch  # noqa: E402
 
 from vitscfg.train.run import run_train  # noqa: E402
 from vitscfg.train.synth import run_synth  # noqa: E402
@@ -23,14 +22,9 @@ from vitscfg.train.synth import run_synth  # noqa: E402
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tiny_mb_istft" / "config.json"
 
 
-def _console() -> tuple[Console, io.StringIO]:
-    buffer = io.StringIO()
-    return Console(file=buffer, width=300, highlight=False, soft_wrap=True), buffer
-
-
 def test_train_mb_istft_example_saves_logs_and_speaks(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    console, buffer = _console()
+    console, buffer = recording_console()
     code = run_train(EXAMPLE, run_dir=run, max_steps=2, cpu=True, console=console)
     assert code == 0, buffer.getvalue()
     for name in ("G_2.pth", "D_2.pth"):
@@ -49,7 +43,7 @@ def test_train_mb_istft_example_saves_logs_and_speaks(tmp_path: Path) -> None:
     evals.Reload()
     assert "gen/audio_0" in evals.Tags()["audio"]
 
-    console, buffer = _console()
+    console, buffer = recording_console()
     wav = tmp_path / "demo.wav"
     code = run_synth(
         "The cat sat.", checkpoint=run / "G_2.pth", config=EXAMPLE, output=wav, console=console
@@ -58,19 +52,9 @@ def test_train_mb_istft_example_saves_logs_and_speaks(tmp_path: Path) -> None:
 
 
 def test_mb_istft_losses_fall_on_one_batch() -> None:
-    from vitscfg.config.typed import trainer_settings
-    from vitscfg.data.batch import collate
-    from vitscfg.data.dataset import TextAudioDataset
-    from vitscfg.train.evaluate import to_step_batch
-    from vitscfg.train.state import build_step_state
     from vitscfg.train.vits2_run import run_step
 
-    config = json.loads(EXAMPLE.read_text())
-    train = trainer_settings(config)
-    torch.manual_seed(0)
-    data = TextAudioDataset.from_config(config, "val", EXAMPLE)
-    batch = to_step_batch(collate([data[i] for i in range(2)]), torch.device("cpu"), False)
-    parts = build_step_state(config, train, "fp32", torch.device("cpu"), dialect="mb-istft-vits")
+    _, train, batch, parts = seeded_one_batch(EXAMPLE, "mb-istft-vits")
     assert parts.step.subband is not None  # mb_istft_vits: the fork adds the sub-band loss
     totals, kls, subs = [], [], []
     for step in range(5):  # the step vitscfg train runs (the reference order, vits2_step.py)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import gzip
-import io
 import json
 from pathlib import Path
 
@@ -22,18 +21,14 @@ pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
 
 import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
+from _trainkit import recording_console  # noqa: E402
+from _vits2kit import seeded_one_batch  # noqa: E402
 
 from vitscfg.model.support import model_support  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "tiny_mb_istft_vits2" / "config.json"
 VENDORED = ROOT / "tests" / "model" / "fixtures" / "mb_istft_vits2"
-
-
-def _console() -> tuple[Console, io.StringIO]:
-    buffer = io.StringIO()
-    return Console(file=buffer, width=300, highlight=False, soft_wrap=True), buffer
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in VENDORED.glob("*.json")))
@@ -131,7 +126,7 @@ def test_train_mb_istft_vits2_example_saves_and_speaks(tmp_path: Path) -> None:
     from vitscfg.train.synth import run_synth
 
     run = tmp_path / "run"
-    console, buffer = _console()
+    console, buffer = recording_console()
     code = run_train(EXAMPLE, run_dir=run, max_steps=1, cpu=True, console=console)
     assert code == 0, buffer.getvalue()
     for name in ("G_1.pth", "D_1.pth", "DUR_1.pth"):
@@ -147,7 +142,7 @@ def test_train_mb_istft_vits2_example_saves_and_speaks(tmp_path: Path) -> None:
     tags = set(acc.Tags()["scalars"])
     assert {"loss/g/subband", "loss/dur_disc/total", "loss/g/dur_gen"} <= tags, tags
 
-    console, buffer = _console()
+    console, buffer = recording_console()
     wav = tmp_path / "demo.wav"
     code = run_synth(
         "The cat sat.", checkpoint=run / "G_1.pth", config=EXAMPLE, output=wav, console=console
@@ -169,7 +164,7 @@ def test_a_multiband_config_without_its_loss_resolutions_is_one_message(
     (tmp_path / "tiny").symlink_to(ROOT / "examples" / "tiny")  # the filelists' ../tiny/wavs
     (folder / "filelists").symlink_to(EXAMPLE.parent / "filelists")
     (folder / "config.json").write_text(json.dumps(config))
-    console, buffer = _console()
+    console, buffer = recording_console()
     code = run_train(
         folder / "config.json", run_dir=tmp_path / "run", max_steps=1, cpu=True, console=console
     )
@@ -180,21 +175,10 @@ def test_a_multiband_config_without_its_loss_resolutions_is_one_message(
 
 @pytest.mark.slow
 def test_mb_istft_vits2_losses_fall_on_one_batch() -> None:
-    from vitscfg.config.typed import trainer_settings
-    from vitscfg.data.batch import collate
-    from vitscfg.data.dataset import TextAudioDataset
-    from vitscfg.train.evaluate import to_step_batch
-    from vitscfg.train.state import build_step_state
-    from vitscfg.train.vits2_run import run_step, spec_options
+    from vitscfg.train.vits2_run import run_step
 
-    config = json.loads(EXAMPLE.read_text())
-    train = trainer_settings(config)
-    torch.manual_seed(0)
-    spec = spec_options(config, train)
-    assert spec is not None  # the example has a mel posterior encoder
-    data = TextAudioDataset.from_config(config, "val", EXAMPLE, **spec)
-    batch = to_step_batch(collate([data[i] for i in range(2)]), torch.device("cpu"), False)
-    parts = build_step_state(config, train, "fp32", torch.device("cpu"), dialect="mb-istft-vits2")
+    config, train, batch, parts = seeded_one_batch(EXAMPLE, "mb-istft-vits2")
+    assert batch.spec.shape[1] == config["data"]["n_mel_channels"]  # log-mel frames
     totals, kls = [], []
     for step in range(4):
         result = run_step(parts, batch, train, step, "fp32")

@@ -14,7 +14,7 @@ pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 import torch  # noqa: E402
-from _trainkit import lines, make_config  # noqa: E402
+from _trainkit import lines, make_config, nan_mel_from_second_call, recording_console  # noqa: E402
 from rich.console import Console  # noqa: E402
 
 import vitscfg.model.losses as losses  # noqa: E402
@@ -29,17 +29,8 @@ def test_nan_steps_are_skipped_rolled_back_then_stopped(
         train_lines=lines("train.txt")[:4],
         train={"nan_rollback_steps": 2, "epochs": 100},
     )
-    real = losses.mel_loss
-    calls = {"n": 0}
-
-    def nan_after_first_step(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        calls["n"] += 1
-        value = real(a, b)
-        return value if calls["n"] == 1 else value * float("nan")
-
-    monkeypatch.setattr(losses, "mel_loss", nan_after_first_step)
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=300, highlight=False, soft_wrap=True)
+    nan_mel_from_second_call(monkeypatch)
+    console, buffer = recording_console()
     code = run_train(config, run_dir=tmp_path / "run", max_steps=50, console=console)
     out = buffer.getvalue()
 

@@ -6,8 +6,6 @@ with the trained G. The losses fall over a few steps on one batch."""
 
 from __future__ import annotations
 
-import io
-import json
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,8 @@ pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 import torch  # noqa: E402
-from rich.console import Console  # noqa: E402
+from _trainkit import recording_console  # noqa: E402
+from _vits2kit import seeded_one_batch  # noqa: E402
 
 from vitscfg.train.run import run_train  # noqa: E402
 from vitscfg.train.synth import run_synth  # noqa: E402
@@ -24,14 +23,9 @@ from vitscfg.train.synth import run_synth  # noqa: E402
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tiny_vits2" / "config.json"
 
 
-def _console() -> tuple[Console, io.StringIO]:
-    buffer = io.StringIO()
-    return Console(file=buffer, width=300, highlight=False, soft_wrap=True), buffer
-
-
 def test_train_vits2_example_saves_resumes_and_speaks(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    console, buffer = _console()
+    console, buffer = recording_console()
     code = run_train(EXAMPLE, run_dir=run, max_steps=1, cpu=True, console=console)
     assert code == 0, buffer.getvalue()
     for name in ("G_1.pth", "D_1.pth", "DUR_1.pth", "DUR_0.pth"):
@@ -41,7 +35,7 @@ def test_train_vits2_example_saves_resumes_and_speaks(tmp_path: Path) -> None:
     assert "scheduler" in dur and any(k.startswith("pre_out_") for k in dur["model"])
 
     # Resume: G, D and DurDisc continue from step 1 (its Adam state has a step count).
-    console, buffer = _console()
+    console, buffer = recording_console()
     code = run_train(EXAMPLE, run_dir=run, max_steps=2, cpu=True, console=console)
     out = buffer.getvalue()
     assert code == 0 and "resumed from G_1.pth" in out and "starts fresh" not in out, out
@@ -56,7 +50,7 @@ def test_train_vits2_example_saves_resumes_and_speaks(tmp_path: Path) -> None:
     tags = set(acc.Tags()["scalars"])
     assert {"loss/dur_disc/total", "loss/g/dur_gen", "loss/g/mel"} <= tags, tags
 
-    console, buffer = _console()
+    console, buffer = recording_console()
     wav = tmp_path / "demo.wav"
     code = run_synth(
         "The cat sat.", checkpoint=run / "G_2.pth", config=EXAMPLE, output=wav, console=console
@@ -65,23 +59,10 @@ def test_train_vits2_example_saves_resumes_and_speaks(tmp_path: Path) -> None:
 
 
 def test_vits2_losses_fall_on_one_batch() -> None:
-    from vitscfg.config.typed import trainer_settings
-    from vitscfg.data.batch import collate
-    from vitscfg.data.dataset import TextAudioDataset
-    from vitscfg.train.evaluate import to_step_batch
-    from vitscfg.train.state import build_step_state
-    from vitscfg.train.vits2_run import run_step, spec_options
+    from vitscfg.train.vits2_run import run_step
 
-    config = json.loads(EXAMPLE.read_text())
-    train = trainer_settings(config)
-    torch.manual_seed(0)
-    spec = spec_options(config, train)
-    assert spec is not None  # the example has a mel posterior encoder
-    data = TextAudioDataset.from_config(config, "val", EXAMPLE, **spec)
-    raw = collate([data[i] for i in range(2)])
-    batch = to_step_batch(raw, torch.device("cpu"), False)
+    config, train, batch, parts = seeded_one_batch(EXAMPLE, "vits2")
     assert batch.spec.shape[1] == config["data"]["n_mel_channels"]  # log-mel frames
-    parts = build_step_state(config, train, "fp32", torch.device("cpu"), dialect="vits2")
     totals, kls = [], []
     for step in range(5):
         result = run_step(parts, batch, train, step, "fp32")

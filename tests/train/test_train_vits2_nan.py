@@ -5,7 +5,6 @@ and AdamW state) included, not only G and D."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +14,9 @@ pytest.importorskip("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 import torch  # noqa: E402
-from _trainkit import lines  # noqa: E402
+from _trainkit import lines, nan_mel_from_second_call, recording_console  # noqa: E402
 from _vits2kit import make_vits2_config  # noqa: E402
-from rich.console import Console  # noqa: E402
 
-import vitscfg.model.losses as losses  # noqa: E402
 import vitscfg.train.vits2_run as vits2_run  # noqa: E402
 from vitscfg.train.run import run_train  # noqa: E402
 
@@ -32,14 +29,6 @@ def test_rollback_restores_the_duration_discriminator(
         train_lines=lines("train.txt")[:4],
         train={"nan_rollback_steps": 1, "epochs": 100},
     )
-    real_mel = losses.mel_loss
-    calls = {"n": 0}
-
-    def nan_after_first_step(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        calls["n"] += 1
-        value = real_mel(a, b)
-        return value if calls["n"] == 1 else value * float("nan")
-
     reloads: list[dict[str, Any]] = []
     real_load = vits2_run.load_extras
 
@@ -59,10 +48,9 @@ def test_rollback_restores_the_duration_discriminator(
         )
         return notes
 
-    monkeypatch.setattr(losses, "mel_loss", nan_after_first_step)
+    nan_mel_from_second_call(monkeypatch)
     monkeypatch.setattr(vits2_run, "load_extras", spy)
-    buffer = io.StringIO()
-    console = Console(file=buffer, width=300, highlight=False, soft_wrap=True)
+    console, buffer = recording_console()
     run = tmp_path / "run"
     code = run_train(config, run_dir=run, max_steps=50, cpu=True, console=console)
     out = buffer.getvalue()
