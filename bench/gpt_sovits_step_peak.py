@@ -37,6 +37,9 @@ from torch._subclasses.fake_tensor import FakeTensorMode
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from step_peak_common import adamw  # noqa: E402
 
 from vitscfg.estimate.tracker import StorageTracker  # noqa: E402
 from vitscfg.model import losses as L  # noqa: E402
@@ -54,12 +57,6 @@ from vitscfg.train.gpt_sovits_step import (  # noqa: E402
 
 CONFIG = REPO / "tests/fixtures/unseen_configs/RVC-Boss__GPT-SoVITS__GPT_SoVITS_configs_s2.json"
 CPU = torch.device("cpu")
-
-
-def _adamw(params: Any, train: dict[str, Any]) -> torch.optim.AdamW:
-    return torch.optim.AdamW(
-        params, train["learning_rate"], betas=tuple(train["betas"]), eps=train["eps"]
-    )
 
 
 def _fork_modules(fork: Path) -> tuple[Any, Any, Any]:
@@ -110,8 +107,8 @@ def ours(config: dict[str, Any], batch: GptSovitsBatch) -> int:
     net_g.train()
     net_d.train()
     og, od = (
-        _adamw(net_g.parameters(), config["train"]),
-        _adamw(net_d.parameters(), config["train"]),
+        adamw(net_g.parameters(), config["train"]),
+        adamw(net_d.parameters(), config["train"]),
     )
     s = GptSovitsStepSettings.from_config(config)
     return _peak(
@@ -143,7 +140,7 @@ def fork_peak(config: dict[str, Any], batch: GptSovitsBatch, mods: tuple[Any, An
     net_g.quantizer.vq.layers[0]._codebook.inited.fill_(1)  # a trained codebook (no k-means)
     net_g.train()
     net_d.train()
-    og, od = _adamw(net_g.parameters(), train), _adamw(net_d.parameters(), train)
+    og, od = adamw(net_g.parameters(), train), adamw(net_d.parameters(), train)
     seg = train["segment_size"] // data["hop_length"]
     b = batch
 
