@@ -31,8 +31,8 @@ from vitscfg.data.batch import collate
 from vitscfg.data.dataset import TextAudioDataset
 from vitscfg.model import losses as L
 from vitscfg.model.hparams import ModelHParams
-from vitscfg.model.mel import mel_spectrogram, spec_to_mel
 from vitscfg.model.synthesizer import SynthesizerTrn
+from vitscfg.train.mel_pair import fake_mel, target_mel
 from vitscfg.train.step import Batch
 
 EVAL_SEED = 1234  # fixed: the same posterior noise at every eval
@@ -85,17 +85,6 @@ def _speaker(
     return g
 
 
-def _target_mel(spec: torch.Tensor, hp: ModelHParams) -> torch.Tensor:
-    """The log-mel target of a batch's frames: the frames themselves when the posterior
-    encoder reads mel frames (VITS2's use_mel_posterior_encoder), else the mel of the
-    linear spectrogram."""
-    if hp.vits2 is not None and hp.vits2.use_mel_posterior_encoder:
-        return spec
-    return spec_to_mel(
-        spec, hp.filter_length, hp.n_mel_channels, hp.sampling_rate, hp.mel_fmin, hp.mel_fmax
-    )
-
-
 def _masked_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Per-item mean |a - b| over valid frames; a, b: (B, C, T), mask (B, 1, T)."""
     diff = (a - b).abs() * mask
@@ -128,11 +117,8 @@ def evaluate(
                 b = to_step_batch(raw, device, hp.n_speakers > 1)
                 out = net_g(b.text, b.text_lengths, b.spec, b.spec_lengths, b.sid)
                 y_hat = net_g.dec(out.z * out.y_mask, g=_speaker(net_g, hp, b.sid))
-                mel = _target_mel(b.spec, hp)
-                mel_hat = mel_spectrogram(
-                    y_hat.squeeze(1), hp.filter_length, hp.n_mel_channels, hp.sampling_rate,
-                    hp.hop_length, hp.win_length, hp.mel_fmin, hp.mel_fmax,
-                )  # fmt: skip
+                mel = target_mel(b.spec, hp)
+                mel_hat = fake_mel(y_hat.squeeze(1), hp)
                 frames = min(mel.shape[-1], mel_hat.shape[-1])
                 mask = out.y_mask[..., :frames].float()
                 items = b.text.shape[0]
@@ -171,11 +157,8 @@ def _sample(
         max_len=INFER_MAX_FRAMES,
     )
     audio = out.audio[0, 0, : int(out.lengths[0]) * hp.hop_length].float()
-    mel = mel_spectrogram(
-        audio.unsqueeze(0), hp.filter_length, hp.n_mel_channels, hp.sampling_rate,
-        hp.hop_length, hp.win_length, hp.mel_fmin, hp.mel_fmax,
-    )[0]  # fmt: skip
-    gt_mel = _target_mel(item.spec.unsqueeze(0), hp)[0]
+    mel = fake_mel(audio.unsqueeze(0), hp)[0]
+    gt_mel = target_mel(item.spec.unsqueeze(0), hp)[0]
     return EvalSample(
         index=i,
         audio=audio.clamp(-1, 1).cpu(),

@@ -6,7 +6,7 @@ Order: G forward under autocast (the fork's callback: G's outputs, the real and 
 the real audio segment); D on (real, fake.detach()) with the LSGAN loss; D's scaled
 backward, unscale and step; D again on (real, fake) under autocast; outside autocast the
 fork's terms (mel L1, KL, its extras, in the order it sums them), then feature matching and
-the adversarial term; total = adversarial + feature matching + the fork's terms, summed
+the adversarial term, then the fork's late terms; total = adversarial + feature matching + the fork's terms, summed
 left to right in that order; G's scaled backward, unscale and step; the scaler updates once.
 """
 
@@ -72,8 +72,11 @@ def mel_gan_step(
     amp: Amp,
     forward: Callable[[], GanForward[T]],
     terms: Callable[[T], dict[str, torch.Tensor]],
+    late_terms: Callable[[T], dict[str, torch.Tensor]] | None = None,
 ) -> GanLosses:
-    """D update then G update (module docstring); ``terms`` runs outside autocast."""
+    """D update then G update (module docstring). ``terms`` (before the adversarial terms)
+    and ``late_terms`` (after them, as so-vits-svc computes its F0 loss) run outside
+    autocast; both are summed after the adversarial terms, in their order."""
     device = amp.device
     with torch.autocast(device, dtype=amp.dtype, enabled=amp.enabled):
         fwd = forward()
@@ -90,6 +93,8 @@ def mel_gan_step(
             own = terms(fwd.state)
             loss_fm = L.feature_loss(fmap_real, fmap_fake)
             loss_gen, _ = L.generator_loss(fake)
+            if late_terms is not None:
+                own.update(late_terms(fwd.state))
             loss_gen_all = loss_gen + loss_fm
             for term in own.values():
                 loss_gen_all = loss_gen_all + term

@@ -162,7 +162,7 @@ def gpt_sovits_train_step(
     segment_frames = s.segment_size // s.hop_length
     scaler = scaler or torch.amp.GradScaler(device, enabled=s.fp16)  # type: ignore[attr-defined]
 
-    def forward() -> GanForward[tuple[Any, torch.Tensor, torch.Tensor]]:
+    def forward() -> GanForward[tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor]]:
         out = net_g(
             batch.ssl,
             batch.spec,
@@ -175,13 +175,16 @@ def gpt_sovits_train_step(
         y_mel = slice_segments(mel, out.ids_slice, segment_frames)
         y_hat_mel = gsv_mel_spectrogram(out.audio.squeeze(1), s)
         wave = slice_segments(batch.wave, out.ids_slice * s.hop_length, s.segment_size)
-        return GanForward((out, y_mel, y_hat_mel), out.audio, wave)
+        # The whole real mel stays live to the step's end, as in s2_train.py (the traced peak).
+        return GanForward((out, y_mel, y_hat_mel, mel), out.audio, wave)
 
-    def terms(state: tuple[Any, torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
-        out, y_mel, y_hat_mel = state
+    def terms(
+        state: tuple[Any, torch.Tensor, torch.Tensor, torch.Tensor],
+    ) -> dict[str, torch.Tensor]:
+        out, y_mel, y_hat_mel, _ = state
         return {
             "mel": F.l1_loss(y_mel, y_hat_mel) * s.c_mel,
-            "kl_ssl": out.kl_ssl * 1,
+            "kl_ssl": out.kl_ssl,
             "kl": L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.y_mask) * s.c_kl,
         }
 

@@ -14,6 +14,7 @@ from typing import Protocol
 import torch
 from torch.nn import functional as F
 
+from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.mel import hann_window, mel_filterbank, mel_spectrogram, spec_to_mel
 
 
@@ -41,6 +42,14 @@ def real_mel(spec: torch.Tensor, g: MelGeometry) -> torch.Tensor:
     return spec_to_mel(
         spec, g.filter_length, g.n_mel_channels, g.sampling_rate, g.mel_fmin, g.mel_fmax
     )
+
+
+def target_mel(spec: torch.Tensor, hp: ModelHParams) -> torch.Tensor:
+    """The log-mel target of a batch's frames: the frames themselves when the posterior
+    encoder reads mel frames (VITS2's use_mel_posterior_encoder), else ``real_mel``."""
+    if hp.vits2 is not None and hp.vits2.use_mel_posterior_encoder:
+        return spec
+    return real_mel(spec, hp)
 
 
 def fake_mel(audio: torch.Tensor, g: MelGeometry) -> torch.Tensor:

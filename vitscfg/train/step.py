@@ -39,7 +39,7 @@ from torch import nn
 from vitscfg.model import losses as L
 from vitscfg.model.commons import slice_segments
 from vitscfg.model.hparams import ModelHParams
-from vitscfg.model.mel import mel_spectrogram, spec_to_mel
+from vitscfg.train.mel_pair import fake_mel, real_mel
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 
@@ -193,20 +193,9 @@ def train_step(
     with state.autocast():
         out = state.net_g(batch.text, batch.text_lengths, batch.spec, batch.spec_lengths, batch.sid)
     # Targets: the same random segment of the real mel and waveform (float32).
-    mel = spec_to_mel(
-        batch.spec, h.filter_length, h.n_mel_channels, h.sampling_rate, h.mel_fmin, h.mel_fmax
-    )
+    mel = real_mel(batch.spec, h)
     y_mel = slice_segments(mel, out.ids_slice, h.segment_frames)
-    y_hat_mel = mel_spectrogram(
-        out.audio.squeeze(1),
-        h.filter_length,
-        h.n_mel_channels,
-        h.sampling_rate,
-        h.hop_length,
-        h.win_length,
-        h.mel_fmin,
-        h.mel_fmax,
-    )
+    y_hat_mel = fake_mel(out.audio.squeeze(1), h)
     y = slice_segments(batch.wav, out.ids_slice * h.hop_length, segment_samples)
     # The G losses that do not involve D (computed here so that the guard sees them).
     loss_dur = L.duration_loss(out.dur_loss)

@@ -129,17 +129,18 @@ def svc_train_step(
 
     def terms(state: tuple[Any, torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
         out, y_mel, y_hat_mel = state
-        own = {
+        return {
             "mel": F.l1_loss(y_mel, y_hat_mel) * s.c_mel,
             "kl": L.kl_loss(out.z_p, out.logs_q, out.m_p, out.logs_p, out.spec_mask) * s.c_kl,
         }
+
+    def lf0_term(state: tuple[Any, torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:
+        out = state[0]
         if out.pred_lf0 is not None and out.lf0 is not None:
-            own["lf0"] = F.mse_loss(out.pred_lf0, out.lf0)
-        else:
-            own["lf0"] = torch.zeros((), device=own["mel"].device)
-        return own
+            return {"lf0": F.mse_loss(out.pred_lf0, out.lf0)}
+        return {"lf0": torch.zeros((), device=out.audio.device)}
 
     amp = Amp(device, half, enabled)
-    r = mel_gan_step(net_d, optim_g, optim_d, scaler, amp, forward, terms)
+    r = mel_gan_step(net_d, optim_g, optim_d, scaler, amp, forward, terms, lf0_term)
     t = r.terms
     return SvcLosses(r.disc, r.gen, r.fm, t["mel"], t["kl"], t["lf0"], r.gen_all)

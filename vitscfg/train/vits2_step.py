@@ -56,7 +56,7 @@ from vitscfg.model.commons import slice_segments
 from vitscfg.model.duration_discriminator import DurationDiscriminator
 from vitscfg.model.hparams import ModelHParams
 from vitscfg.model.synthesizer import SynthesizerTrn
-from vitscfg.train.mel_pair import fake_mel, real_mel
+from vitscfg.train.mel_pair import fake_mel, target_mel
 from vitscfg.train.step import Batch, _all_finite, _frozen
 
 
@@ -182,10 +182,7 @@ def vits2_train_step(
             batch.sid,
             mas_noise_scale=0.0 if options is None else options.mas_noise_scale(global_step),
         )
-        if options is not None and options.use_mel_posterior_encoder:
-            mel = batch.spec
-        else:
-            mel = real_mel(batch.spec, hp)
+        mel = target_mel(batch.spec, hp)
         y_mel = slice_segments(mel, out.ids_slice, hp.segment_frames)
         y_hat_mel = fake_mel(out.audio.squeeze(1), hp)
         y = slice_segments(batch.wav, out.ids_slice * hp.hop_length, segment_samples)
