@@ -37,10 +37,6 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Also the heavy variants (other forks' flavours of a covered path; tests/conftest.py).
-test-all: $(STAMP)
-	VITSCFG_HEAVY=1 $(BIN)/python -m pytest -q
-
 # Regenerate what is derived from the schemas and rule docstrings
 # (tests/test_generated.py fails when these are stale).
 generate: $(STAMP)

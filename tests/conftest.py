@@ -8,7 +8,6 @@ differ.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -41,15 +40,3 @@ def expected_dialects() -> dict[str, tuple[str, set[str]]]:
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`heavy` tests (more variants of a path `make test` covers) run only with
-    VITSCFG_HEAVY=1 (`make test-all`): the default suite stays well under 15 minutes on
-    2 cores."""
-    if os.environ.get("VITSCFG_HEAVY") == "1":
-        return
-    skip = pytest.mark.skip(reason="heavy variant: run with VITSCFG_HEAVY=1 (make test-all)")
-    for item in items:
-        if "heavy" in item.keywords:
-            item.add_marker(skip)

@@ -92,10 +92,10 @@ def run_step(case: str, config: dict[str, Any]) -> tuple[Any, dict[str, Any], An
     return result, moved, settings
 
 
-#: One real step per flavour costs 3-30 CPU-seconds: Bert-VITS2 (every part) runs in
-#: `make test`, the other flavours in `make test-all` (the heavy marker, tests/conftest.py).
+#: One real step per flavour costs ~3-10 CPU-seconds on this machine: Bert-VITS2 (every
+#: part) runs by default, the others with the slow tests.
 _CASES = [
-    pytest.param(case, marks=() if case == "bert-vits2" else pytest.mark.heavy) for case in EXPECTED
+    pytest.param(case, marks=() if case == "bert-vits2" else pytest.mark.slow) for case in EXPECTED
 ]
 
 

@@ -35,10 +35,9 @@ GOLDEN: dict[str, Any] = json.loads(gzip.decompress(FIXTURE.read_bytes()))
 #: leaves room for thread counts and BLAS builds.
 RTOL = 1e-3
 
-#: A full-size MultiPeriodDiscriminator (the forks' fixed sizes) makes each step 15-65
-#: CPU-seconds: the Bert-VITS2 case (every part) runs in `make test`, the other flavours in
-#: `make test-all` (the heavy marker, tests/conftest.py).
-_CASES = [pytest.param(c, marks=() if c == "bert-vits2" else pytest.mark.heavy) for c in sg.CASES]
+#: A full-size MultiPeriodDiscriminator (the forks' fixed sizes) makes each step several
+#: CPU-seconds: the Bert-VITS2 case (every part) runs by default, the others when slow.
+_CASES = [pytest.param(c, marks=() if c == "bert-vits2" else pytest.mark.slow) for c in sg.CASES]
 
 
 def vitscfg_step(case: str) -> Any:
